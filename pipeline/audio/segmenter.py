@@ -1,0 +1,194 @@
+"""Cuts a stream of audio into utterances with webrtcvad.
+
+One `Segmenter` per speaker source. It opens an utterance when most of the last
+few frames are voiced (keeping a pre-roll so the first syllable is not cut),
+closes it after a hangover of silence, drops blips shorter than a minimum, and
+splits a monologue that runs past the maximum length at its quietest pause.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.sources import AudioChunk
+from pipeline.events import Timeline, Utterance
+
+
+@dataclass
+class SegmenterOptions:
+    """Voice activity segmentation settings.
+
+    Attributes:
+      frame_ms: VAD frame length; webrtcvad accepts 10, 20 or 30 ms.
+      aggressiveness: webrtcvad mode 0-3; higher rejects more non-speech.
+      start_window_ms: window in which `start_ratio` of frames must be voiced to open an utterance.
+      start_ratio: fraction of voiced frames in the start window that opens an utterance.
+      pre_roll_ms: audio kept from before the opening, so onsets are not clipped.
+      hangover_ms: silence that closes an utterance; the end-of-utterance delay.
+      tail_ms: silence kept after the last voiced frame (Whisper likes a little).
+      min_speech_ms: utterances with less voiced audio than this are dropped.
+      max_utterance_s: no utterance is longer than this.
+      split_search_s: before the maximum, a pause of `split_pause_ms` splits the utterance;
+        at the maximum it is split at the quietest frame of this last stretch.
+      split_pause_ms: pause length that splits an utterance once it is near the maximum.
+      energy_floor_dbfs: frames quieter than this are never speech, whatever the VAD says.
+    """
+
+    frame_ms: int = 30
+    aggressiveness: int = 2
+    start_window_ms: int = 210
+    start_ratio: float = 0.7
+    pre_roll_ms: int = 300
+    hangover_ms: int = 600
+    tail_ms: int = 200
+    min_speech_ms: int = 250
+    max_utterance_s: float = 15.0
+    split_search_s: float = 4.0
+    split_pause_ms: int = 150
+    energy_floor_dbfs: float = -55.0
+
+
+class Segmenter:
+    """Streaming: `feed()` chunks in, utterances out as soon as each one is over."""
+
+    def __init__(
+        self,
+        speaker: str,
+        options: SegmenterOptions | None = None,
+        next_id: Callable[[], int] | None = None,
+    ) -> None:
+        import webrtcvad
+
+        self.speaker = speaker
+        self.opts = options or SegmenterOptions()
+        if self.opts.frame_ms not in (10, 20, 30):
+            raise ValueError("frame_ms must be 10, 20 or 30")
+        self.vad = webrtcvad.Vad(self.opts.aggressiveness)
+        self.next_id = next_id or itertools.count().__next__
+        self.frame_len = SAMPLE_RATE * self.opts.frame_ms // 1000
+        ms = self.opts.frame_ms
+        self._start_window = max(1, self.opts.start_window_ms // ms)
+        self._hangover = max(1, self.opts.hangover_ms // ms)
+        self._tail = self.opts.tail_ms // ms
+        self._pre_roll = max(self._start_window, self.opts.pre_roll_ms // ms)
+        self._max_frames = int(self.opts.max_utterance_s * 1000 / ms)
+        self._search_frames = int(self.opts.split_search_s * 1000 / ms)
+        self._split_pause = max(1, self.opts.split_pause_ms // ms)
+        self._min_voiced = self.opts.min_speech_ms // ms
+        self._floor = 10 ** (self.opts.energy_floor_dbfs / 20)
+
+        self._pending = np.zeros(0, np.float32)
+        self._position = 0  # samples consumed, = start of the next frame
+        self._recent: collections.deque[tuple[np.ndarray, bool]] = collections.deque(maxlen=self._pre_roll)
+        self._frames: list[np.ndarray] = []  # current utterance
+        self._voiced: list[bool] = []
+        self._start_sample = 0
+        self._silent_run = 0
+        self.in_speech = False
+
+    # -- public -------------------------------------------------------------
+
+    def feed(self, chunk: AudioChunk | np.ndarray) -> Iterator[Utterance]:
+        samples = chunk.samples if isinstance(chunk, AudioChunk) else chunk
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        n = len(self._pending) // self.frame_len
+        for i in range(n):
+            frame = self._pending[i * self.frame_len : (i + 1) * self.frame_len]
+            yield from self._step(frame)
+        self._pending = self._pending[n * self.frame_len :]
+
+    def flush(self) -> Iterator[Utterance]:
+        """End of stream: whatever is being spoken becomes an utterance."""
+        if self.in_speech:
+            utterance = self._close(len(self._frames))
+            if utterance is not None:
+                yield utterance
+        self.in_speech = False
+        self._frames, self._voiced = [], []
+
+    def snapshot(self) -> Utterance | None:
+        """The utterance in progress so far (for partial transcripts), or None."""
+        if not self.in_speech or not self._frames:
+            return None
+        audio = np.concatenate(self._frames)
+        start = self._start_sample / SAMPLE_RATE
+        u = Utterance(id=-1, speaker=self.speaker, start=start, end=start + len(audio) / SAMPLE_RATE,
+                      audio=audio, final=False)
+        return u
+
+    # -- internals ----------------------------------------------------------
+
+    def _is_speech(self, frame: np.ndarray) -> bool:
+        if float(np.sqrt(np.mean(frame * frame))) < self._floor:
+            return False
+        pcm = (np.clip(frame, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        return self.vad.is_speech(pcm, SAMPLE_RATE)
+
+    def _step(self, frame: np.ndarray) -> Iterator[Utterance]:
+        voiced = self._is_speech(frame)
+        frame_start = self._position
+        self._position += self.frame_len
+        if not self.in_speech:
+            self._recent.append((frame, voiced))
+            window = list(self._recent)[-self._start_window :]
+            if len(window) == self._start_window and sum(v for _, v in window) >= self.opts.start_ratio * len(window):
+                self.in_speech = True
+                self._frames = [f for f, _ in self._recent]
+                self._voiced = [v for _, v in self._recent]
+                self._start_sample = frame_start + self.frame_len - len(self._frames) * self.frame_len
+                self._silent_run = 0
+                self._recent.clear()
+            return
+        self._frames.append(frame)
+        self._voiced.append(voiced)
+        self._silent_run = 0 if voiced else self._silent_run + 1
+        length = len(self._frames)
+        if self._silent_run >= self._hangover:
+            utterance = self._close(length - self._silent_run + self._tail)
+            self.in_speech = False
+            self._frames, self._voiced = [], []
+            if utterance is not None:
+                yield utterance
+        elif length >= self._max_frames - self._search_frames and self._silent_run >= self._split_pause:
+            yield from self._split(length - self._silent_run + min(self._tail, self._silent_run))
+        elif length >= self._max_frames:
+            yield from self._split(self._quietest_frame())
+
+    def _quietest_frame(self) -> int:
+        lo = max(1, len(self._frames) - self._search_frames)
+        energies = [float(np.mean(f * f)) for f in self._frames[lo:]]
+        return lo + int(np.argmin(energies)) + 1
+
+    def _split(self, at: int) -> Iterator[Utterance]:
+        """Emit frames[:at] and keep the rest as the start of the next utterance."""
+        utterance = self._close(at)
+        rest_frames, rest_voiced = self._frames[at:], self._voiced[at:]
+        self._start_sample += at * self.frame_len
+        self._frames, self._voiced = rest_frames, rest_voiced
+        self._silent_run = 0
+        if utterance is not None:
+            yield utterance
+
+    def _close(self, keep: int) -> Utterance | None:
+        keep = max(0, min(keep, len(self._frames)))
+        if sum(self._voiced[:keep]) < self._min_voiced or keep == 0:
+            return None
+        audio = np.concatenate(self._frames[:keep])
+        start = self._start_sample / SAMPLE_RATE
+        timeline = Timeline()
+        timeline.stamp("speech_end", time.monotonic())
+        return Utterance(
+            id=self.next_id(),
+            speaker=self.speaker,
+            start=start,
+            end=start + len(audio) / SAMPLE_RATE,
+            audio=audio,
+            timeline=timeline,
+        )

@@ -1,0 +1,264 @@
+"""Where audio comes from: a file replayed (paced or fast) or a live input device.
+
+Every source yields `AudioChunk`s: float32 mono 16 kHz samples for one speaker,
+stamped with their audio time. A stereo file can map channels to speakers.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE
+from pipeline.errors import AudioDecodeError, DeviceError, S2QError
+
+
+@dataclass
+class AudioChunk:
+    speaker: str
+    samples: np.ndarray  # float32 mono, SAMPLE_RATE
+    start: float  # audio time (s) of the first sample
+
+    @property
+    def end(self) -> float:
+        return self.start + len(self.samples) / SAMPLE_RATE
+
+
+def decode_file(path: str | Path, n_channels: int = 1) -> np.ndarray:
+    """Decode any audio file PyAV reads into float32 (n_channels, samples) at 16 kHz.
+
+    With `n_channels == 1` the file is downmixed; with 2 its first two channels
+    are kept apart. Raises `AudioDecodeError` with one readable line.
+    """
+    import av  # PyAV, which faster-whisper already depends on
+
+    path = Path(path)
+    if not path.exists():
+        raise AudioDecodeError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioDecodeError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(f"{path}: file is empty")
+    layout = {1: "mono", 2: "stereo"}.get(n_channels)
+    if layout is None:
+        raise S2QError(f"can map 1 or 2 channels to speakers, not {n_channels}")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise AudioDecodeError(f"{path}: not a readable audio file ({_reason(exc)})") from None
+    try:
+        streams = container.streams.audio
+        if not streams:
+            raise AudioDecodeError(f"{path}: contains no audio stream")
+        stream = streams[0]
+        if n_channels == 2 and stream.channels < 2:
+            raise AudioDecodeError(
+                f"{path}: has {stream.channels} channel(s); --channels needs a stereo file"
+            )
+        declared = _declared_seconds(container, stream)
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+        parts: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                parts.append(out.to_ndarray())
+        except av.error.FFmpegError as exc:
+            raise AudioDecodeError(f"{path}: audio data is damaged ({_reason(exc)})") from None
+    finally:
+        container.close()
+    if not parts:
+        raise AudioDecodeError(f"{path}: no audio could be decoded (empty or damaged)")
+    audio = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+    decoded = audio.shape[1] / SAMPLE_RATE
+    if declared and decoded < 0.9 * declared - 0.5:
+        raise AudioDecodeError(
+            f"{path}: file is truncated (decoded {decoded:.1f} s of {declared:.1f} s declared)"
+        )
+    return audio
+
+
+def _declared_seconds(container, stream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc).split(":")[0] or type(exc).__name__
+
+
+class FileSource:
+    """Replays a file as a microphone would deliver it (`realtime=True`) or as fast as read.
+
+    `speakers` names the speaker of each channel: one name (downmix) or two
+    (left, right). Audio time is exact in both modes.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        speakers: Sequence[str] = ("unknown",),
+        realtime: bool = True,
+        chunk_ms: int = 30,
+    ) -> None:
+        self.path = Path(path)
+        self.speakers = list(speakers)
+        self.realtime = realtime
+        self.chunk = SAMPLE_RATE * chunk_ms // 1000
+        self.audio = decode_file(self.path, n_channels=len(self.speakers))
+
+    @property
+    def duration(self) -> float:
+        return self.audio.shape[1] / SAMPLE_RATE
+
+    def __iter__(self) -> Iterator[AudioChunk]:
+        t0 = time.monotonic()
+        total = self.audio.shape[1]
+        for offset in range(0, total, self.chunk):
+            start = offset / SAMPLE_RATE
+            if self.realtime:
+                # Deliver a chunk only once it "has been spoken", like a microphone.
+                due = t0 + (offset + self.chunk) / SAMPLE_RATE
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            for channel, speaker in enumerate(self.speakers):
+                yield AudioChunk(speaker, self.audio[channel, offset : offset + self.chunk], start)
+
+
+def list_input_devices() -> list[dict]:
+    """Input devices PortAudio sees, with a guess at which ones carry call audio."""
+    sd = _import_sounddevice()
+    devices = []
+    for index, dev in enumerate(sd.query_devices()):
+        if dev["max_input_channels"] <= 0:
+            continue
+        name = dev["name"]
+        lowered = name.lower()
+        loopback = any(k in lowered for k in ("monitor", "loopback", "blackhole", "stereo mix", "what u hear"))
+        devices.append(
+            {
+                "index": index,
+                "name": name,
+                "channels": dev["max_input_channels"],
+                "default_samplerate": dev["default_samplerate"],
+                "loopback": loopback,
+            }
+        )
+    return devices
+
+
+def _import_sounddevice():
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        raise DeviceError(
+            f"audio input unavailable: PortAudio not found ({exc}); on Debian/Ubuntu: apt-get install libportaudio2"
+        ) from None
+    return sd
+
+
+def resolve_device(spec: str | int | None):
+    """An input device from an index or (part of) its name; a clear error if none matches."""
+    devices = list_input_devices()
+    if not devices:
+        raise DeviceError("no audio input device found (run `s2q devices` to list inputs)")
+    if spec is None or spec == "":
+        sd = _import_sounddevice()
+        default = sd.default.device[0]
+        if default is None or default < 0:
+            return devices[0]["index"]
+        return default
+    if isinstance(spec, int) or str(spec).isdigit():
+        index = int(spec)
+        if any(d["index"] == index for d in devices):
+            return index
+        raise DeviceError(f"no input device with index {index} (run `s2q devices` to list inputs)")
+    matches = [d for d in devices if str(spec).lower() in d["name"].lower()]
+    exact = [d for d in matches if d["name"].lower() == str(spec).lower()]
+    if exact:
+        return exact[0]["index"]
+    if len(matches) >= 1:
+        return matches[0]["index"]
+    raise DeviceError(f"no input device matching {spec!r} (run `s2q devices` to list inputs)")
+
+
+class MicrophoneSource:
+    """Live capture through sounddevice. The PortAudio callback never blocks:
+    it copies into a bounded queue and counts what it had to drop."""
+
+    def __init__(self, device: str | int | None, speaker: str = "interviewer", block_ms: int = 30,
+                 max_queue_s: float = 10.0) -> None:
+        self.sd = _import_sounddevice()
+        self.device = resolve_device(device)
+        self.speaker = speaker
+        info = self.sd.query_devices(self.device)
+        self.device_name = info["name"]
+        self.rate = int(info["default_samplerate"]) or SAMPLE_RATE
+        self.block = self.rate * block_ms // 1000
+        self.queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(1, int(max_queue_s * 1000 / block_ms)))
+        self.dropped_blocks = 0
+        self._stopped = False
+        self._resampler = _Resampler(self.rate)
+
+    def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio thread
+        try:
+            self.queue.put_nowait(indata[:, 0].copy())
+        except queue.Full:
+            self.dropped_blocks += 1
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def __iter__(self) -> Iterator[AudioChunk]:
+        try:
+            stream = self.sd.InputStream(
+                device=self.device, channels=1, samplerate=self.rate, blocksize=self.block,
+                dtype="float32", callback=self._callback,
+            )
+        except Exception as exc:  # PortAudioError and friends
+            raise DeviceError(f"cannot open input device {self.device_name!r}: {exc}") from None
+        position = 0
+        with stream:
+            while not self._stopped:
+                try:
+                    block = self.queue.get(timeout=2.0)
+                except queue.Empty:
+                    if not stream.active:
+                        raise DeviceError(f"input device {self.device_name!r} stopped delivering audio") from None
+                    continue
+                samples = self._resampler(block)
+                if len(samples) == 0:
+                    continue
+                yield AudioChunk(self.speaker, samples, position / SAMPLE_RATE)
+                position += len(samples)
+
+
+class _Resampler:
+    """Streaming conversion of float32 mono blocks to 16 kHz."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._av = None
+        if rate != SAMPLE_RATE:
+            import av
+
+            self._av = av
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        if self._av is None:
+            return block.astype(np.float32, copy=False)
+        frame = self._av.AudioFrame.from_ndarray(block.reshape(1, -1).astype(np.float32), format="flt", layout="mono")
+        frame.sample_rate = self.rate
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)

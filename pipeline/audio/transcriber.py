@@ -1,0 +1,162 @@
+"""Whisper (faster-whisper) on utterances, with guards against its known failure modes.
+
+Whisper invents text for silence and noise ("thank you for watching"), and can
+loop on one phrase. The guards drop low-confidence no-speech segments, phrases
+from video captions, and collapse repeated loops.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.errors import ModelNotFoundError, S2QError
+from pipeline.events import Transcript, Utterance
+from pipeline.models import DEFAULT_WHISPER, resolve_model
+
+
+@dataclass
+class TranscriberOptions:
+    """Whisper settings.
+
+    Attributes:
+      model: manifest name (`tiny.en`, `base.en`, ...) or a CTranslate2 model folder.
+      device: `cpu`, `cuda` or `auto`.
+      compute_type: CTranslate2 compute type; `default` picks int8 on CPU, float16 on CUDA.
+      cpu_threads: 0 lets CTranslate2 choose.
+      beam_size: 1 is greedy decoding, the fastest.
+      no_speech_threshold, log_prob_threshold: a segment is silence when Whisper's
+        no-speech probability is above the first and its mean log-probability below the second.
+      compression_ratio_threshold: text that compresses better than this is a loop.
+      min_rms_dbfs: quieter utterances are not sent to Whisper at all.
+    """
+
+    model: str = DEFAULT_WHISPER
+    device: str = "cpu"
+    compute_type: str = "default"
+    cpu_threads: int = 0
+    beam_size: int = 1
+    language: str = "en"
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    min_rms_dbfs: float = -45.0
+
+
+# Phrases Whisper was trained on from video captions; said to a silent mic, they are noise.
+HALLUCINATIONS = re.compile(
+    r"thanks? (you )?for watching|please subscribe|like and subscribe|subscribe to (my|our|the) channel"
+    r"|see you in the next video|subtitles by|captions by|transcribed by|amara\.org",
+    re.IGNORECASE,
+)
+# Short fillers Whisper emits for noise; kept only when Whisper is sure speech is there.
+FILLERS = {"you", "thank you", "thanks", "bye", "okay", "oh", "so", "uh", "um", "hmm", "the"}
+
+
+class Transcriber:
+    """Turns an `Utterance` into a `Transcript`. Not thread-safe: one worker owns it."""
+
+    def __init__(self, options: TranscriberOptions | None = None) -> None:
+        self.opts = options or TranscriberOptions()
+        path = resolve_model(self.opts.model, "whisper")
+        from faster_whisper import WhisperModel
+
+        device = self.opts.device
+        compute = self.opts.compute_type
+        if compute == "default":
+            compute = "int8" if device == "cpu" else "default"
+        try:
+            self.model = WhisperModel(
+                str(path), device=device, compute_type=compute, cpu_threads=self.opts.cpu_threads,
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelNotFoundError(f"cannot load Whisper model from {path} on {device}: {exc}") from None
+        self.model_path = path
+
+    def warm_up(self) -> None:
+        """One tiny decode so the first real utterance doesn't pay for lazy initialisation."""
+        t = np.linspace(0, 0.5, 8000, dtype=np.float32)
+        self._decode(0.05 * np.sin(2 * np.pi * 220 * t))
+
+    def transcribe(self, utterance: Utterance) -> Transcript:
+        utterance.timeline.stamp("asr_start")
+        text, reason = self._guarded_text(utterance.audio)
+        utterance.timeline.stamp("asr_done")
+        return Transcript(utterance=utterance, text=text, dropped_reason=reason)
+
+    def _guarded_text(self, audio: np.ndarray) -> tuple[str, str | None]:
+        rms = float(np.sqrt(np.mean(audio * audio))) if len(audio) else 0.0
+        if rms < 10 ** (self.opts.min_rms_dbfs / 20):
+            return "", "too quiet"
+        kept, reasons = [], []
+        for seg in self._decode(audio):
+            text = seg.text.strip()
+            if not text:
+                continue
+            if seg.no_speech_prob > self.opts.no_speech_threshold and seg.avg_logprob < self.opts.log_prob_threshold:
+                reasons.append("no speech")
+                continue
+            if seg.compression_ratio > self.opts.compression_ratio_threshold:
+                text = collapse_repeats(text)
+            if HALLUCINATIONS.search(text):
+                reasons.append("caption hallucination")
+                continue
+            if _normal(text) in FILLERS and (seg.no_speech_prob > 0.2 or seg.avg_logprob < -0.7):
+                reasons.append("filler on noise")
+                continue
+            kept.append(text)
+        text = collapse_repeats(" ".join(kept))
+        return text, (None if text else (", ".join(sorted(set(reasons))) or "no speech"))
+
+    def _decode(self, audio: np.ndarray):
+        try:
+            segments, _info = self.model.transcribe(
+                audio,
+                language=self.opts.language,
+                beam_size=self.opts.beam_size,
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                vad_filter=False,
+                temperature=(0.0, 0.4, 0.8),
+                compression_ratio_threshold=self.opts.compression_ratio_threshold,
+                log_prob_threshold=self.opts.log_prob_threshold,
+                no_speech_threshold=self.opts.no_speech_threshold,
+            )
+            return list(segments)
+        except RuntimeError as exc:
+            raise S2QError(f"transcription failed: {exc}") from None
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^a-z' ]", "", text.lower()).strip()
+
+
+def collapse_repeats(text: str, max_repeats: int = 2) -> str:
+    """Cut a phrase that repeats back to back more than `max_repeats` times (a decoding loop)."""
+    words = text.split()
+    if len(words) < 6:
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        collapsed = False
+        for n in range(1, 9):
+            phrase = words[i : i + n]
+            if len(phrase) < n:
+                break
+            reps = 1
+            while words[i + reps * n : i + (reps + 1) * n] == phrase:
+                reps += 1
+            if reps > max_repeats and (n > 1 or reps > 3):
+                out.extend(phrase * max_repeats if n > 1 else phrase)
+                i += reps * n
+                collapsed = True
+                break
+        if not collapsed:
+            out.append(words[i])
+            i += 1
+    return " ".join(out)

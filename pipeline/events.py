@@ -1,0 +1,122 @@
+"""Typed messages passed between stages, and their JSON form.
+
+Every utterance carries a `Timeline`: monotonic timestamps stamped by each stage,
+so latency is computed from what happened rather than guessed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+Speaker = Literal["interviewer", "candidate", "unknown"]
+SPEAKERS: tuple[str, ...] = ("interviewer", "candidate", "unknown")
+
+
+@dataclass
+class Timeline:
+    """Monotonic stamps (seconds, `time.monotonic()`), in stage order.
+
+    Names used: `speech_end` (segmenter declared the utterance over),
+    `asr_start`, `asr_done`, `match_done`, `advise_done`, `emitted`.
+    """
+
+    stamps: dict[str, float] = field(default_factory=dict)
+
+    def stamp(self, name: str, when: float | None = None) -> None:
+        self.stamps[name] = time.monotonic() if when is None else when
+
+    def ms(self, start: str, end: str) -> float | None:
+        if start in self.stamps and end in self.stamps:
+            return round((self.stamps[end] - self.stamps[start]) * 1000.0, 1)
+        return None
+
+
+@dataclass
+class Utterance:
+    """One stretch of speech from one source, as cut by the segmenter."""
+
+    id: int
+    speaker: Speaker
+    start: float  # seconds of audio time
+    end: float
+    audio: np.ndarray  # float32 mono 16 kHz
+    timeline: Timeline = field(default_factory=Timeline)
+    final: bool = True  # False for a partial (still being spoken)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Transcript:
+    """The transcriber's output for one utterance."""
+
+    utterance: Utterance
+    text: str
+    dropped_reason: str | None = None  # why text was suppressed (silence, hallucination...)
+
+
+class Event:
+    """Base of everything written to the event stream (JSONL, terminal, record)."""
+
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"type": self.type}
+        data.update({k: v for k, v in self.__dict__.items() if not k.startswith("_")})
+        return data
+
+
+def _r(x: float) -> float:
+    return round(float(x), 3)
+
+
+@dataclass
+class TranscriptEvent(Event):
+    """Text of one utterance; `final: false` while the speaker is still talking."""
+
+    type: ClassVar[str] = "transcript"
+    utterance_id: int
+    speaker: str
+    start: float
+    end: float
+    text: str
+    final: bool
+    latency_ms: dict[str, float | None]
+
+    @classmethod
+    def from_transcript(cls, t: Transcript) -> "TranscriptEvent":
+        u = t.utterance
+        return cls(
+            utterance_id=u.id,
+            speaker=u.speaker,
+            start=_r(u.start),
+            end=_r(u.end),
+            text=t.text,
+            final=u.final,
+            latency_ms=latency_of(u.timeline),
+        )
+
+
+@dataclass
+class StatusEvent(Event):
+    """Pipeline health: started, shedding work, source ended, errors."""
+
+    type: ClassVar[str] = "status"
+    state: str
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def latency_of(timeline: Timeline) -> dict[str, float | None]:
+    """The latency figures every event carries, from its utterance's timeline."""
+    return {
+        "asr": timeline.ms("asr_start", "asr_done"),
+        "queue": timeline.ms("speech_end", "asr_start"),
+        "total": timeline.ms("speech_end", "emitted"),
+    }

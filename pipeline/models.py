@@ -1,0 +1,59 @@
+"""Finds models on local disk by name, through `models/manifest.toml`; never downloads."""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from pathlib import Path
+
+from pipeline.errors import ModelNotFoundError
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MANIFEST = MODELS_DIR / "manifest.toml"
+
+DEFAULT_WHISPER = "tiny.en"
+DEFAULT_EMBEDDER = "all-minilm-l6-v2"
+
+
+def load_manifest() -> dict:
+    if not MANIFEST.exists():
+        return {}
+    with MANIFEST.open("rb") as f:
+        return tomllib.load(f)
+
+
+def resolve_model(name_or_path: str, kind: str = "whisper") -> Path:
+    """A model folder for a manifest name or a path; `ModelNotFoundError` says how to get it."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_dir():
+        _check_folder(candidate, kind, name_or_path)
+        return candidate
+    entries = load_manifest().get(kind, {})
+    entry = entries.get(name_or_path)
+    if entry is None:
+        if any(sep in name_or_path for sep in ("/", "\\")) or name_or_path.startswith("."):
+            raise ModelNotFoundError(f"model folder {name_or_path} does not exist")
+        known = ", ".join(sorted(entries)) or "none"
+        raise ModelNotFoundError(f"unknown {kind} model {name_or_path!r} (known: {known}; or give a folder path)")
+    if "package" in entry:
+        try:
+            module = importlib.import_module(entry["package"])
+        except ImportError:
+            raise ModelNotFoundError(
+                f"model {name_or_path!r} needs the package {entry['package'].replace('_', '-')}: run `make install`"
+            ) from None
+        path = Path(module.get_model_path())
+    else:
+        path = Path(entry["path"])
+        if not path.is_absolute():
+            path = MODELS_DIR / path
+    if not path.is_dir():
+        howto = entry.get("howto", "see models/README.md")
+        raise ModelNotFoundError(f"model {name_or_path!r} is not installed at {path}; to get it, {howto}")
+    _check_folder(path, kind, name_or_path)
+    return path
+
+
+def _check_folder(path: Path, kind: str, name: str) -> None:
+    if kind == "whisper" and not (path / "model.bin").exists():
+        raise ModelNotFoundError(f"{path} is not a CTranslate2 Whisper model (no model.bin) for {name!r}")

@@ -1,0 +1,233 @@
+"""Wires the stages together with threads and bounded queues.
+
+    capture thread(s) ──Utterance──▶ [queue] ──▶ ASR worker ──Transcript──▶ [queue] ──▶ events()
+                                                                               (matcher, advisor run here)
+
+The capture side never blocks on a live source: when the ASR queue is full it
+sheds the oldest waiting utterance and says so in a `status` event. Replaying a
+file with `fast=True` instead waits for the transcriber, so no audio is lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+from pipeline.audio.segmenter import Segmenter, SegmenterOptions
+from pipeline.audio.sources import AudioChunk
+from pipeline.audio.transcriber import Transcriber
+from pipeline.events import Event, StatusEvent, Transcript, TranscriptEvent
+
+# A stage after transcription: gets each final transcript, returns more events.
+Stage = Callable[[Transcript], Iterable[Event]]
+
+
+@dataclass
+class RunOptions:
+    """How the pipeline behaves under load.
+
+    Attributes:
+      backpressure: wait for the transcriber instead of shedding (file replay with --fast).
+      max_pending: utterances waiting for ASR before the oldest is shed (live and paced).
+    """
+
+    backpressure: bool = False
+    max_pending: int = 4
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+
+
+_DONE = object()
+
+
+class Pipeline:
+    """Audio sources in, a stream of events out (`events()` is a generator)."""
+
+    def __init__(
+        self,
+        sources: Sequence[Iterable[AudioChunk]],
+        transcriber: Transcriber,
+        stages: Sequence[Stage] = (),
+        options: RunOptions | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.transcriber = transcriber
+        self.stages = list(stages)
+        self.opts = options or RunOptions()
+        self._ids = itertools.count()
+        self._id_lock = threading.Lock()
+        self._utterances: queue.Queue = queue.Queue(maxsize=self.opts.max_pending)
+        self._out: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self.shed_count = 0
+
+    def _next_id(self) -> int:
+        with self._id_lock:
+            return next(self._ids)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for source in self.sources:
+            if hasattr(source, "stop"):
+                source.stop()
+
+    # -- threads ------------------------------------------------------------
+
+    def _capture(self, source: Iterable[AudioChunk]) -> None:
+        segmenters: dict[str, Segmenter] = {}
+        try:
+            for chunk in source:
+                if self._stop.is_set():
+                    return
+                seg = segmenters.get(chunk.speaker)
+                if seg is None:
+                    seg = segmenters[chunk.speaker] = Segmenter(chunk.speaker, self.opts.segmenter, self._next_id)
+                for utterance in seg.feed(chunk):
+                    self._submit(utterance)
+            for seg in segmenters.values():
+                for utterance in seg.flush():
+                    self._submit(utterance)
+        except BaseException as exc:  # reported on the main thread
+            self._out.put(exc)
+        finally:
+            self._out.put(("source_done", source))
+
+    def _submit(self, utterance) -> None:
+        if self.opts.backpressure:
+            while not self._stop.is_set():
+                try:
+                    self._utterances.put(utterance, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            return
+        try:
+            self._utterances.put_nowait(utterance)
+        except queue.Full:
+            try:
+                shed = self._utterances.get_nowait()
+            except queue.Empty:
+                shed = None
+            self._utterances.put_nowait(utterance)
+            if shed is not None:
+                self.shed_count += 1
+                self._out.put(
+                    StatusEvent(
+                        state="shedding",
+                        message=f"transcriber behind real time: skipped {shed.speaker} speech "
+                        f"{shed.start:.1f}-{shed.end:.1f}s",
+                        details={"shed_utterance": shed.id, "start": round(shed.start, 3),
+                                 "end": round(shed.end, 3), "shed_total": self.shed_count},
+                    )
+                )
+
+    def _asr_worker(self) -> None:
+        try:
+            while True:
+                utterance = self._utterances.get()
+                if utterance is _DONE or self._stop.is_set():
+                    return
+                self._out.put(self.transcriber.transcribe(utterance))
+        except BaseException as exc:
+            self._out.put(exc)
+        finally:
+            self._out.put(_DONE)
+
+    # -- main thread --------------------------------------------------------
+
+    def events(self) -> Iterator[Event]:
+        worker = threading.Thread(target=self._asr_worker, name="asr", daemon=True)
+        worker.start()
+        captures = [
+            threading.Thread(target=self._capture, args=(s,), name=f"capture-{i}", daemon=True)
+            for i, s in enumerate(self.sources)
+        ]
+        for t in captures:
+            t.start()
+        live_sources = len(captures)
+        try:
+            while True:
+                item = self._out.get()
+                if isinstance(item, tuple) and item[0] == "source_done":
+                    live_sources -= 1
+                    if live_sources == 0:
+                        self._utterances.put(_DONE)  # after whatever is still queued
+                    continue
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, Event):
+                    yield item
+                    continue
+                yield from self._after_asr(item)
+        finally:
+            self.stop()
+            self._put_done()
+
+    def _put_done(self) -> None:
+        while True:
+            try:
+                self._utterances.put(_DONE, timeout=0.1)
+                return
+            except queue.Full:
+                try:
+                    self._utterances.get_nowait()
+                except queue.Empty:
+                    pass
+
+    def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
+        if not transcript.text:
+            return
+        transcript.utterance.timeline.stamp("emitted")
+        yield TranscriptEvent.from_transcript(transcript)
+        for stage in self.stages:
+            yield from stage(transcript)
+
+
+# -- sessions -------------------------------------------------------------------
+
+
+def build_sinks(output, terminal_factory=None) -> list:
+    from pipeline.sinks import JsonlSink
+
+    sinks = []
+    if output.jsonl:
+        sinks.append(JsonlSink())
+    elif terminal_factory is not None:
+        sinks.append(terminal_factory())
+    if output.record is not None:
+        sinks.append(JsonlSink(path=output.record))
+    return sinks
+
+
+def run_session(pipeline: Pipeline, sinks: list) -> int:
+    """Drives the pipeline into the sinks; on Ctrl-C stops cleanly, keeping what was written."""
+    try:
+        for event in pipeline.events():
+            for sink in sinks:
+                sink.write(event)
+    except KeyboardInterrupt:
+        pipeline.stop()
+        return 0
+    finally:
+        for sink in sinks:
+            sink.close()
+    return 0
+
+
+def replay(config, terminal_factory=None) -> int:
+    """`s2q replay`: a recorded file through the same path live listening uses."""
+    from pipeline.audio.sources import FileSource
+
+    source = FileSource(config.path, speakers=config.channels, realtime=not config.fast)
+    transcriber = Transcriber(config.transcriber)
+    transcriber.warm_up()
+    pipeline = Pipeline(
+        [source],
+        transcriber,
+        options=RunOptions(backpressure=config.fast, segmenter=config.segmenter),
+    )
+    return run_session(pipeline, build_sinks(config.output, terminal_factory))
