@@ -28,11 +28,16 @@ class ReplayConfig:
       path: the audio file.
       channels: speaker of each channel; one entry downmixes, two map left/right.
       fast: as fast as the pipeline goes instead of real-time pace.
+      role: which role's question bank to match against (a folder of `bank_root`).
+      advise: run the matcher and advisor (off: transcript only).
     """
 
     path: Path
     channels: list[str] = field(default_factory=lambda: ["unknown"])
     fast: bool = False
+    role: str = "ml-engineer"
+    bank_root: Path | None = None
+    advise: bool = True
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
     output: OutputOptions = field(default_factory=OutputOptions)

@@ -115,8 +115,84 @@ class StatusEvent(Event):
 
 def latency_of(timeline: Timeline) -> dict[str, float | None]:
     """The latency figures every event carries, from its utterance's timeline."""
-    return {
+    figures = {
         "asr": timeline.ms("asr_start", "asr_done"),
         "queue": timeline.ms("speech_end", "asr_start"),
         "total": timeline.ms("speech_end", "emitted"),
     }
+    if "match_done" in timeline.stamps:
+        figures["match"] = timeline.ms("asr_done", "match_done")
+    if "advise_done" in timeline.stamps:
+        figures["advise"] = timeline.ms("match_done", "advise_done")
+    return figures
+
+
+@dataclass
+class QuestionAskedEvent(Event):
+    """The interviewer asked (a paraphrase of) a bank question."""
+
+    type: ClassVar[str] = "question_asked"
+    id: str
+    text: str
+    stage: str
+    competencies: list[str]
+    score: float
+    speaker: str
+    quote: str
+    start: float
+    end: float
+    latency_ms: dict[str, float | None]
+
+
+@dataclass
+class RedFlagEvent(Event):
+    """Something in the candidate's answer worth probing."""
+
+    type: ClassVar[str] = "red_flag"
+    id: str
+    name: str
+    speaker: str
+    score: float
+    quote: str
+    start: float
+    end: float
+    probes: list[str]
+    latency_ms: dict[str, float | None]
+
+
+@dataclass
+class ComplianceEvent(Event):
+    """The interviewer asked something they must not ask."""
+
+    type: ClassVar[str] = "compliance"
+    id: str
+    name: str
+    speaker: str
+    score: float
+    quote: str
+    start: float
+    end: float
+    alternative: str | None
+    latency_ms: dict[str, float | None]
+
+
+@dataclass
+class SuggestionEvent(Event):
+    """Up to three next questions, best first, each with a reason a person understands."""
+
+    type: ClassVar[str] = "suggestion"
+    items: list[dict[str, str]]
+    after_utterance: int
+    latency_ms: dict[str, float | None]
+
+
+@dataclass
+class CoverageEvent(Event):
+    """How far the interview plan has got: questions per stage, competencies covered."""
+
+    type: ClassVar[str] = "coverage"
+    current_stage: str
+    stages: dict[str, dict[str, int]]
+    competencies: dict[str, int]
+    missing: list[str]
+    latency_ms: dict[str, float | None]

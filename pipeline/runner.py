@@ -19,7 +19,18 @@ from typing import Callable, Iterable, Iterator, Sequence
 from pipeline.audio.segmenter import Segmenter, SegmenterOptions
 from pipeline.audio.sources import AudioChunk
 from pipeline.audio.transcriber import Transcriber
-from pipeline.events import Event, StatusEvent, Transcript, TranscriptEvent
+from pipeline.events import (
+    ComplianceEvent,
+    CoverageEvent,
+    Event,
+    QuestionAskedEvent,
+    RedFlagEvent,
+    StatusEvent,
+    SuggestionEvent,
+    Transcript,
+    TranscriptEvent,
+    latency_of,
+)
 
 # A stage after transcription: gets each final transcript, returns more events.
 Stage = Callable[[Transcript], Iterable[Event]]
@@ -187,6 +198,70 @@ class Pipeline:
             yield from stage(transcript)
 
 
+# -- matching and advice as a stage ------------------------------------------------
+
+
+class InterviewStage:
+    """Matcher and advisor after the transcriber: alerts, questions asked, suggestions."""
+
+    def __init__(self, matcher, advisor) -> None:
+        self.matcher = matcher
+        self.advisor = advisor
+        self.bank = advisor.bank
+
+    def __call__(self, transcript: Transcript) -> Iterator[Event]:
+        u = transcript.utterance
+        if not u.final:
+            return
+        result = self.matcher.match(transcript.text, u.speaker)
+        u.timeline.stamp("match_done")
+        speaker = u.speaker
+        if speaker == "unknown":  # one mixed source: a bank question tells who is speaking
+            if result.questions or result.compliance:
+                speaker, result.red_flags = "interviewer", []
+            elif result.red_flags:
+                speaker = "candidate"
+        new_flags = self.advisor.observe(result)
+        suggestions = self.advisor.suggest(new_flags)
+        coverage = self.advisor.coverage()
+        u.timeline.stamp("advise_done")
+        common = {"speaker": speaker, "start": round(u.start, 3), "end": round(u.end, 3)}
+
+        def latency() -> dict:
+            u.timeline.stamp("emitted")
+            return latency_of(u.timeline)
+
+        for hit in result.compliance:
+            alert = next(c for c in self.bank.compliance if c.id == hit.id)
+            yield ComplianceEvent(id=hit.id, name=alert.name, score=hit.score, quote=hit.quote,
+                                  alternative=alert.alternative, latency_ms=latency(), **common)
+        for hit in result.red_flags:
+            flag = next(f for f in self.bank.red_flags if f.id == hit.id)
+            yield RedFlagEvent(id=hit.id, name=flag.name, score=hit.score, quote=hit.quote,
+                               probes=list(flag.probes), latency_ms=latency(), **common)
+        for hit in result.questions:
+            q = self.bank.question(hit.id)
+            yield QuestionAskedEvent(id=q.id, text=q.text, stage=q.stage, competencies=list(q.competencies),
+                                     score=hit.score, quote=hit.quote, latency_ms=latency(), **common)
+        if result.questions:
+            yield CoverageEvent(latency_ms=latency(), **coverage)
+        yield SuggestionEvent(items=[s.to_dict() for s in suggestions], after_utterance=u.id, latency_ms=latency())
+
+
+def build_interview_stage(role: str, bank_root=None, cache_dir=None) -> InterviewStage:
+    """Validates the bank, loads (or builds) its index and warms the embedder, before any audio."""
+    from pipeline.advisor import Advisor
+    from pipeline.retrieval.bank import load_bank
+    from pipeline.retrieval.embedder import Embedder
+    from pipeline.retrieval.index import BankIndex
+    from pipeline.retrieval.matcher import Matcher
+
+    bank = load_bank(role, bank_root)
+    embedder = Embedder().load()
+    index = BankIndex.build(bank, embedder, cache_dir)
+    return InterviewStage(Matcher(index, embedder), Advisor(bank))
+
+
 # -- sessions -------------------------------------------------------------------
 
 
@@ -223,11 +298,13 @@ def replay(config, terminal_factory=None) -> int:
     from pipeline.audio.sources import FileSource
 
     source = FileSource(config.path, speakers=config.channels, realtime=not config.fast)
+    stages = [build_interview_stage(config.role, config.bank_root)] if config.advise else []
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
     pipeline = Pipeline(
         [source],
         transcriber,
+        stages=stages,
         options=RunOptions(backpressure=config.fast, segmenter=config.segmenter),
     )
     return run_session(pipeline, build_sinks(config.output, terminal_factory))

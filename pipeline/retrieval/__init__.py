@@ -1,0 +1,1 @@
+"""Question bank (schema, loading), embedder, FAISS indexes and the matcher."""

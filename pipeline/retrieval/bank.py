@@ -1,0 +1,253 @@
+"""Loads a role's question bank from YAML and checks it, reporting `file:line: problem`.
+
+Layout of one role folder:
+    role.yaml  questions/*.yaml  red_flags.yaml  compliance.yaml  neutral.yaml
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from pipeline.errors import S2QError
+from pipeline.retrieval.schema import (
+    Bank,
+    ComplianceFile,
+    NeutralFile,
+    QuestionFile,
+    RedFlagFile,
+    Role,
+)
+
+BANK_ROOT = Path(__file__).resolve().parents[2] / "question_bank"
+DEFAULT_ROLE = "ml-engineer"
+MAX_SPOKEN_WORDS = 35
+MIN_RED_FLAG_EXAMPLES = 8
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}: {prefix}{self.message}"
+
+
+class BankError(S2QError):
+    """The bank has errors; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"question bank has {len(errors)} error(s):\n" + "\n".join(str(p) for p in errors))
+
+
+# -- YAML with line numbers ------------------------------------------------------
+
+
+class _Located:
+    """A YAML file's data plus the line of every mapping key and list item."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[tuple, int] = {}
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        self._constructor = yaml.constructor.SafeConstructor()
+        self.data = self._build(node, ()) if node is not None else None
+
+    def _build(self, node, path: tuple) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in node.value:
+                key = self._constructor.construct_object(key_node, deep=True)
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = self._build(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)
+
+    def line(self, loc: tuple) -> int:
+        loc = tuple(loc)
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, 1)
+
+
+def _load(path: Path, model: type[BaseModel], problems: list[Problem]):
+    try:
+        located = _Located(path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        what = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        problems.append(Problem(path, line, f"YAML syntax: {what}" + (f" ({context})" if context else "")))
+        return None, None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, 1, f"cannot read: {exc}"))
+        return None, None
+    data = located.data if located.data is not None else {}
+    try:
+        return model.model_validate(data), located
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            problems.append(Problem(path, located.line(loc), _describe(data, loc, err)))
+        return None, located
+
+
+def _describe(data: Any, loc: tuple, err: dict) -> str:
+    """'questions[3] (id: foo): stage: field required' — where, and what, in plain words."""
+    parts, entry, node = [], "", data
+    for i, key in enumerate(loc):
+        if isinstance(key, int):
+            label = f"{parts.pop() if parts else ''}[{key}]"
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                label += f" (id: {node['id']})"
+            parts.append(label)
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    where = ": ".join(p for p in parts if p)
+    msg = err["msg"]
+    if err["type"] == "missing":
+        msg = "required field is missing"
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see docs/authoring.md)"
+    elif err["type"] == "string_pattern_mismatch":
+        msg = "ids use lowercase letters, digits and dashes, like 'model-drift'"
+    return f"{where}: {msg}" if where else msg
+
+
+# -- the bank ----------------------------------------------------------------------
+
+
+def role_dir(role: str = DEFAULT_ROLE, bank_root: Path | None = None) -> Path:
+    return Path(bank_root or BANK_ROOT) / role
+
+
+def list_roles(bank_root: Path | None = None) -> list[str]:
+    root = Path(bank_root or BANK_ROOT)
+    return sorted(p.parent.name for p in root.glob("*/role.yaml"))
+
+
+def check_bank(directory: Path) -> tuple[Bank | None, list[Problem]]:
+    """Loads and cross-checks a role folder. Returns the bank (None on errors) and all problems."""
+    directory = Path(directory)
+    problems: list[Problem] = []
+    if not (directory / "role.yaml").exists():
+        raise BankError([Problem(directory / "role.yaml", 1, "no role.yaml: is this a role folder of the bank?")])
+    role, role_loc = _load(directory / "role.yaml", Role, problems)
+
+    questions, q_where = [], []
+    for path in sorted((directory / "questions").glob("*.yaml")):
+        parsed, loc = _load(path, QuestionFile, problems)
+        if parsed:
+            for i, q in enumerate(parsed.questions):
+                questions.append(q)
+                q_where.append((path, loc, ("questions", i)))
+    red_flags, rf_loc = _optional(directory / "red_flags.yaml", RedFlagFile, problems)
+    compliance, c_loc = _optional(directory / "compliance.yaml", ComplianceFile, problems)
+    neutral, _ = _optional(directory / "neutral.yaml", NeutralFile, problems)
+
+    if role is not None:
+        _cross_check(role, questions, q_where, red_flags, rf_loc, compliance, c_loc, problems)
+        _warn_weak(questions, q_where, red_flags, rf_loc, problems)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    bank = Bank(
+        role=role,
+        questions=questions,
+        red_flags=red_flags.red_flags if red_flags else [],
+        compliance=compliance.compliance if compliance else [],
+        neutral=neutral or NeutralFile(),
+    )
+    return bank, problems
+
+
+def load_bank(role: str = DEFAULT_ROLE, bank_root: Path | None = None, directory: Path | None = None) -> Bank:
+    bank, problems = check_bank(directory or role_dir(role, bank_root))
+    if bank is None:
+        raise BankError(problems)
+    return bank
+
+
+def _optional(path: Path, model, problems):
+    if not path.exists():
+        return None, None
+    return _load(path, model, problems)
+
+
+def _cross_check(role, questions, q_where, red_flags, rf_loc, compliance, c_loc, problems) -> None:
+    stages = {s.id for s in role.stages}
+    competencies = {c.id for c in role.competencies}
+    question_ids = {q.id for q in questions}
+    seen: dict[str, tuple[Path, int]] = {}
+
+    def claim(entry_id: str, path: Path, line: int) -> None:
+        if entry_id in seen:
+            first = seen[entry_id]
+            problems.append(Problem(path, line, f"duplicate id {entry_id!r} (first defined at {first[0]}:{first[1]})"))
+        else:
+            seen[entry_id] = (path, line)
+
+    for q, (path, loc, at) in zip(questions, q_where):
+        claim(q.id, path, loc.line(at + ("id",)))
+        if q.stage not in stages:
+            problems.append(Problem(path, loc.line(at + ("stage",)),
+                                    f"question {q.id!r}: unknown stage {q.stage!r} (known: {', '.join(sorted(stages))})"))
+        for i, c in enumerate(q.competencies):
+            if c not in competencies:
+                problems.append(Problem(path, loc.line(at + ("competencies", i)),
+                                        f"question {q.id!r}: unknown competency {c!r} (known: {', '.join(sorted(competencies))})"))
+        for i, f in enumerate(q.follow_ups):
+            if f not in question_ids:
+                problems.append(Problem(path, loc.line(at + ("follow_ups", i)),
+                                        f"question {q.id!r}: follow-up {f!r} is not a question in the bank"))
+            elif f == q.id:
+                problems.append(Problem(path, loc.line(at + ("follow_ups", i)), f"question {q.id!r} lists itself as a follow-up"))
+    if red_flags:
+        for i, rf in enumerate(red_flags.red_flags):
+            claim(rf.id, rf_loc.path, rf_loc.line(("red_flags", i, "id")))
+            for j, probe in enumerate(rf.probes):
+                if probe not in question_ids:
+                    problems.append(Problem(rf_loc.path, rf_loc.line(("red_flags", i, "probes", j)),
+                                            f"red flag {rf.id!r}: probe {probe!r} is not a question in the bank"))
+    if compliance:
+        for i, alert in enumerate(compliance.compliance):
+            claim(alert.id, c_loc.path, c_loc.line(("compliance", i, "id")))
+
+
+def _warn_weak(questions, q_where, red_flags, rf_loc, problems) -> None:
+    for q, (path, loc, at) in zip(questions, q_where):
+        if not q.alternatives:
+            problems.append(Problem(path, loc.line(at), f"question {q.id!r} has no alternative phrasings: "
+                                    "it will only be recognised when asked almost word for word", "warning"))
+        if len(q.text.split()) > MAX_SPOKEN_WORDS:
+            problems.append(Problem(path, loc.line(at + ("text",)),
+                                    f"question {q.id!r}: text has {len(q.text.split())} words, too long to say "
+                                    f"in one breath (at most {MAX_SPOKEN_WORDS})", "warning"))
+    if red_flags:
+        for i, rf in enumerate(red_flags.red_flags):
+            if len(rf.examples) < MIN_RED_FLAG_EXAMPLES:
+                problems.append(Problem(rf_loc.path, rf_loc.line(("red_flags", i, "examples")),
+                                        f"red flag {rf.id!r} has {len(rf.examples)} examples; "
+                                        f"at least {MIN_RED_FLAG_EXAMPLES} make it reliable", "warning"))
+
+
+def content_hash(bank: Bank) -> str:
+    """Changes when anything that affects matching changes; comments and layout don't count."""
+    return hashlib.sha256(bank.model_dump_json().encode("utf-8")).hexdigest()[:16]

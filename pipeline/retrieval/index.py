@@ -1,0 +1,150 @@
+"""FAISS indexes over the bank's phrasings, cached on disk.
+
+Two indexes: what an interviewer might say (questions, compliance examples,
+neutral small talk) and what a candidate might say (red-flag examples, clean
+answers). Each phrase keeps its label; counter-examples have kind `none`.
+The cache is keyed by the bank's content hash and the embedder; individual
+phrase vectors are cached too, so editing one entry re-embeds only that entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.retrieval.bank import content_hash
+from pipeline.retrieval.embedder import Embedder
+from pipeline.retrieval.schema import Bank
+
+SIDES = ("interviewer", "candidate")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    kind: str  # question | compliance | red_flag | none
+    entry_id: str  # the entry it belongs to ('' for neutral sentences)
+
+
+def bank_phrases(bank: Bank) -> dict[str, list[Phrase]]:
+    interviewer: list[Phrase] = []
+    for q in bank.questions:
+        interviewer += [Phrase(t, "question", q.id) for t in [q.text, *q.alternatives]]
+        interviewer += [Phrase(t, "none", q.id) for t in q.negative_examples]
+    for c in bank.compliance:
+        interviewer += [Phrase(t, "compliance", c.id) for t in c.examples]
+        interviewer += [Phrase(t, "none", c.id) for t in c.negative_examples]
+    interviewer += [Phrase(t, "none", "") for t in bank.neutral.interviewer]
+    candidate: list[Phrase] = []
+    for rf in bank.red_flags:
+        candidate += [Phrase(t, "red_flag", rf.id) for t in rf.examples]
+        candidate += [Phrase(t, "none", rf.id) for t in rf.negative_examples]
+    candidate += [Phrase(t, "none", "") for t in bank.neutral.candidate]
+    return {"interviewer": interviewer, "candidate": candidate}
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("s2q")) / "index"
+
+
+class SideIndex:
+    """One side's FAISS inner-product index and the phrase behind each row."""
+
+    def __init__(self, phrases: list[Phrase], vectors: np.ndarray) -> None:
+        import faiss
+
+        self.phrases = phrases
+        self.vectors = vectors
+        self.index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else 384)
+        if len(vectors):
+            self.index.add(vectors)
+
+    def search(self, queries: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k or len(self.phrases), len(self.phrases))
+        return self.index.search(queries, k)
+
+
+class BankIndex:
+    """Both sides' indexes for a bank, built or loaded from the cache."""
+
+    def __init__(self, bank: Bank, sides: dict[str, SideIndex], key: str, rebuilt: bool, embedded: int) -> None:
+        self.bank = bank
+        self.sides = sides
+        self.key = key
+        self.rebuilt = rebuilt
+        self.embedded = embedded  # phrases embedded during this build (0 when loaded from cache)
+
+    @classmethod
+    def build(cls, bank: Bank, embedder: Embedder, cache_dir: Path | None = None) -> "BankIndex":
+        cache_dir = Path(cache_dir or default_cache_dir())
+        key = f"{bank.role.id}-{content_hash(bank)}-{embedder.key}"
+        folder = cache_dir / key
+        phrases = bank_phrases(bank)
+        if (folder / "meta.json").exists():
+            try:
+                sides = {s: SideIndex(phrases[s], np.load(folder / f"{s}.npy")) for s in SIDES}
+                if all(len(sides[s].phrases) == len(sides[s].vectors) for s in SIDES):
+                    return cls(bank, sides, key, rebuilt=False, embedded=0)
+            except (OSError, ValueError):
+                pass  # a damaged cache is rebuilt
+        store = _VectorStore(cache_dir / f"phrases-{embedder.key}.npz")
+        embedded = store.ensure([p.text for s in SIDES for p in phrases[s]], embedder)
+        sides = {s: SideIndex(phrases[s], store.get([p.text for p in phrases[s]])) for s in SIDES}
+        folder.mkdir(parents=True, exist_ok=True)
+        for s in SIDES:
+            _atomic_save(folder / f"{s}.npy", sides[s].vectors)
+        meta = {"role": bank.role.id, "key": key, "sides": {s: [asdict(p) for p in phrases[s]] for s in SIDES}}
+        tmp = folder / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, folder / "meta.json")
+        store.save()
+        return cls(bank, sides, key, rebuilt=True, embedded=embedded)
+
+
+class _VectorStore:
+    """Embeddings of individual phrases by text hash, so unchanged phrases are never re-embedded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.vectors: dict[str, np.ndarray] = {}
+        if path.exists():
+            try:
+                with np.load(path) as data:
+                    self.vectors = {k: data[k] for k in data.files}
+            except (OSError, ValueError):
+                self.vectors = {}
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def ensure(self, texts: list[str], embedder: Embedder) -> int:
+        missing = sorted({t for t in texts if self._key(t) not in self.vectors})
+        if missing:
+            for text, vec in zip(missing, embedder.encode(missing)):
+                self.vectors[self._key(text)] = vec
+        return len(missing)
+
+    def get(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), np.float32)
+        return np.stack([self.vectors[self._key(t)] for t in texts]).astype(np.float32)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, **self.vectors)
+        os.replace(tmp, self.path)
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)

@@ -1,0 +1,134 @@
+"""The one definition of a question bank, validated with pydantic.
+
+`s2q bank schema` exports it as JSON Schema for editors. Field descriptions here
+are what authors see, so they are written for them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case id, unique in the bank")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Stage(_Strict):
+    id: str = Id
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+
+
+class Competency(_Strict):
+    id: str = Id
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+
+
+class Thresholds(_Strict):
+    """Similarity (cosine, 0-1) a sentence needs to match an entry of each kind.
+
+    `margin`: how much closer to the entry than to the nearest counter-example
+    (negative examples and neutral sentences) it must be.
+    """
+
+    question: float = Field(0.62, ge=0, le=1)
+    red_flag: float = Field(0.6, ge=0, le=1)
+    compliance: float = Field(0.6, ge=0, le=1)
+    margin: float = Field(0.0, ge=-1, le=1)
+
+
+class Role(_Strict):
+    """`role.yaml`: the role, its interview stages (in order) and competencies."""
+
+    id: str = Id
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1)
+    competencies: list[Competency] = Field(min_length=1)
+    matching: Thresholds = Field(default_factory=Thresholds)
+
+
+class Question(_Strict):
+    """A question the interviewer may ask; shown on screen as `text`."""
+
+    id: str = Id
+    text: str = Field(min_length=3, description="the wording shown on screen: one spoken sentence")
+    stage: str = Field(description="id of a stage in role.yaml")
+    competencies: list[str] = Field(min_length=1, description="ids of competencies in role.yaml")
+    difficulty: Literal["easy", "medium", "hard"]
+    alternatives: list[str] = Field(default_factory=list, description="other ways an interviewer might say it")
+    follow_ups: list[str] = Field(default_factory=list, description="ids of questions to ask next")
+    negative_examples: list[str] = Field(default_factory=list, description="sentences that must NOT match it")
+
+
+class QuestionFile(_Strict):
+    questions: list[Question]
+
+
+class RedFlag(_Strict):
+    """Something in a candidate's answer the interviewer should probe."""
+
+    id: str = Id
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    examples: list[str] = Field(min_length=1, description="things a candidate might say that show it")
+    negative_examples: list[str] = Field(default_factory=list, description="similar sentences that must NOT fire it")
+    probes: list[str] = Field(default_factory=list, description="ids of questions to ask when it fires")
+
+
+class RedFlagFile(_Strict):
+    red_flags: list[RedFlag]
+
+
+class ComplianceAlert(_Strict):
+    """A question an interviewer must not ask."""
+
+    id: str = Id
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    examples: list[str] = Field(min_length=1, description="ways an interviewer might ask it")
+    negative_examples: list[str] = Field(default_factory=list, description="lawful questions that sound close")
+    alternative: str | None = Field(None, description="a lawful question to ask instead, if one exists")
+
+
+class ComplianceFile(_Strict):
+    compliance: list[ComplianceAlert]
+
+
+class NeutralFile(_Strict):
+    """Sentences that must match nothing: small talk, logistics, clean answers."""
+
+    interviewer: list[str] = Field(default_factory=list)
+    candidate: list[str] = Field(default_factory=list)
+
+
+class Bank(BaseModel):
+    """A whole role's bank, after loading and cross-checking."""
+
+    role: Role
+    questions: list[Question]
+    red_flags: list[RedFlag]
+    compliance: list[ComplianceAlert]
+    neutral: NeutralFile
+
+    def question(self, qid: str) -> Question:
+        return self._questions_by_id()[qid]
+
+    def _questions_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+
+def json_schema() -> dict:
+    """One JSON Schema per file kind, for editors (yaml-language-server)."""
+    return {
+        "role.yaml": Role.model_json_schema(),
+        "questions/*.yaml": QuestionFile.model_json_schema(),
+        "red_flags.yaml": RedFlagFile.model_json_schema(),
+        "compliance.yaml": ComplianceFile.model_json_schema(),
+        "neutral.yaml": NeutralFile.model_json_schema(),
+    }
