@@ -42,7 +42,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", type=Path, help="also append every event to this JSONL file")
     _add_model_args(p)
 
+    p.add_argument("--role", default="ml-engineer", help="question bank role (see `s2q bank roles`)")
+    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
+    p.add_argument("--no-advice", action="store_true", help="transcript only: no matching or suggestions")
+
     sub.add_parser("devices", help="list audio input devices")
+
+    p = sub.add_parser("match", help="what the listener matches for a sentence")
+    p.add_argument("text", nargs="?", help="the sentence; without it, one sentence per stdin line")
+    p.add_argument("--speaker", required=True, choices=["interviewer", "candidate", "unknown"])
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    p.add_argument("--role", default="ml-engineer")
+    p.add_argument("--bank", type=Path, help="question bank root folder")
+
+    p = sub.add_parser("bank", help="question bank tools for content authors")
+    bank_sub = p.add_subparsers(dest="bank_command", required=True)
+    for name, text in (("validate", "check the bank: schema and cross-references"),
+                       ("build", "validate, then embed and index the bank (cached)")):
+        b = bank_sub.add_parser(name, help=text)
+        b.add_argument("--bank", type=Path, help="a role folder, or a bank root holding role folders")
+        b.add_argument("--role", help="only this role")
+    b = bank_sub.add_parser("schema", help="write the bank's JSON Schema (for editors)")
+    b.add_argument("-o", "--output", type=Path)
+    b = bank_sub.add_parser("roles", help="list the roles in the bank")
+    b.add_argument("--bank", type=Path)
     return parser
 
 
@@ -74,6 +97,9 @@ def _dispatch(args) -> int:
             fast=args.fast,
             transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type),
             output=OutputOptions(jsonl=args.jsonl, record=args.record),
+            role=args.role,
+            bank_root=args.bank,
+            advise=not args.no_advice,
         )
         return replay(config, terminal_factory=TerminalSink)
     if args.command == "devices":
@@ -87,4 +113,26 @@ def _dispatch(args) -> int:
             mark = "  (loopback/monitor: call audio)" if d["loopback"] else ""
             print(f"{d['index']:>3}  {d['name']}  [{d['channels']} ch, {d['default_samplerate']:.0f} Hz]{mark}")
         return 0
+    if args.command == "match":
+        from pipeline import authoring
+        from pipeline.runner import build_interview_stage
+
+        stage = build_interview_stage(args.role, args.bank)
+        lines = [args.text] if args.text else sys.stdin
+        return authoring.match_lines(stage.matcher, args.speaker, lines, args.jsonl)
+    if args.command == "bank":
+        from pipeline import authoring
+
+        if args.bank_command == "validate":
+            return authoring.validate(authoring.role_dirs(args.bank, args.role))
+        if args.bank_command == "build":
+            return authoring.build(authoring.role_dirs(args.bank, args.role))
+        if args.bank_command == "schema":
+            return authoring.export_schema(args.output)
+        if args.bank_command == "roles":
+            from pipeline.retrieval.bank import list_roles
+
+            for role in list_roles(args.bank):
+                print(role)
+            return 0
     raise S2QError(f"unknown command {args.command}")

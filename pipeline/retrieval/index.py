@@ -71,12 +71,63 @@ class SideIndex:
         return self.index.search(queries, k)
 
 
+class AlertClassifier:
+    """One kind of alert (red flags, compliance) vs everything else said on that side.
+
+    Logistic regression over the side's phrase embeddings: the kind's examples
+    are labelled with their entry id, every other phrase is `none`. A red flag
+    is often the negation of good practice ("we never monitored it" vs "we
+    monitored it"), which nearest-neighbour similarity confuses; a linear model
+    trained on examples and counter-examples separates them far better (see
+    benchmarks/matcher_eval.py). Trained at build time with scikit-learn,
+    applied with numpy.
+    """
+
+    C = 10.0  # inverse regularisation strength
+    KINDS = {"red_flag": "candidate", "compliance": "interviewer"}
+
+    def __init__(self, classes: list[str], coef: np.ndarray, intercept: np.ndarray) -> None:
+        self.classes = classes
+        self.coef = coef.astype(np.float32)
+        self.intercept = intercept.astype(np.float32)
+
+    @classmethod
+    def train(cls, kind: str, phrases: list[Phrase], vectors: np.ndarray) -> "AlertClassifier | None":
+        labels = [p.entry_id if p.kind == kind else "none" for p in phrases]
+        if len(set(labels)) < 2:
+            return None
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=cls.C, class_weight="balanced", max_iter=5000).fit(vectors, labels)
+        return cls(list(model.classes_), model.coef_, model.intercept_)
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        logits = vectors @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, classes=np.array(self.classes), coef=self.coef, intercept=self.intercept)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "AlertClassifier | None":
+        if not path.exists():
+            return None
+        with np.load(path) as data:
+            return cls([str(c) for c in data["classes"]], data["coef"], data["intercept"])
+
+
 class BankIndex:
     """Both sides' indexes for a bank, built or loaded from the cache."""
 
-    def __init__(self, bank: Bank, sides: dict[str, SideIndex], key: str, rebuilt: bool, embedded: int) -> None:
+    def __init__(self, bank: Bank, sides: dict[str, SideIndex], key: str, rebuilt: bool, embedded: int,
+                 classifiers: dict[str, AlertClassifier] | None = None) -> None:
         self.bank = bank
         self.sides = sides
+        self.classifiers = classifiers or {}
         self.key = key
         self.rebuilt = rebuilt
         self.embedded = embedded  # phrases embedded during this build (0 when loaded from cache)
@@ -90,22 +141,36 @@ class BankIndex:
         if (folder / "meta.json").exists():
             try:
                 sides = {s: SideIndex(phrases[s], np.load(folder / f"{s}.npy")) for s in SIDES}
-                if all(len(sides[s].phrases) == len(sides[s].vectors) for s in SIDES):
-                    return cls(bank, sides, key, rebuilt=False, embedded=0)
+                classifiers = {k: AlertClassifier.load(folder / f"{k}.npz") for k in AlertClassifier.KINDS}
+                classifiers = {k: c for k, c in classifiers.items() if c is not None}
+                expected = {k for k in AlertClassifier.KINDS if _has_kind(phrases, k)}
+                if all(len(sides[s].phrases) == len(sides[s].vectors) for s in SIDES) and expected <= set(classifiers):
+                    return cls(bank, sides, key, rebuilt=False, embedded=0, classifiers=classifiers)
             except (OSError, ValueError):
                 pass  # a damaged cache is rebuilt
         store = _VectorStore(cache_dir / f"phrases-{embedder.key}.npz")
         embedded = store.ensure([p.text for s in SIDES for p in phrases[s]], embedder)
         sides = {s: SideIndex(phrases[s], store.get([p.text for p in phrases[s]])) for s in SIDES}
+        classifiers = {}
+        for kind, side in AlertClassifier.KINDS.items():
+            trained = AlertClassifier.train(kind, sides[side].phrases, sides[side].vectors)
+            if trained is not None:
+                classifiers[kind] = trained
         folder.mkdir(parents=True, exist_ok=True)
         for s in SIDES:
             _atomic_save(folder / f"{s}.npy", sides[s].vectors)
+        for kind, classifier in classifiers.items():
+            classifier.save(folder / f"{kind}.npz")
         meta = {"role": bank.role.id, "key": key, "sides": {s: [asdict(p) for p in phrases[s]] for s in SIDES}}
         tmp = folder / "meta.json.tmp"
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, folder / "meta.json")
         store.save()
-        return cls(bank, sides, key, rebuilt=True, embedded=embedded)
+        return cls(bank, sides, key, rebuilt=True, embedded=embedded, classifiers=classifiers)
+
+
+def _has_kind(phrases: dict[str, list[Phrase]], kind: str) -> bool:
+    return any(p.kind == kind for side in phrases.values() for p in side)
 
 
 class _VectorStore:

@@ -1,10 +1,14 @@
 """Decides what an utterance is: which bank question was asked, which alert or red flag fires.
 
-Nearest-neighbour over labelled phrasings. Every sentence of the utterance (and
-the whole utterance) is compared with all phrasings on its speaker's side; a
-label fires when its closest phrasing is similar enough (the threshold in the
-bank's `matching` config) and closer than the closest counter-example by the
-configured margin. Counter-examples are negative examples and neutral sentences.
+Every sentence of the utterance (and the whole utterance) is checked alone, and
+per sentence only the best entry of each kind counts.
+- Questions: nearest neighbour over the bank's question phrasings; a question
+  matches when its closest phrasing is similar enough (`matching.question` in
+  role.yaml) and closer than the closest counter-example (negative examples,
+  neutral sentences) by `matching.margin`.
+- Compliance alerts and red flags: a classifier trained on the bank's examples
+  and counter-examples (see `AlertClassifier`); its probability must reach
+  `matching.compliance` / `matching.red_flag`.
 """
 
 from __future__ import annotations
@@ -12,10 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from pipeline.retrieval.embedder import Embedder
-from pipeline.retrieval.index import BankIndex
+from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.schema import Thresholds
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
@@ -46,8 +48,17 @@ class MatchResult:
     red_flags: list[Hit] = field(default_factory=list)
 
 
+@dataclass
+class Candidate:
+    """One entry's score for one sentence, before thresholds."""
+
+    kind: str  # question | compliance | red_flag
+    id: str
+    score: float
+    counter: float | None = None  # closest counter-example (nearest-neighbour kinds only)
+
+
 KIND_OF_LIST = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
-SIDE_KINDS = {"interviewer": ("question", "compliance"), "candidate": ("red_flag",)}
 
 
 class Matcher:
@@ -56,51 +67,68 @@ class Matcher:
         self.embedder = embedder
         self.thresholds = thresholds or index.bank.role.matching
 
-    def threshold(self, kind: str) -> float:
-        return getattr(self.thresholds, kind)
-
-    def scores(self, text: str, speaker: str) -> list[tuple[str, dict[tuple[str, str], float], float]]:
-        """Per sentence: (sentence, {(kind, id): best similarity}, best counter-example similarity)."""
+    def scores(self, text: str, speaker: str) -> list[tuple[str, list[Candidate]]]:
+        """Per sentence of `text`, the best candidate entry of each kind on this speaker's side."""
         units = split_sentences(text)
         if not units:
             return []
-        side = self.index.sides[speaker]
         vectors = self.embedder.encode(units)
+        per_unit: list[list[Candidate]] = [[] for _ in units]
+        if speaker == "interviewer":
+            self._question_candidates(vectors, per_unit)
+        for kind, side in AlertClassifier.KINDS.items():
+            classifier = self.index.classifiers.get(kind)
+            if side != speaker or classifier is None:
+                continue
+            for candidates, probs in zip(per_unit, classifier.probabilities(vectors)):
+                scored = [(float(p), c) for c, p in zip(classifier.classes, probs) if c != "none"]
+                if scored:
+                    score, entry = max(scored)
+                    candidates.append(Candidate(kind, entry, score))
+        return list(zip(units, per_unit))
+
+    def _question_candidates(self, vectors, per_unit: list[list[Candidate]]) -> None:
+        side = self.index.sides["interviewer"]
         sims, rows = side.search(vectors)
-        out = []
-        for unit, unit_sims, unit_rows in zip(units, sims, rows):
-            best: dict[tuple[str, str], float] = {}
-            none = -1.0
+        for candidates, unit_sims, unit_rows in zip(per_unit, sims, rows):
+            best_question, counter = None, -1.0
             for sim, row in zip(unit_sims, unit_rows):
                 if row < 0:
                     continue
                 phrase = side.phrases[row]
-                if phrase.kind == "none":
-                    none = max(none, float(sim))
-                else:
-                    key = (phrase.kind, phrase.entry_id)
-                    best[key] = max(best.get(key, -1.0), float(sim))
-            out.append((unit, best, none))
-        return out
+                if phrase.kind == "question":
+                    if best_question is None or sim > best_question[1]:
+                        best_question = (phrase.entry_id, float(sim))
+                elif phrase.kind == "none":
+                    counter = max(counter, float(sim))
+            if best_question:
+                candidates.append(Candidate("question", best_question[0], best_question[1], counter))
 
     def match(self, text: str, speaker: str) -> MatchResult:
         """Interviewer text -> questions and compliance alerts; candidate text -> red flags.
 
         An `unknown` speaker is checked as both.
         """
-        result = MatchResult(speaker=speaker, text=text)
         sides = ["interviewer", "candidate"] if speaker == "unknown" else [speaker]
-        for side in sides:
-            found: dict[tuple[str, str], Hit] = {}
-            for unit, best, none in self.scores(text, side):
-                for (kind, entry_id), score in best.items():
-                    if score < self.threshold(kind) or score - none < self.thresholds.margin:
-                        continue
-                    hit = found.get((kind, entry_id))
-                    if hit is None or score > hit.score:
-                        found[(kind, entry_id)] = Hit(entry_id, round(score, 4), unit)
-            for (kind, _), hit in found.items():
-                getattr(result, KIND_OF_LIST[kind]).append(hit)
-        for name in KIND_OF_LIST.values():
-            getattr(result, name).sort(key=lambda h: -h.score)
-        return result
+        scored = [unit for side in sides for unit in self.scores(text, side)]
+        return decide(text, speaker, scored, self.thresholds)
+
+
+def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], thresholds: Thresholds) -> MatchResult:
+    """Applies thresholds to `Matcher.scores` output; separate so calibration can sweep it cheaply."""
+    result = MatchResult(speaker=speaker, text=text)
+    found: dict[tuple[str, str], Hit] = {}
+    for unit, candidates in scored:
+        for c in candidates:
+            if c.score < getattr(thresholds, c.kind):
+                continue
+            if c.counter is not None and c.score - c.counter < thresholds.margin:
+                continue
+            hit = found.get((c.kind, c.id))
+            if hit is None or c.score > hit.score:
+                found[(c.kind, c.id)] = Hit(c.id, round(c.score, 4), unit)
+    for (kind, _), hit in found.items():
+        getattr(result, KIND_OF_LIST[kind]).append(hit)
+    for name in KIND_OF_LIST.values():
+        getattr(result, name).sort(key=lambda h: -h.score)
+    return result
