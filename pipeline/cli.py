@@ -89,7 +89,7 @@ def _dispatch(args) -> int:
         from pipeline.audio.transcriber import TranscriberOptions
         from pipeline.config import OutputOptions, ReplayConfig
         from pipeline.runner import replay
-        from pipeline.sinks.terminal import TerminalSink
+        from pipeline.sinks.terminal import terminal_view
 
         config = ReplayConfig(
             path=args.file,
@@ -101,7 +101,7 @@ def _dispatch(args) -> int:
             bank_root=args.bank,
             advise=not args.no_advice,
         )
-        return replay(config, terminal_factory=TerminalSink)
+        return replay(config, terminal_factory=lambda: terminal_view(args.role, args.file.name))
     if args.command == "devices":
         from pipeline.audio.sources import list_input_devices
 

@@ -1,13 +1,36 @@
-"""A readable live transcript in the terminal."""
+"""What the interviewer glances at: the live view (a terminal that can redraw) or plain lines.
+
+The live view keeps everything on one screen and stays readable at 80x24:
+transcript (newest at the bottom), the current suggestions with their reasons,
+alerts, coverage of the interview plan, and a status line with latency and
+whether the pipeline keeps up with real time.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
+import statistics
+import time
+from collections import deque
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
-from pipeline.events import Event, StatusEvent, TranscriptEvent
+from pipeline.events import (
+    ComplianceEvent,
+    CoverageEvent,
+    Event,
+    QuestionAskedEvent,
+    RedFlagEvent,
+    StatusEvent,
+    SuggestionEvent,
+    TranscriptEvent,
+)
 
 SPEAKER_STYLE = {"interviewer": "bold cyan", "candidate": "bold green", "unknown": "bold white"}
+SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", "unknown": "Speaker"}
 
 
 def clock(seconds: float) -> str:
@@ -15,24 +38,175 @@ def clock(seconds: float) -> str:
     return f"{m:02d}:{s:02d}"
 
 
-class TerminalSink:
-    """Prints each final transcript line as it arrives, with its latency."""
+def describe(event: Event) -> Text | None:
+    """One line for an event, shared by both views."""
+    if isinstance(event, TranscriptEvent):
+        line = Text()
+        line.append(f"{clock(event.start)} ", style="dim")
+        line.append(f"{SPEAKER_LABEL.get(event.speaker, event.speaker)}: ", style=SPEAKER_STYLE.get(event.speaker, "bold"))
+        line.append(event.text, style="" if event.final else "italic dim")
+        return line
+    if isinstance(event, RedFlagEvent):
+        return Text.assemble(("⚑ red flag ", "bold yellow"), (f"{event.name}", "yellow"),
+                             (f" — “{event.quote}” at {clock(event.start)}", "dim"))
+    if isinstance(event, ComplianceEvent):
+        alt = f" Ask instead: {event.alternative}" if event.alternative else ""
+        return Text.assemble(("⚠ do not ask ", "bold red"), (f"{event.name}", "red"), (alt, ""))
+    if isinstance(event, QuestionAskedEvent):
+        return Text.assemble(("✓ asked ", "dim green"), (event.id, "dim"))
+    if isinstance(event, StatusEvent):
+        return Text(f"• {event.message or event.state}", style="yellow")
+    return None
+
+
+class LinePrinter:
+    """Plain lines, for terminals that can't redraw (or output piped to a file)."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
 
     def write(self, event: Event) -> None:
-        if isinstance(event, TranscriptEvent) and event.final:
-            line = Text()
-            line.append(f"[{clock(event.start)}] ", style="dim")
-            line.append(f"{event.speaker.capitalize():<11} ", style=SPEAKER_STYLE.get(event.speaker, "bold"))
-            line.append(event.text)
-            total = event.latency_ms.get("total")
-            if total is not None:
-                line.append(f"  ({total:.0f} ms)", style="dim")
+        if isinstance(event, TranscriptEvent) and not event.final:
+            return
+        if isinstance(event, SuggestionEvent):
+            for i, item in enumerate(event.items, 1):
+                self.console.print(Text.assemble((f"   → {i}. ", "bold magenta"), item["text"],
+                                                 (f"  ({item['reason']})", "dim")))
+            return
+        line = describe(event)
+        if line is not None:
             self.console.print(line)
-        elif isinstance(event, StatusEvent):
-            self.console.print(Text(f"• {event.message or event.state}", style="yellow"))
 
     def close(self) -> None:
         pass
+
+
+class LiveView:
+    """A redrawn single screen (rich Live)."""
+
+    def __init__(self, console: Console | None = None, role: str = "", source: str = "") -> None:
+        self.console = console or Console(highlight=False)
+        self.role, self.source = role, source
+        self.lines: deque[TranscriptEvent] = deque(maxlen=50)
+        self.partial: dict[str, TranscriptEvent] = {}
+        self.suggestions: list[dict] = []
+        self.alerts: deque[Text] = deque(maxlen=6)
+        self.coverage: CoverageEvent | None = None
+        self.latencies: deque[float] = deque(maxlen=50)
+        self.status = "listening"
+        self.behind = False
+        self.audio_time = 0.0
+        self.started = time.monotonic()
+        self.live = Live(self._render(), console=self.console, auto_refresh=False, transient=False,
+                         redirect_stdout=False, redirect_stderr=False)
+        self.live.start()
+
+    def write(self, event: Event) -> None:
+        if isinstance(event, TranscriptEvent):
+            self.audio_time = max(self.audio_time, event.end)
+            if event.final:
+                self.partial.pop(event.speaker, None)
+                self.lines.append(event)
+                if event.latency_ms.get("total") is not None:
+                    self.latencies.append(event.latency_ms["total"])
+            else:
+                self.partial[event.speaker] = event
+        elif isinstance(event, SuggestionEvent):
+            self.suggestions = event.items
+        elif isinstance(event, (RedFlagEvent, ComplianceEvent)):
+            self.alerts.append(describe(event))
+        elif isinstance(event, CoverageEvent):
+            self.coverage = event
+        elif isinstance(event, StatusEvent):
+            self.status = event.message or event.state
+            self.behind = event.state in ("shedding", "behind")
+        self.live.update(self._render(), refresh=True)
+
+    def close(self) -> None:
+        self.live.update(self._render(), refresh=True)
+        self.live.stop()
+
+    # -- layout -------------------------------------------------------------
+
+    def _render(self):
+        height = self.console.size.height
+        width = self.console.size.width
+        sugg_rows = max(1, len(self.suggestions)) * (2 if width < 100 else 1)
+        alert_rows = min(len(self.alerts), 3) or 1
+        fixed = 1 + (sugg_rows + 2) + (alert_rows + 2) + 4  # status, panels with borders, coverage
+        transcript_rows = max(3, height - fixed - 2)
+        return Group(
+            self._status_line(),
+            Panel(self._transcript(transcript_rows), title="Transcript", title_align="left", height=transcript_rows + 2),
+            Panel(self._suggestions(), title="Ask next", title_align="left", border_style="magenta"),
+            Panel(self._alerts(alert_rows), title="Alerts", title_align="left", border_style="red"),
+            self._coverage(),
+        )
+
+    def _status_line(self) -> Text:
+        t = Text()
+        t.append(" s2q ", style="bold reverse")
+        t.append(f" {self.role} · {self.source} · {clock(self.audio_time)} ", style="dim")
+        if self.latencies:
+            p50 = statistics.median(self.latencies)
+            t.append(f"· latency {p50:.0f} ms ", style="dim")
+        if self.behind:
+            t.append("· BEHIND: skipping speech ", style="bold red")
+        else:
+            t.append("· keeping up ", style="green")
+        t.append(f"· {self.status}", style="dim")
+        return t
+
+    def _transcript(self, rows: int) -> Text:
+        items = list(self.lines) + list(self.partial.values())
+        out = Text()
+        for event in items[-rows:]:
+            if out:
+                out.append("\n")
+            out.append_text(describe(event))
+        return out or Text("waiting for speech…", style="dim")
+
+    def _suggestions(self):
+        if not self.suggestions:
+            return Text("—", style="dim")
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold magenta", no_wrap=True)
+        table.add_column()
+        for i, item in enumerate(self.suggestions, 1):
+            table.add_row(f"{i}.", Text.assemble(item["text"], (f"  ({item['reason']})", "dim")))
+        return table
+
+    def _alerts(self, rows: int) -> Text:
+        items = list(self.alerts)[-rows:]
+        if not items:
+            return Text("none", style="dim")
+        out = Text()
+        for line in items:
+            if out:
+                out.append("\n")
+            out.append_text(line)
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        return out
+
+    def _coverage(self) -> Text:
+        t = Text()
+        if self.coverage is None:
+            return Text(" coverage: no bank question asked yet", style="dim")
+        c = self.coverage
+        t.append(" stages ", style="bold")
+        for stage, n in c.stages.items():
+            style = "bold" if stage == c.current_stage else "dim"
+            t.append(f"{stage} {n['asked']}/{n['total']}  ", style=style)
+        t.append("\n competencies ", style="bold")
+        for comp, n in c.competencies.items():
+            t.append(f"{'✓' if n else '·'}{comp}  ", style="green" if n else "dim")
+        return t
+
+
+def terminal_view(role: str = "", source: str = ""):
+    """The live view on a terminal that can redraw, plain lines otherwise."""
+    console = Console(highlight=False)
+    if console.is_terminal and not console.is_dumb_terminal:
+        return LiveView(console, role=role, source=source)
+    return LinePrinter(console)
