@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.retrieval.bank import content_hash
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.schema import Bank
+from pipeline.retrieval.text import clean_speech
 
 SIDES = ("interviewer", "candidate")
 
@@ -45,7 +46,8 @@ def bank_phrases(bank: Bank) -> dict[str, list[Phrase]]:
         candidate += [Phrase(t, "red_flag", rf.id) for t in rf.examples]
         candidate += [Phrase(t, "none", rf.id) for t in rf.negative_examples]
     candidate += [Phrase(t, "none", "") for t in bank.neutral.candidate]
-    return {"interviewer": interviewer, "candidate": candidate}
+    return {side: [Phrase(clean_speech(p.text), p.kind, p.entry_id) for p in phrases]
+            for side, phrases in (("interviewer", interviewer), ("candidate", candidate))}
 
 
 def default_cache_dir() -> Path:

@@ -13,23 +13,12 @@ per sentence only the best entry of each kind counts.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.schema import Thresholds
-
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences worth checking alone (3+ words), plus the whole text when it has several."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if len(s.split()) >= 3]
-    units = list(sentences)
-    if len(sentences) != 1 and text.strip():
-        units.append(text.strip())
-    return units
+from pipeline.retrieval.text import split_sentences
 
 
 @dataclass
