@@ -46,6 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
     p.add_argument("--no-advice", action="store_true", help="transcript only: no matching or suggestions")
 
+    p = sub.add_parser("listen", help="listen to a live call: your mic and the call's audio")
+    p.add_argument("--mic", metavar="DEVICE", help="your microphone (the interviewer): name or index")
+    p.add_argument("--call", metavar="DEVICE", help="the call's audio as an input, e.g. a monitor/loopback device")
+    p.add_argument("--input", metavar="DEVICE", help="one device carrying both voices")
+    p.add_argument("--channels", type=_channels, default=["unknown"],
+                   help="with --input: speaker of each channel, e.g. interviewer,candidate")
+    p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
+    p.add_argument("--record", type=Path, help="session record (default: a new file in your data folder)")
+    p.add_argument("--save-audio", action="store_true", help="also keep the audio, next to the record")
+    p.add_argument("--no-partials", action="store_true", help="only final transcripts (less CPU)")
+    p.add_argument("--no-consent-reminder", action="store_true", help="don't print the consent reminder")
+    p.add_argument("--role", default="ml-engineer", help="question bank role (see `s2q bank roles`)")
+    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
+    _add_model_args(p)
+
     sub.add_parser("devices", help="list audio input devices")
 
     p = sub.add_parser("match", help="what the listener matches for a sentence")
@@ -102,6 +117,22 @@ def _dispatch(args) -> int:
             advise=not args.no_advice,
         )
         return replay(config, terminal_factory=lambda: terminal_view(args.role, args.file.name))
+    if args.command == "listen":
+        from pipeline.audio.transcriber import TranscriberOptions
+        from pipeline.config import ListenConfig, OutputOptions
+        from pipeline.runner import listen
+        from pipeline.sinks.terminal import terminal_view
+
+        config = ListenConfig(
+            mic=args.mic, call=args.call, input=args.input, channels=args.channels,
+            save_audio=args.save_audio, consent_reminder=not args.no_consent_reminder,
+            partial_every_s=0.0 if args.no_partials else 1.5,
+            role=args.role, bank_root=args.bank,
+            transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type),
+            output=OutputOptions(jsonl=args.jsonl, record=args.record),
+        )
+        return listen(config, terminal_factory=lambda: terminal_view(args.role, "live"),
+                      announce=lambda line: print(line, file=sys.stderr))
     if args.command == "devices":
         from pipeline.audio.sources import list_input_devices
 

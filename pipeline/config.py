@@ -41,3 +41,43 @@ class ReplayConfig:
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
+
+
+@dataclass
+class ListenConfig:
+    """Live listening during a call.
+
+    Attributes:
+      mic: the interviewer's microphone (device name or index).
+      call: the call's audio as an input (a loopback/monitor device): the candidate.
+      input: one device carrying both voices; `channels` maps its channels to
+        speakers, otherwise it is mixed and speakers are inferred.
+      save_audio: also keep the audio (WAV per speaker, next to the record).
+      consent_reminder: remind the interviewer to tell the candidate about transcription.
+      partial_every_s: partial transcripts this often while someone speaks (0: off).
+    """
+
+    mic: str | None = None
+    call: str | None = None
+    input: str | None = None
+    channels: list[str] = field(default_factory=lambda: ["unknown"])
+    save_audio: bool = False
+    consent_reminder: bool = True
+    partial_every_s: float = 1.5
+    role: str = "ml-engineer"
+    bank_root: Path | None = None
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+    transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
+    output: OutputOptions = field(default_factory=OutputOptions)
+
+
+def default_record_path() -> Path:
+    """A new timestamped session file under the user's data directory (private to the user)."""
+    import time
+
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("s2q")) / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder / time.strftime("session-%Y%m%d-%H%M%S.jsonl")

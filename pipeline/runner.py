@@ -1,11 +1,14 @@
 """Wires the stages together with threads and bounded queues.
 
-    capture thread(s) ──Utterance──▶ [queue] ──▶ ASR worker ──Transcript──▶ [queue] ──▶ events()
-                                                                               (matcher, advisor run here)
+    capture thread(s) ──Utterance──▶ [bounded queue] ──▶ ASR worker ──Transcript──▶ [queue] ──▶ events()
+                    └──partial snapshot──▶ [latest-only slot] ──┘         (matcher and advisor run here)
 
-The capture side never blocks on a live source: when the ASR queue is full it
-sheds the oldest waiting utterance and says so in a `status` event. Replaying a
-file with `fast=True` instead waits for the transcriber, so no audio is lost.
+Live sources never wait: when the transcriber falls behind, the capture side
+sheds the oldest waiting utterance, the worker drops speech that has waited
+longer than `max_lag_s`, and each is reported in a `status` event, so lag stays
+bounded. Partial transcripts of speech still going on are made only when the
+worker has nothing final to do. Replaying a file with `backpressure=True`
+(`--fast`) instead waits for the transcriber, so no audio is lost.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -29,6 +33,7 @@ from pipeline.events import (
     SuggestionEvent,
     Transcript,
     TranscriptEvent,
+    Utterance,
     latency_of,
 )
 
@@ -42,11 +47,15 @@ class RunOptions:
 
     Attributes:
       backpressure: wait for the transcriber instead of shedding (file replay with --fast).
-      max_pending: utterances waiting for ASR before the oldest is shed (live and paced).
+      max_pending: utterances waiting for ASR before the oldest is shed.
+      max_lag_s: speech that waited longer than this for ASR is dropped (live only).
+      partial_every_s: while someone speaks, a partial transcript this often (0: none).
     """
 
     backpressure: bool = False
     max_pending: int = 4
+    max_lag_s: float = 20.0
+    partial_every_s: float = 0.0
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -70,6 +79,8 @@ class Pipeline:
         self._ids = itertools.count()
         self._id_lock = threading.Lock()
         self._utterances: queue.Queue = queue.Queue(maxsize=self.opts.max_pending)
+        self._partials: dict[str, Utterance] = {}  # latest snapshot per speaker
+        self._partial_lock = threading.Lock()
         self._out: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.shed_count = 0
@@ -83,11 +94,16 @@ class Pipeline:
         for source in self.sources:
             if hasattr(source, "stop"):
                 source.stop()
+        try:
+            self._utterances.put_nowait(_DONE)  # wake the worker
+        except queue.Full:
+            pass
 
-    # -- threads ------------------------------------------------------------
+    # -- capture threads ------------------------------------------------------
 
     def _capture(self, source: Iterable[AudioChunk]) -> None:
         segmenters: dict[str, Segmenter] = {}
+        last_partial: dict[str, float] = {}
         try:
             for chunk in source:
                 if self._stop.is_set():
@@ -96,7 +112,11 @@ class Pipeline:
                 if seg is None:
                     seg = segmenters[chunk.speaker] = Segmenter(chunk.speaker, self.opts.segmenter, self._next_id)
                 for utterance in seg.feed(chunk):
+                    with self._partial_lock:
+                        self._partials.pop(utterance.speaker, None)
                     self._submit(utterance)
+                if self.opts.partial_every_s and seg.in_speech:
+                    self._maybe_partial(seg, last_partial)
             for seg in segmenters.values():
                 for utterance in seg.flush():
                     self._submit(utterance)
@@ -105,7 +125,18 @@ class Pipeline:
         finally:
             self._out.put(("source_done", source))
 
-    def _submit(self, utterance) -> None:
+    def _maybe_partial(self, seg: Segmenter, last_partial: dict[str, float]) -> None:
+        now = time.monotonic()
+        if now - last_partial.get(seg.speaker, 0.0) < self.opts.partial_every_s:
+            return
+        snapshot = seg.snapshot()
+        if snapshot is None or snapshot.duration < self.opts.partial_every_s:
+            return
+        last_partial[seg.speaker] = now
+        with self._partial_lock:
+            self._partials[seg.speaker] = snapshot
+
+    def _submit(self, utterance: Utterance) -> None:
         if self.opts.backpressure:
             while not self._stop.is_set():
                 try:
@@ -122,29 +153,50 @@ class Pipeline:
             except queue.Empty:
                 shed = None
             self._utterances.put_nowait(utterance)
-            if shed is not None:
-                self.shed_count += 1
-                self._out.put(
-                    StatusEvent(
-                        state="shedding",
-                        message=f"transcriber behind real time: skipped {shed.speaker} speech "
-                        f"{shed.start:.1f}-{shed.end:.1f}s",
-                        details={"shed_utterance": shed.id, "start": round(shed.start, 3),
-                                 "end": round(shed.end, 3), "shed_total": self.shed_count},
-                    )
-                )
+            if shed is not None and shed is not _DONE:
+                self._report_shed(shed, "transcriber behind real time")
+
+    def _report_shed(self, shed: Utterance, why: str) -> None:
+        self.shed_count += 1
+        self._out.put(
+            StatusEvent(
+                state="shedding",
+                message=f"{why}: skipped {shed.speaker} speech {shed.start:.1f}-{shed.end:.1f}s",
+                details={"shed_utterance": shed.id, "speaker": shed.speaker, "start": round(shed.start, 3),
+                         "end": round(shed.end, 3), "shed_total": self.shed_count},
+            )
+        )
+
+    # -- ASR worker -------------------------------------------------------------
 
     def _asr_worker(self) -> None:
         try:
-            while True:
-                utterance = self._utterances.get()
-                if utterance is _DONE or self._stop.is_set():
+            while not self._stop.is_set():
+                try:
+                    utterance = self._utterances.get(timeout=0.05 if self.opts.partial_every_s else None)
+                except queue.Empty:
+                    partial = self._take_partial()
+                    if partial is not None:
+                        self._out.put(self.transcriber.transcribe(partial))
+                    continue
+                if utterance is _DONE:
                     return
+                waited = time.monotonic() - utterance.timeline.stamps.get("speech_end", time.monotonic())
+                if not self.opts.backpressure and waited > self.opts.max_lag_s:
+                    self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
+                    continue
                 self._out.put(self.transcriber.transcribe(utterance))
         except BaseException as exc:
             self._out.put(exc)
         finally:
             self._out.put(_DONE)
+
+    def _take_partial(self) -> Utterance | None:
+        with self._partial_lock:
+            if not self._partials:
+                return None
+            speaker = next(iter(self._partials))
+            return self._partials.pop(speaker)
 
     # -- main thread --------------------------------------------------------
 
@@ -176,26 +228,15 @@ class Pipeline:
                 yield from self._after_asr(item)
         finally:
             self.stop()
-            self._put_done()
-
-    def _put_done(self) -> None:
-        while True:
-            try:
-                self._utterances.put(_DONE, timeout=0.1)
-                return
-            except queue.Full:
-                try:
-                    self._utterances.get_nowait()
-                except queue.Empty:
-                    pass
 
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
         if not transcript.text:
             return
         transcript.utterance.timeline.stamp("emitted")
         yield TranscriptEvent.from_transcript(transcript)
-        for stage in self.stages:
-            yield from stage(transcript)
+        if transcript.utterance.final:
+            for stage in self.stages:
+                yield from stage(transcript)
 
 
 # -- matching and advice as a stage ------------------------------------------------
@@ -306,5 +347,48 @@ def replay(config, terminal_factory=None) -> int:
         transcriber,
         stages=stages,
         options=RunOptions(backpressure=config.fast, segmenter=config.segmenter),
+    )
+    return run_session(pipeline, build_sinks(config.output, terminal_factory))
+
+
+CONSENT_REMINDER = (
+    "Reminder: tell the candidate that this call is transcribed locally on this computer "
+    "(nothing leaves it). Hide this with --no-consent-reminder."
+)
+
+
+def listen(config, terminal_factory=None, announce=print) -> int:
+    """`s2q listen`: live sources (mic, call, or one shared input) through the pipeline."""
+    from pipeline.audio.recorder import WavTee
+    from pipeline.audio.sources import MicrophoneSource
+    from pipeline.config import default_record_path
+    from pipeline.errors import DeviceError
+
+    sources = []
+    if config.mic is not None:
+        sources.append(MicrophoneSource(config.mic, ["interviewer"]))
+    if config.call is not None:
+        sources.append(MicrophoneSource(config.call, ["candidate"]))
+    if config.input is not None:
+        sources.append(MicrophoneSource(config.input, config.channels))
+    if not sources:
+        raise DeviceError("no input chosen: use --mic DEVICE and/or --call DEVICE, or --input DEVICE "
+                          "(run `s2q devices` to list inputs)")
+    if config.output.record is None:
+        config.output.record = default_record_path()
+    if config.save_audio:
+        stem = config.output.record.with_suffix("")
+        sources = [WavTee(s, stem) for s in sources]
+    if config.consent_reminder:
+        announce(CONSENT_REMINDER)
+    announce(f"Recording events to {config.output.record}")
+    stages = [build_interview_stage(config.role, config.bank_root)]
+    transcriber = Transcriber(config.transcriber)
+    transcriber.warm_up()
+    pipeline = Pipeline(
+        sources,
+        transcriber,
+        stages=stages,
+        options=RunOptions(backpressure=False, partial_every_s=config.partial_every_s, segmenter=config.segmenter),
     )
     return run_session(pipeline, build_sinks(config.output, terminal_factory))

@@ -91,6 +91,7 @@ class Segmenter:
         self._voiced: list[bool] = []
         self._start_sample = 0
         self._silent_run = 0
+        self._utterance_id = -1
         self.in_speech = False
 
     # -- public -------------------------------------------------------------
@@ -119,9 +120,10 @@ class Segmenter:
             return None
         audio = np.concatenate(self._frames)
         start = self._start_sample / SAMPLE_RATE
-        u = Utterance(id=-1, speaker=self.speaker, start=start, end=start + len(audio) / SAMPLE_RATE,
-                      audio=audio, final=False)
-        return u
+        timeline = Timeline()
+        timeline.stamp("speech_end")  # for a partial: when the snapshot was taken
+        return Utterance(id=self._utterance_id, speaker=self.speaker, start=start,
+                         end=start + len(audio) / SAMPLE_RATE, audio=audio, timeline=timeline, final=False)
 
     # -- internals ----------------------------------------------------------
 
@@ -144,6 +146,7 @@ class Segmenter:
                 self._voiced = [v for _, v in self._recent]
                 self._start_sample = frame_start + self.frame_len - len(self._frames) * self.frame_len
                 self._silent_run = 0
+                self._utterance_id = self.next_id()
                 self._recent.clear()
             return
         self._frames.append(frame)
@@ -173,6 +176,7 @@ class Segmenter:
         self._start_sample += at * self.frame_len
         self._frames, self._voiced = rest_frames, rest_voiced
         self._silent_run = 0
+        self._utterance_id = self.next_id()
         if utterance is not None:
             yield utterance
 
@@ -185,7 +189,7 @@ class Segmenter:
         timeline = Timeline()
         timeline.stamp("speech_end", time.monotonic())
         return Utterance(
-            id=self.next_id(),
+            id=self._utterance_id,
             speaker=self.speaker,
             start=start,
             end=start + len(audio) / SAMPLE_RATE,

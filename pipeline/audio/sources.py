@@ -193,26 +193,33 @@ def resolve_device(spec: str | int | None):
 
 
 class MicrophoneSource:
-    """Live capture through sounddevice. The PortAudio callback never blocks:
-    it copies into a bounded queue and counts what it had to drop."""
+    """Live capture from an input device through sounddevice (PortAudio).
 
-    def __init__(self, device: str | int | None, speaker: str = "interviewer", block_ms: int = 30,
+    `speakers` names the speaker of each channel used: one (the device mixed to
+    mono) or two (left, right), as for files. The PortAudio callback never
+    blocks: it copies into a bounded queue and counts blocks it had to drop.
+    """
+
+    def __init__(self, device: str | int | None, speakers: Sequence[str] = ("interviewer",), block_ms: int = 30,
                  max_queue_s: float = 10.0) -> None:
         self.sd = _import_sounddevice()
         self.device = resolve_device(device)
-        self.speaker = speaker
+        self.speakers = list(speakers)
         info = self.sd.query_devices(self.device)
         self.device_name = info["name"]
+        if len(self.speakers) > info["max_input_channels"]:
+            raise DeviceError(f"input device {self.device_name!r} has {info['max_input_channels']} channel(s), "
+                              f"--channels needs {len(self.speakers)}")
         self.rate = int(info["default_samplerate"]) or SAMPLE_RATE
         self.block = self.rate * block_ms // 1000
-        self.queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(1, int(max_queue_s * 1000 / block_ms)))
+        self.queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=max(1, int(max_queue_s * 1000 / block_ms)))
         self.dropped_blocks = 0
         self._stopped = False
-        self._resampler = _Resampler(self.rate)
+        self._resamplers = [_Resampler(self.rate) for _ in self.speakers]
 
-    def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio thread
+    def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio's thread: never block
         try:
-            self.queue.put_nowait(indata[:, 0].copy())
+            self.queue.put_nowait(indata.copy())
         except queue.Full:
             self.dropped_blocks += 1
 
@@ -222,7 +229,7 @@ class MicrophoneSource:
     def __iter__(self) -> Iterator[AudioChunk]:
         try:
             stream = self.sd.InputStream(
-                device=self.device, channels=1, samplerate=self.rate, blocksize=self.block,
+                device=self.device, channels=len(self.speakers), samplerate=self.rate, blocksize=self.block,
                 dtype="float32", callback=self._callback,
             )
         except Exception as exc:  # PortAudioError and friends
@@ -236,11 +243,13 @@ class MicrophoneSource:
                     if not stream.active:
                         raise DeviceError(f"input device {self.device_name!r} stopped delivering audio") from None
                     continue
-                samples = self._resampler(block)
-                if len(samples) == 0:
-                    continue
-                yield AudioChunk(self.speaker, samples, position / SAMPLE_RATE)
-                position += len(samples)
+                n = 0
+                for channel, (speaker, resample) in enumerate(zip(self.speakers, self._resamplers)):
+                    samples = resample(block[:, channel])
+                    n = len(samples)
+                    if n:
+                        yield AudioChunk(speaker, samples, position / SAMPLE_RATE)
+                position += n
 
 
 class _Resampler:

@@ -1,0 +1,381 @@
+"""The after-call report: a session record (JSONL events) rendered as Markdown.
+
+Pure functions over the recorded events, so a report can be made from any
+record, long after the call, without loading models. The record is read as
+plain dicts rather than event dataclasses: a record from an older or newer
+version (extra keys, missing keys) should still give a report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import S2QError
+from pipeline.events import SPEAKERS
+
+if TYPE_CHECKING:  # the bank (pydantic) is only needed when a caller passes one
+    from pipeline.retrieval.schema import Bank
+
+SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", "unknown": "Speaker"}
+MAX_NEVER_ASKED = 10
+# Status states that say nothing about the quality of the record.
+ROUTINE_STATES = {"started", "ready", "listening", "source_done", "stopped", "done"}
+
+
+class SessionError(S2QError):
+    """The file is not a session record we can report on."""
+
+
+@dataclass
+class Session:
+    """A loaded record: its events in file order, and what had to be skipped."""
+
+    path: Path
+    events: list[dict[str, Any]]
+    # 1-based line number of an incomplete last line (a crash mid-write), if any.
+    incomplete_line: int | None = None
+    recorded_at: datetime | None = None  # when the record was last written (file time)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("type") == kind]
+
+    @property
+    def transcripts(self) -> list[dict[str, Any]]:
+        """Final transcripts in audio-time order; partials are superseded by their final."""
+        finals = [e for e in self.of("transcript") if e.get("final", True)]
+        return sorted(finals, key=lambda e: _num(e.get("start")))
+
+    @property
+    def duration(self) -> float:
+        """Audio time of the last thing that happened (the record has no wall clock)."""
+        ends = [_num(e.get("end")) for e in self.events]
+        ends += [_num(e.get("details", {}).get("end")) for e in self.of("status") if isinstance(e.get("details"), dict)]
+        return max(ends, default=0.0)
+
+
+# -- loading -----------------------------------------------------------------------
+
+
+def load_session(path: str | Path) -> Session:
+    """Reads a record, tolerating only what a crash leaves behind: an incomplete last line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    except FileNotFoundError:
+        raise SessionError(f"{path}: no such session record") from None
+    except IsADirectoryError:
+        raise SessionError(f"{path}: is a folder, not a session record (.jsonl)") from None
+    except OSError as exc:
+        raise SessionError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+    lines = raw.split(b"\n")
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    if not numbered:
+        raise SessionError(f"{path}: the session record is empty")
+
+    events: list[dict[str, Any]] = []
+    incomplete = None
+    last_number = numbered[-1][0]
+    for number, line in numbered:
+        event = _parse(line)
+        if event is not None:
+            events.append(event)
+        elif number == last_number:
+            incomplete = number
+        else:
+            raise SessionError(
+                f"{path}:{number}: not a JSON event: is this a session record "
+                "(written by `s2q replay --record` or `s2q listen`)?"
+            )
+    if not events:
+        raise SessionError(f"{path}: no complete event in the file: is this a session record?")
+    return Session(path=path, events=events, incomplete_line=incomplete, recorded_at=mtime)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        return value
+    return None
+
+
+# -- rendering ---------------------------------------------------------------------
+
+
+def render_report(session: Session, bank: Bank | None = None) -> str:
+    """The whole report, section by section, in the order an interviewer reads it after the call."""
+    asked = session.of("question_asked")
+    sections = [
+        _title(session, bank),
+        _questions(session, asked, bank),
+        _competencies(session, asked, bank),
+        _red_flags(session, asked, bank),
+        _compliance(session),
+        _never_asked(session, asked),
+        _talk_time(session),
+        _transcript(session),
+        _footer(session, bank),
+    ]
+    return "\n\n".join(s.strip("\n") for s in sections) + "\n"
+
+
+def _title(session: Session, bank: Bank | None) -> str:
+    lines = [f"# Interview report: {_md(session.path.name)}", ""]
+    if session.recorded_at:
+        lines.append(f"- **Date:** {session.recorded_at:%Y-%m-%d %H:%M} (when the record was last written)")
+    lines.append(f"- **Duration:** {_clock(session.duration)} of audio")
+    if bank is not None:
+        lines.append(f"- **Role:** {_md(bank.role.name)}")
+    return "\n".join(lines)
+
+
+def _questions(session: Session, asked: list[dict], bank: Bank | None) -> str:
+    lines = ["## Questions asked"]
+    if not asked:
+        return "\n".join(lines + ["", "_No question from the bank was recognised._"])
+    by_stage: dict[str, list[dict]] = {}
+    for event in sorted(asked, key=lambda e: _num(e.get("start"))):
+        by_stage.setdefault(str(event.get("stage") or "unknown"), []).append(event)
+    names = {s.id: s.name for s in bank.role.stages} if bank else {}
+    for stage in _ordered(by_stage, _stage_order(session, bank)):
+        heading = names.get(stage, stage)
+        lines += ["", f"### {_md(heading)} ({len(by_stage[stage])})", ""]
+        for event in by_stage[stage]:
+            lines.append(f"- **{_clock(event.get('start'))}** {_md(event.get('text') or event.get('id', ''))}")
+            if event.get("quote"):
+                lines.append(f"  - said: “{_md(event['quote'])}”")
+    return "\n".join(lines)
+
+
+def _stage_order(session: Session, bank: Bank | None) -> list[str]:
+    """The bank's interview order; else the order the advisor reported stages in."""
+    if bank is not None:
+        return [s.id for s in bank.role.stages]
+    coverage = session.of("coverage")
+    stages = coverage[-1].get("stages") if coverage else None
+    return list(stages) if isinstance(stages, dict) else []
+
+
+def _competencies(session: Session, asked: list[dict], bank: Bank | None) -> str:
+    coverage = session.of("coverage")
+    if coverage and isinstance(coverage[-1].get("competencies"), dict):
+        counts = {str(k): int(_num(v)) for k, v in coverage[-1]["competencies"].items()}
+    else:  # no advisor output (e.g. `--no-advice`, or a crash before it): count what was asked
+        counts = {}
+        for event in asked:
+            for c in event.get("competencies") or []:
+                counts[c] = counts.get(c, 0) + 1
+    names = {c.id: c.name for c in bank.role.competencies} if bank else {}
+    order = _ordered(list(names) + list(counts), list(names))
+    covered = [c for c in order if counts.get(c, 0) > 0]
+    missing = [c for c in order if counts.get(c, 0) == 0]
+
+    def label(c: str) -> str:
+        return f"{_md(names[c])} (`{c}`)" if c in names else f"`{c}`"
+
+    lines = ["## Competencies"]
+    if not order:
+        return "\n".join(lines + ["", "_No coverage information in this record._"])
+    lines += ["", f"**Covered** ({len(covered)} of {len(covered) + len(missing)})", ""]
+    lines += [f"- {label(c)}: {_plural(counts[c], 'question')}" for c in covered] or ["- none"]
+    lines += ["", f"**Missing** ({len(missing)})", ""]
+    lines += [f"- {label(c)}" for c in missing] or ["- none: every competency got at least one question"]
+    return "\n".join(lines)
+
+
+def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
+    flags = sorted(session.of("red_flag"), key=lambda e: _num(e.get("start")))
+    lines = ["## Red flags"]
+    if not flags:
+        return "\n".join(lines + ["", "_None raised._"])
+    for flag in flags:
+        lines += ["", f"### {_md(flag.get('name') or flag.get('id', ''))} ({_clock(flag.get('start'))})", ""]
+        lines += [_blockquote(flag.get("quote", "")), ""]
+        probes = list(flag.get("probes") or [])
+        # "Afterwards" in audio time: a probe asked before the flag did not follow it up.
+        followed = [q for q in asked if q.get("id") in probes and _num(q.get("start")) >= _num(flag.get("start"))]
+        if followed:
+            first = min(followed, key=lambda q: _num(q.get("start")))
+            lines.append(f"Probed afterwards: **yes**, at {_clock(first.get('start'))}: {_md(first.get('text', first['id']))}")
+        elif probes:
+            lines.append("Probed afterwards: **no**. Questions that would have probed it:")
+            lines += [f"- {_md(_question_text(p, bank))}" for p in probes]
+        else:
+            lines.append("Probed afterwards: **no** (the bank has no probe question for it)")
+    return "\n".join(lines)
+
+
+def _compliance(session: Session) -> str:
+    alerts = sorted(session.of("compliance"), key=lambda e: _num(e.get("start")))
+    lines = ["## Compliance alerts"]
+    if not alerts:
+        return "\n".join(lines + ["", "_None: no question that must not be asked was recognised._"])
+    for alert in alerts:
+        lines += ["", f"### {_md(alert.get('name') or alert.get('id', ''))} ({_clock(alert.get('start'))})", ""]
+        lines += [_blockquote(alert.get("quote", "")), ""]
+        alternative = alert.get("alternative")
+        lines.append(f"Lawful alternative: {_md(alternative)}" if alternative
+                     else "Lawful alternative: none: leave this topic out.")
+    return "\n".join(lines)
+
+
+def _never_asked(session: Session, asked: list[dict]) -> str:
+    asked_ids = {e.get("id") for e in asked}
+    ends = {e.get("utterance_id"): e.get("end") for e in session.transcripts}
+    last: dict[str, tuple[int, int, dict, Any]] = {}  # id -> (event index, item rank, item, utterance)
+    for index, event in enumerate(session.of("suggestion")):
+        for rank, item in enumerate(event.get("items") or []):
+            if isinstance(item, dict) and item.get("id") and item["id"] not in asked_ids:
+                last[item["id"]] = (index, rank, item, event.get("after_utterance"))
+    # Most recently suggested first; within one suggestion, the advisor's own ranking.
+    ranked = sorted(last.values(), key=lambda v: (-v[0], v[1]))
+    lines = ["## Suggested questions never asked"]
+    if not ranked:
+        return "\n".join(lines + ["", "_None: every suggested question was asked (or nothing was suggested)._"])
+    lines.append("")
+    for _, _, item, utterance in ranked[:MAX_NEVER_ASKED]:
+        when = f", last suggested at {_clock(ends[utterance])}" if ends.get(utterance) is not None else ""
+        reason = f" _({_md(item['reason'])}{when})_" if item.get("reason") else (f" _({when[2:]})_" if when else "")
+        lines.append(f"- {_md(item.get('text') or item['id'])}{reason}")
+    if len(ranked) > MAX_NEVER_ASKED:
+        lines += ["", f"_…and {len(ranked) - MAX_NEVER_ASKED} more._"]
+    return "\n".join(lines)
+
+
+def _talk_time(session: Session) -> str:
+    seconds: dict[str, float] = {}
+    words: dict[str, int] = {}
+    for event in session.transcripts:
+        who = str(event.get("speaker") or "unknown")
+        seconds[who] = seconds.get(who, 0.0) + max(0.0, _num(event.get("end")) - _num(event.get("start")))
+        words[who] = words.get(who, 0) + len(str(event.get("text") or "").split())
+    lines = ["## Talk time"]
+    if not seconds:
+        return "\n".join(lines + ["", "_No transcribed speech._"])
+    speakers = _ordered(seconds, list(SPEAKERS))
+    shares = _percentages([seconds[s] for s in speakers])
+    lines += ["", "| Speaker | Speech | Share | Words |", "|---|---:|---:|---:|"]
+    for who, share in zip(speakers, shares):
+        lines.append(f"| {SPEAKER_LABEL.get(who, _md(who))} | {seconds[who]:.1f} s | {share}% | {words[who]} |")
+    lines.append(f"| **Total** | {sum(seconds.values()):.1f} s | 100% | {sum(words.values())} |")
+    return "\n".join(lines)
+
+
+def _transcript(session: Session) -> str:
+    lines = ["## Transcript"]
+    finals = session.transcripts
+    if not finals:
+        return "\n".join(lines + ["", "_Empty._"])
+    for event in finals:
+        who = SPEAKER_LABEL.get(str(event.get("speaker")), _md(str(event.get("speaker"))))
+        lines += ["", f"**{_clock(event.get('start'))} {who}:** {_md(event.get('text', ''))}"]
+    return "\n".join(lines)
+
+
+def _footer(session: Session, bank: Bank | None) -> str:
+    notes = []
+    shed = [e for e in session.of("status") if e.get("state") == "shedding"]
+    if shed:
+        spans = [e.get("details") or {} for e in shed]
+        lost = sum(max(0.0, _num(d.get("end")) - _num(d.get("start"))) for d in spans)
+        where = ", ".join(f"{_clock(d.get('start'))}–{_clock(d.get('end'))}" for d in spans if "start" in d)
+        notes.append(f"The transcriber fell behind real time and skipped speech {_plural(len(shed), 'time')} "
+                     f"({lost:.1f} s in all{': ' + where if where else ''}): the transcript and "
+                     "everything matched from it miss those stretches.")
+    seen = set()
+    for event in session.of("status"):
+        state = event.get("state")
+        key = (state, event.get("message"))
+        if state in ROUTINE_STATES or state == "shedding" or key in seen:
+            continue
+        seen.add(key)
+        message = event.get("message")
+        notes.append(f"Status `{state}`" + (f": {_md(message)}" if message else ""))
+    if bank is not None and _foreign_to(session, bank):
+        notes.append(f"Some stages or competencies in this record are not in the `{bank.role.id}` bank: "
+                     "was it recorded with another role (`--role`)?")
+    if session.incomplete_line is not None:
+        notes.append(f"The last line of the record (line {session.incomplete_line}) was incomplete, probably "
+                     "cut off by a crash, and was skipped.")
+    lines = ["---", "", f"_Made by `s2q report` from {_md(session.path.name)}._"]
+    if notes:
+        lines[1:1] = ["**Notes**", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+def _foreign_to(session: Session, bank: Bank) -> bool:
+    stages = {s.id for s in bank.role.stages}
+    competencies = {c.id for c in bank.role.competencies}
+    used_stages = {e.get("stage") for e in session.of("question_asked")}
+    used_competencies = set()
+    for event in session.of("coverage"):
+        used_competencies |= set(event.get("competencies") or {})
+    return bool(used_stages - stages or used_competencies - competencies)
+
+
+# -- small helpers -----------------------------------------------------------------
+
+
+def _question_text(qid: str, bank: Bank | None) -> str:
+    if bank is not None:
+        try:
+            return bank.question(qid).text
+        except KeyError:
+            pass
+    return qid
+
+
+def _percentages(values: list[float]) -> list[int]:
+    """Whole percentages that add up to exactly 100 (largest remainder), as readers expect."""
+    total = sum(values)
+    if total <= 0:
+        return [0] * len(values)
+    exact = [v * 100.0 / total for v in values]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: 100 - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _ordered(items, preferred: list[str]) -> list[str]:
+    """`items` in `preferred` order, then the rest in their own order."""
+    items = list(dict.fromkeys(items))
+    return [p for p in preferred if p in items] + [i for i in items if i not in preferred]
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _clock(seconds: Any) -> str:
+    m, s = divmod(int(_num(seconds)), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(text: Any) -> str:
+    """Speech as literal text: one line, Markdown's special characters escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _blockquote(text: str) -> str:
+    return "> " + (_md(text) or "_(no quote)_")
