@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio input devices")
 
+    p = sub.add_parser("report", help="the after-call Markdown report from a session record")
+    p.add_argument("session", type=Path, help="session record (.jsonl) from `s2q replay --record` or `s2q listen`")
+    p.add_argument("-o", "--output", type=Path, help="write the report to this file (readable by you only)")
+    p.add_argument("--role", default="ml-engineer", help="question bank role, for stage and competency names")
+    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
+
     p = sub.add_parser("match", help="what the listener matches for a sentence")
     p.add_argument("text", nargs="?", help="the sentence; without it, one sentence per stdin line")
     p.add_argument("--speaker", required=True, choices=["interviewer", "candidate", "unknown"])
@@ -133,6 +139,21 @@ def _dispatch(args) -> int:
         )
         return listen(config, terminal_factory=lambda: terminal_view(args.role, "live"),
                       announce=lambda line: print(line, file=sys.stderr))
+    if args.command == "report":
+        from pipeline.report import load_session, render_report
+        from pipeline.retrieval.bank import load_bank
+
+        text = render_report(load_session(args.session), load_bank(args.role, args.bank))
+        if args.output:
+            # Like the record itself: a report of an interview is for the interviewer only.
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"wrote {args.output}")
+        else:
+            sys.stdout.write(text)
+        return 0
     if args.command == "devices":
         from pipeline.audio.sources import list_input_devices
 

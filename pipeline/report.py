@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,7 +129,7 @@ def render_report(session: Session, bank: Bank | None = None) -> str:
 
 
 def _title(session: Session, bank: Bank | None) -> str:
-    lines = [f"# Interview report: {_md(session.path.name)}", ""]
+    lines = [f"# Interview report: {_file_name(session)}", ""]
     if session.recorded_at:
         lines.append(f"- **Date:** {session.recorded_at:%Y-%m-%d %H:%M} (when the record was last written)")
     lines.append(f"- **Duration:** {_clock(session.duration)} of audio")
@@ -205,7 +205,8 @@ def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
         followed = [q for q in asked if q.get("id") in probes and _num(q.get("start")) >= _num(flag.get("start"))]
         if followed:
             first = min(followed, key=lambda q: _num(q.get("start")))
-            lines.append(f"Probed afterwards: **yes**, at {_clock(first.get('start'))}: {_md(first.get('text', first['id']))}")
+            wording = _md(first.get("text") or first["id"])
+            lines.append(f"Probed afterwards: **yes**, at {_clock(first.get('start'))}: {wording}")
         elif probes:
             lines.append("Probed afterwards: **no**. Questions that would have probed it:")
             lines += [f"- {_md(_question_text(p, bank))}" for p in probes]
@@ -287,10 +288,10 @@ def _footer(session: Session, bank: Bank | None) -> str:
     if shed:
         spans = [e.get("details") or {} for e in shed]
         lost = sum(max(0.0, _num(d.get("end")) - _num(d.get("start"))) for d in spans)
-        where = ", ".join(f"{_clock(d.get('start'))}–{_clock(d.get('end'))}" for d in spans if "start" in d)
-        notes.append(f"The transcriber fell behind real time and skipped speech {_plural(len(shed), 'time')} "
-                     f"({lost:.1f} s in all{': ' + where if where else ''}): the transcript and "
-                     "everything matched from it miss those stretches.")
+        where = ", ".join(_span(d) for d in spans[:10] if "start" in d) + (", …" if len(spans) > 10 else "")
+        notes.append(f"The transcriber fell behind real time and skipped {_plural(len(shed), 'stretch')} of speech "
+                     f"({lost:.1f} s{': ' + where if where else ''}): the transcript, questions and alerts "
+                     "above miss what was said there.")
     seen = set()
     for event in session.of("status"):
         state = event.get("state")
@@ -306,10 +307,16 @@ def _footer(session: Session, bank: Bank | None) -> str:
     if session.incomplete_line is not None:
         notes.append(f"The last line of the record (line {session.incomplete_line}) was incomplete, probably "
                      "cut off by a crash, and was skipped.")
-    lines = ["---", "", f"_Made by `s2q report` from {_md(session.path.name)}._"]
+    lines = ["---", ""]
     if notes:
-        lines[1:1] = ["**Notes**", ""] + [f"- {n}" for n in notes] + [""]
+        lines += ["**Notes**", ""] + [f"- {n}" for n in notes] + [""]
+    lines.append(f"_Made by `s2q report` from {_file_name(session)}._")
     return "\n".join(lines)
+
+
+def _span(details: dict) -> str:
+    who = details.get("speaker")
+    return f"{_clock(details.get('start'))}–{_clock(details.get('end'))}" + (f" {who}" if who else "")
 
 
 def _foreign_to(session: Session, bank: Bank) -> bool:
@@ -366,7 +373,13 @@ def _clock(seconds: Any) -> str:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n} {word}{'' if n == 1 else ('es' if word.endswith('ch') else 's')}"
+
+
+def _file_name(session: Session) -> str:
+    """As code, so underscores in file names stay readable in the raw Markdown."""
+    name = session.path.name
+    return f"`{name}`" if "`" not in name else _md(name)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")

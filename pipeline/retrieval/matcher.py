@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.schema import Thresholds
-from pipeline.retrieval.text import split_sentences
+from pipeline.retrieval.text import clean_speech, split_sentences
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Matcher:
         units = split_sentences(text)
         if not units:
             return []
-        vectors = self.embedder.encode(units)
+        vectors = self.embedder.encode([clean_speech(u) for u in units])
         per_unit: list[list[Candidate]] = [[] for _ in units]
         if speaker == "interviewer":
             self._question_candidates(vectors, per_unit)

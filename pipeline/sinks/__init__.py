@@ -25,7 +25,9 @@ class JsonlSink:
         if path is not None:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
+                os.write(fd, b"\n")  # a crash left half a line: start ours on a fresh one
             stream = os.fdopen(fd, "a", encoding="utf-8")
             self._own = True
         self.stream = stream or sys.stdout
