@@ -306,16 +306,23 @@ def build_interview_stage(role: str, bank_root=None, cache_dir=None) -> Intervie
 # -- sessions -------------------------------------------------------------------
 
 
-def build_sinks(output, terminal_factory=None) -> list:
+def _open_record(output) -> list:
+    """The session record, opened before any model loads so a bad path fails fast."""
+    return build_sinks(output, None, record=True, view=False)
+
+
+def build_sinks(output, terminal_factory=None, record: bool = True, view: bool = True) -> list:
     from pipeline.sinks import JsonlSink
 
     sinks = []
+    if record and output.record is not None:  # first: a line the user has seen is always in the record
+        sinks.append(JsonlSink(path=output.record))
+    if not view:
+        return sinks
     if output.jsonl:
         sinks.append(JsonlSink())
     elif terminal_factory is not None:
         sinks.append(terminal_factory())
-    if output.record is not None:
-        sinks.append(JsonlSink(path=output.record))
     return sinks
 
 
@@ -339,6 +346,7 @@ def replay(config, terminal_factory=None) -> int:
     from pipeline.audio.sources import FileSource
 
     source = FileSource(config.path, speakers=config.channels, realtime=not config.fast)
+    record = _open_record(config.output)
     stages = [build_interview_stage(config.role, config.bank_root)] if config.advise else []
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
@@ -348,7 +356,7 @@ def replay(config, terminal_factory=None) -> int:
         stages=stages,
         options=RunOptions(backpressure=config.fast, segmenter=config.segmenter),
     )
-    return run_session(pipeline, build_sinks(config.output, terminal_factory))
+    return run_session(pipeline, record + build_sinks(config.output, terminal_factory, record=False))
 
 
 CONSENT_REMINDER = (
@@ -381,6 +389,7 @@ def listen(config, terminal_factory=None, announce=print) -> int:
         sources = [WavTee(s, stem) for s in sources]
     if config.consent_reminder:
         announce(CONSENT_REMINDER)
+    record = _open_record(config.output)
     announce(f"Recording events to {config.output.record}")
     stages = [build_interview_stage(config.role, config.bank_root)]
     transcriber = Transcriber(config.transcriber)
@@ -391,4 +400,4 @@ def listen(config, terminal_factory=None, announce=print) -> int:
         stages=stages,
         options=RunOptions(backpressure=False, partial_every_s=config.partial_every_s, segmenter=config.segmenter),
     )
-    return run_session(pipeline, build_sinks(config.output, terminal_factory))
+    return run_session(pipeline, record + build_sinks(config.output, terminal_factory, record=False))

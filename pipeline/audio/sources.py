@@ -44,6 +44,7 @@ def decode_file(path: str | Path, n_channels: int = 1) -> np.ndarray:
         raise AudioDecodeError(f"{path}: is a directory, not an audio file")
     if path.stat().st_size == 0:
         raise AudioDecodeError(f"{path}: file is empty")
+    _check_not_truncated(path)
     layout = {1: "mono", 2: "stereo"}.get(n_channels)
     if layout is None:
         raise S2QError(f"can map 1 or 2 channels to speakers, not {n_channels}")
@@ -82,6 +83,36 @@ def decode_file(path: str | Path, n_channels: int = 1) -> np.ndarray:
             f"{path}: file is truncated (decoded {decoded:.1f} s of {declared:.1f} s declared)"
         )
     return audio
+
+
+def _check_not_truncated(path: Path) -> None:
+    """FFmpeg quietly decodes what is there; a cut-off WAV or Ogg file should be an error instead."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            offset = 12
+            while offset + 8 <= size:
+                f.seek(offset)
+                chunk_id, chunk_size = f.read(4), int.from_bytes(f.read(4), "little")
+                if chunk_id == b"data":
+                    if offset + 8 + chunk_size > size and chunk_size not in (0, 0xFFFFFFFF):  # 0/-1: streamed
+                        raise AudioDecodeError(
+                            f"{path}: file is truncated (header promises {chunk_size} bytes of audio, "
+                            f"{size - offset - 8} present)"
+                        )
+                    return
+                offset += 8 + chunk_size + (chunk_size & 1)
+        elif head[:4] == b"OggS":
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+            last = tail.rfind(b"OggS")
+            if last < 0 or len(tail) < last + 27 or not tail[last + 5] & 0x04:
+                raise AudioDecodeError(f"{path}: file is truncated (the Ogg stream has no end)")
+            segments = tail[last + 26]
+            table = tail[last + 27 : last + 27 + segments]
+            if len(table) < segments or len(tail) < last + 27 + segments + sum(table):
+                raise AudioDecodeError(f"{path}: file is truncated (the last Ogg page is cut off)")
 
 
 def _declared_seconds(container, stream) -> float | None:

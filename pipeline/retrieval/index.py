@@ -39,7 +39,8 @@ def bank_phrases(bank: Bank) -> dict[str, list[Phrase]]:
         interviewer += [Phrase(t, "none", q.id) for t in q.negative_examples]
     for c in bank.compliance:
         interviewer += [Phrase(t, "compliance", c.id) for t in c.examples]
-        interviewer += [Phrase(t, "none", c.id) for t in c.negative_examples]
+        lawful = [*c.negative_examples, *([c.alternative] if c.alternative else [])]
+        interviewer += [Phrase(t, "none", c.id) for t in lawful]
     interviewer += [Phrase(t, "none", "") for t in bank.neutral.interviewer]
     candidate: list[Phrase] = []
     for rf in bank.red_flags:
@@ -86,6 +87,7 @@ class AlertClassifier:
     """
 
     C = 10.0  # inverse regularisation strength
+    CLASS_WEIGHT = "balanced"
     KINDS = {"red_flag": "candidate", "compliance": "interviewer"}
 
     def __init__(self, classes: list[str], coef: np.ndarray, intercept: np.ndarray) -> None:
@@ -100,7 +102,7 @@ class AlertClassifier:
             return None
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=cls.C, class_weight="balanced", max_iter=5000).fit(vectors, labels)
+        model = LogisticRegression(C=cls.C, class_weight=cls.CLASS_WEIGHT, max_iter=5000).fit(vectors, labels)
         return cls(list(model.classes_), model.coef_, model.intercept_)
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
@@ -137,7 +139,8 @@ class BankIndex:
     @classmethod
     def build(cls, bank: Bank, embedder: Embedder, cache_dir: Path | None = None) -> "BankIndex":
         cache_dir = Path(cache_dir or default_cache_dir())
-        key = f"{bank.role.id}-{content_hash(bank)}-{embedder.key}"
+        settings = f"C{AlertClassifier.C}-{AlertClassifier.CLASS_WEIGHT}"
+        key = f"{bank.role.id}-{content_hash(bank)}-{embedder.key}-{hashlib.sha1(settings.encode()).hexdigest()[:6]}"
         folder = cache_dir / key
         phrases = bank_phrases(bank)
         if (folder / "meta.json").exists():

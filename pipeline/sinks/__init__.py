@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import IO, Protocol
 
+from pipeline.errors import S2QError
 from pipeline.events import Event
 
 
@@ -24,8 +25,11 @@ class JsonlSink:
         self._own = False
         if path is not None:
             path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            except OSError as exc:
+                raise S2QError(f"cannot write the session record {path}: {exc.strerror}") from None
             if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
                 os.write(fd, b"\n")  # a crash left half a line: start ours on a fresh one
             stream = os.fdopen(fd, "a", encoding="utf-8")

@@ -1,0 +1,115 @@
+"""pipeline.audio.transcriber: the real tiny.en model on espeak speech, and its guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import SENTENCE_A, SENTENCE_B, SENTENCE_C, SR, silence, wer, white_noise
+from pipeline.audio.transcriber import Transcriber, TranscriberOptions, collapse_repeats
+from pipeline.errors import ModelNotFoundError
+from pipeline.events import Transcript, Utterance
+
+MAX_WER = 0.35
+
+
+def utterance(audio: np.ndarray, speaker: str = "candidate") -> Utterance:
+    return Utterance(id=7, speaker=speaker, start=1.0, end=1.0 + len(audio) / SR, audio=audio.astype(np.float32))
+
+
+# -- collapse_repeats ------------------------------------------------------------------
+
+
+def max_run(words: list[str], phrase: list[str]) -> int:
+    """Longest back-to-back run of `phrase` in `words`."""
+    n, best = len(phrase), 0
+    for i in range(len(words)):
+        run = 0
+        while words[i + run * n : i + (run + 1) * n] == phrase:
+            run += 1
+        best = max(best, run)
+    return best
+
+
+@pytest.mark.parametrize(
+    "text, phrase, tail",
+    [
+        ("I think that I think that I think that I think that I think that we should go", "I think that", "we should go"),
+        ("the model the model the model the model the model works well", "the model", "works well"),
+        ("Thank you. Thank you. Thank you. Thank you. Thank you. Thank you.", "Thank you.", ""),
+        ("so we trained it no no no no no no no no and it worked", "no", "and it worked"),
+    ],
+)
+def test_collapse_repeats_cuts_loops(text, phrase, tail):
+    out = collapse_repeats(text)
+    words = out.split()
+    assert len(words) < len(text.split())
+    assert 1 <= max_run(words, phrase.split()) <= 2
+    assert out.endswith(tail)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I built a feature store and we monitored drift in production every day",
+        "it was very very hard but we shipped it on time",
+        "we tested it, tested it again, and then shipped it",
+        "no no no",
+        "yes",
+        "",
+    ],
+)
+def test_collapse_repeats_leaves_normal_text(text):
+    assert collapse_repeats(text) == text
+
+
+# -- the real model --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sentence", [SENTENCE_A, SENTENCE_B, SENTENCE_C])
+def test_transcribes_espeak_sentence(transcriber, tts, sentence):
+    audio = np.concatenate([silence(0.3), tts(sentence), silence(0.3)])
+    u = utterance(audio)
+    result = transcriber.transcribe(u)
+
+    assert isinstance(result, Transcript)
+    assert result.utterance is u
+    assert result.dropped_reason is None
+    assert wer(sentence, result.text) < MAX_WER, result.text
+    assert {"asr_start", "asr_done"} <= set(u.timeline.stamps)
+    assert u.timeline.stamps["asr_done"] >= u.timeline.stamps["asr_start"]
+
+
+def test_digital_silence_gives_no_text(transcriber):
+    result = transcriber.transcribe(utterance(silence(3.0)))
+    assert result.text == ""
+    assert result.dropped_reason
+
+
+@pytest.mark.parametrize("seconds", [1.0, 4.0])
+def test_white_noise_gives_no_text(transcriber, seconds):
+    noise = white_noise(seconds, -20, seed=11)
+    result = transcriber.transcribe(utterance(noise))
+    assert result.text == "", f"hallucinated {result.text!r} from noise"
+    assert result.dropped_reason
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelNotFoundError) as info:
+        Transcriber(TranscriberOptions(model="tiny.nonsense"))
+    message = str(info.value)
+    assert "tiny.nonsense" in message
+    assert "tiny.en" in message  # says which names it knows
+    assert "\n" not in message
+
+
+def test_missing_model_folder(tmp_path):
+    with pytest.raises(ModelNotFoundError) as info:
+        Transcriber(TranscriberOptions(model=str(tmp_path / "no-such-model")))
+    assert "no-such-model" in str(info.value)
+
+
+def test_folder_without_model(tmp_path):
+    with pytest.raises(ModelNotFoundError) as info:
+        Transcriber(TranscriberOptions(model=str(tmp_path)))
+    assert str(tmp_path) in str(info.value)
