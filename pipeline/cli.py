@@ -63,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio input devices")
 
+    p = sub.add_parser("bench", help="latency per stage on this machine, against the budget")
+    p.add_argument("audio", nargs="*", help="files (FILE or FILE:interviewer,candidate); default: demo + real speech")
+    p.add_argument("--json", type=Path, help="write the results as JSON")
+    p.add_argument("--markdown", type=Path, help="write a Markdown summary")
+    p.add_argument("--plot", type=Path, help="write a PNG of the latency per stage (needs matplotlib)")
+    p.add_argument("--out", type=Path, help="folder for bench.json, bench.md and bench.png")
+    p.add_argument("--runs", type=int, default=3, help="repeat the measurement; medians are reported")
+    p.add_argument("--paced", action="store_true", help="also replay the demo at real-time pace")
+    p.add_argument("--check", action="store_true", help="exit 1 when over budget")
+    p.add_argument("--no-real-speech", action="store_true", help="skip the real-speech set")
+    p.add_argument("--budget", type=Path, help="budget file (default: benchmarks/budget.toml)")
+
     p = sub.add_parser("report", help="the after-call Markdown report from a session record")
     p.add_argument("session", type=Path, help="session record (.jsonl) from `s2q replay --record` or `s2q listen`")
     p.add_argument("-o", "--output", type=Path, help="write the report to this file (readable by you only)")
@@ -154,6 +166,14 @@ def _dispatch(args) -> int:
         else:
             sys.stdout.write(text)
         return 0
+    if args.command == "bench":
+        from pipeline.bench.run import DEFAULT_BUDGET, BenchOptions, run_bench
+
+        return run_bench(BenchOptions(
+            audio=args.audio, real_speech=not args.no_real_speech, runs=args.runs, paced=args.paced,
+            check=args.check, json_path=args.json, markdown_path=args.markdown, plot_path=args.plot,
+            out=args.out, budget=args.budget or DEFAULT_BUDGET,
+        ))
     if args.command == "devices":
         from pipeline.audio.sources import list_input_devices
 

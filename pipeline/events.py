@@ -25,6 +25,7 @@ class Timeline:
     """
 
     stamps: dict[str, float] = field(default_factory=dict)
+    extra_ms: dict[str, float] = field(default_factory=dict)  # durations measured inside a stage
 
     def stamp(self, name: str, when: float | None = None) -> None:
         self.stamps[name] = time.monotonic() if when is None else when
@@ -46,6 +47,8 @@ class Utterance:
     audio: np.ndarray  # float32 mono 16 kHz
     timeline: Timeline = field(default_factory=Timeline)
     final: bool = True  # False for a partial (still being spoken)
+    eou_delay: float | None = 0.0  # audio s from the last voiced frame to the close (None: end of stream)
+    speculative: bool = False  # the utterance as it will be if the current silence lasts
 
     @property
     def duration(self) -> float:
@@ -124,6 +127,7 @@ def latency_of(timeline: Timeline) -> dict[str, float | None]:
         figures["match"] = timeline.ms("asr_done", "match_done")
     if "advise_done" in timeline.stamps:
         figures["advise"] = timeline.ms("match_done", "advise_done")
+    figures.update(timeline.extra_ms)
     return figures
 
 

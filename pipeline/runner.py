@@ -1,13 +1,17 @@
 """Wires the stages together with threads and bounded queues.
 
     capture thread(s) ──Utterance──▶ [bounded queue] ──▶ ASR worker ──Transcript──▶ [queue] ──▶ events()
-                    └──partial snapshot──▶ [latest-only slot] ──┘         (matcher and advisor run here)
+                    ├──speculative──▶ [latest-only slot] ──┤              (matcher and advisor run here)
+                    └──partial──────▶ [latest-only slot] ──┘
 
 Live sources never wait: when the transcriber falls behind, the capture side
 sheds the oldest waiting utterance, the worker drops speech that has waited
 longer than `max_lag_s`, and each is reported in a `status` event, so lag stays
 bounded. Partial transcripts of speech still going on are made only when the
-worker has nothing final to do. Replaying a file with `backpressure=True`
+worker has nothing final to do. When a speaker pauses, the segmenter offers the
+utterance as it will be if the pause lasts (`speculative`); the worker
+transcribes it during the rest of the pause, and when the utterance is declared
+over with the same audio the text is already there. Replaying a file with `backpressure=True`
 (`--fast`) instead waits for the transcriber, so no audio is lost.
 """
 
@@ -50,12 +54,14 @@ class RunOptions:
       max_pending: utterances waiting for ASR before the oldest is shed.
       max_lag_s: speech that waited longer than this for ASR is dropped (live only).
       partial_every_s: while someone speaks, a partial transcript this often (0: none).
+      speculate: transcribe during the end-of-utterance pause (see above); off with backpressure.
     """
 
     backpressure: bool = False
     max_pending: int = 4
     max_lag_s: float = 20.0
     partial_every_s: float = 0.0
+    speculate: bool = True
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -80,7 +86,15 @@ class Pipeline:
         self._id_lock = threading.Lock()
         self._utterances: queue.Queue = queue.Queue(maxsize=self.opts.max_pending)
         self._partials: dict[str, Utterance] = {}  # latest snapshot per speaker
+        self._speculative: dict[str, Utterance] = {}  # latest guess per speaker
         self._partial_lock = threading.Lock()
+        self._guessed: dict[tuple[int, int], str] = {}  # (utterance id, samples) -> text; worker only
+        self.speculation_hits = 0
+        self.speculate = self.opts.speculate and not self.opts.backpressure
+        if self.speculate:
+            from dataclasses import replace
+
+            self.opts = replace(self.opts, segmenter=replace(self.opts.segmenter, speculate=True))
         self._out: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.shed_count = 0
@@ -114,6 +128,10 @@ class Pipeline:
                 for utterance in seg.feed(chunk):
                     with self._partial_lock:
                         self._partials.pop(utterance.speaker, None)
+                        if utterance.speculative:
+                            self._speculative[utterance.speaker] = utterance
+                            continue
+                        self._speculative.pop(utterance.speaker, None)
                     self._submit(utterance)
                 if self.opts.partial_every_s and seg.in_speech:
                     self._maybe_partial(seg, last_partial)
@@ -172,12 +190,11 @@ class Pipeline:
     def _asr_worker(self) -> None:
         try:
             while not self._stop.is_set():
+                idle_work = self.speculate or self.opts.partial_every_s
                 try:
-                    utterance = self._utterances.get(timeout=0.05 if self.opts.partial_every_s else None)
+                    utterance = self._utterances.get(timeout=0.02 if idle_work else None)
                 except queue.Empty:
-                    partial = self._take_partial()
-                    if partial is not None:
-                        self._out.put(self.transcriber.transcribe(partial))
+                    self._idle_work()
                     continue
                 if utterance is _DONE:
                     return
@@ -185,18 +202,33 @@ class Pipeline:
                 if not self.opts.backpressure and waited > self.opts.max_lag_s:
                     self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
                     continue
-                self._out.put(self.transcriber.transcribe(utterance))
+                self._out.put(self._transcribe_final(utterance))
         except BaseException as exc:
             self._out.put(exc)
         finally:
             self._out.put(_DONE)
 
-    def _take_partial(self) -> Utterance | None:
+    def _idle_work(self) -> None:
+        """Nothing final waits: a speculative guess first, else a partial transcript."""
         with self._partial_lock:
-            if not self._partials:
-                return None
-            speaker = next(iter(self._partials))
-            return self._partials.pop(speaker)
+            slot = self._speculative or self._partials
+            utterance = slot.pop(next(iter(slot))) if slot else None
+        if utterance is None:
+            return
+        transcript = self.transcriber.transcribe(utterance)
+        if utterance.speculative:
+            self._guessed = {k: v for k, v in self._guessed.items() if k[0] >= utterance.id - 8}
+            self._guessed[(utterance.id, len(utterance.audio))] = transcript.text
+        self._out.put(transcript)
+
+    def _transcribe_final(self, utterance: Utterance) -> Transcript:
+        text = self._guessed.pop((utterance.id, len(utterance.audio)), None)
+        if text is None:
+            return self.transcriber.transcribe(utterance)
+        self.speculation_hits += 1
+        utterance.timeline.stamp("asr_start")
+        utterance.timeline.stamp("asr_done")
+        return Transcript(utterance=utterance, text=text)
 
     # -- main thread --------------------------------------------------------
 
@@ -210,6 +242,7 @@ class Pipeline:
         for t in captures:
             t.start()
         live_sources = len(captures)
+        yield StatusEvent(state="ready", message="listening")
         try:
             while True:
                 item = self._out.get()
@@ -228,6 +261,8 @@ class Pipeline:
                 yield from self._after_asr(item)
         finally:
             self.stop()
+            # Let the worker leave native code (CTranslate2) before the interpreter may exit.
+            worker.join(timeout=10)
 
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
         if not transcript.text:
@@ -256,6 +291,7 @@ class InterviewStage:
             return
         result = self.matcher.match(transcript.text, u.speaker)
         u.timeline.stamp("match_done")
+        u.timeline.extra_ms.update(result.timings_ms)
         speaker = u.speaker
         if speaker == "unknown":  # one mixed source: a bank question tells who is speaking
             if result.questions or result.compliance:

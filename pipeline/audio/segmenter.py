@@ -39,6 +39,9 @@ class SegmenterOptions:
         at the maximum it is split at the quietest frame of this last stretch.
       split_pause_ms: pause length that splits an utterance once it is near the maximum.
       energy_floor_dbfs: frames quieter than this are never speech, whatever the VAD says.
+      speculate: when silence has lasted `tail_ms`, also emit the utterance as it will be if
+        the silence lasts the whole hangover (`speculative=True`): its transcription can then
+        run during the hangover and be ready the moment the utterance is declared over.
     """
 
     frame_ms: int = 30
@@ -53,6 +56,7 @@ class SegmenterOptions:
     split_search_s: float = 4.0
     split_pause_ms: int = 150
     energy_floor_dbfs: float = -55.0
+    speculate: bool = False
 
 
 class Segmenter:
@@ -110,6 +114,7 @@ class Segmenter:
         if self.in_speech:
             utterance = self._close(len(self._frames))
             if utterance is not None:
+                utterance.eou_delay = None  # cut by the end of the stream, not by a pause
                 yield utterance
         self.in_speech = False
         self._frames, self._voiced = [], []
@@ -153,6 +158,11 @@ class Segmenter:
         self._voiced.append(voiced)
         self._silent_run = 0 if voiced else self._silent_run + 1
         length = len(self._frames)
+        if self.opts.speculate and self._silent_run == max(1, self._tail) < self._hangover:
+            guess = self._close(length - self._silent_run + self._tail)
+            if guess is not None:
+                guess.final, guess.speculative = False, True
+                yield guess
         if self._silent_run >= self._hangover:
             utterance = self._close(length - self._silent_run + self._tail)
             self.in_speech = False
@@ -188,6 +198,8 @@ class Segmenter:
         start = self._start_sample / SAMPLE_RATE
         timeline = Timeline()
         timeline.stamp("speech_end", time.monotonic())
+        last_voiced = max((i for i, v in enumerate(self._voiced[:keep]) if v), default=keep - 1)
+        eou_delay = (len(self._frames) - 1 - last_voiced) * self.frame_len / SAMPLE_RATE
         return Utterance(
             id=self._utterance_id,
             speaker=self.speaker,
@@ -195,4 +207,5 @@ class Segmenter:
             end=start + len(audio) / SAMPLE_RATE,
             audio=audio,
             timeline=timeline,
+            eou_delay=round(eou_delay, 3),
         )

@@ -124,6 +124,8 @@ class Transcriber:
     def _decode(self, audio: np.ndarray):
         if self.opts.fit_window and len(audio) / 16000 + self.opts.window_pad_s < 29.0:
             decoded = self._decode_fitted(audio)
+            # In a short window Whisper often says the utterance, then starts it again: keep the first time.
+            decoded.text = cut_repeat(decoded.text)
             if decoded.compression_ratio <= self.opts.compression_ratio_threshold and not has_loop(decoded.text):
                 return [decoded]
             # a loop: fall back to the standard path with its temperature fallback
@@ -144,7 +146,7 @@ class Transcriber:
         encoder_output = model.model.encode(ctranslate2.StorageView.from_array(features))
         tokenizer = self._tokenizer()
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-        max_new = int(8 * window) + 12  # speech is < 5 tokens/s: more is a loop
+        max_new = int(6 * len(audio) / 16000) + 12  # speech is < 5 tokens/s: more is a loop
         result = model.model.generate(
             encoder_output,
             [prompt],
@@ -220,6 +222,33 @@ def has_loop(text: str) -> bool:
             if reps >= 4:
                 return True
     return False
+
+
+def cut_repeat(text: str, min_words: int = 4) -> str:
+    """Text up to where its opening phrase (4+ words) starts over, e.g. 'A b c d. A b c' -> 'A b c d.';
+    also a last sentence, or a fragment after the last one, that restarts the text ('... work. I')."""
+    text = _cut_restart_tail(text)
+    tokens = text.split()
+    kept = [(i, w) for i, t in enumerate(tokens) if (w := _normal(t))]
+    words = [w for _, w in kept]
+    for start in range(len(words)):
+        for again in range(start + min_words, len(words) - min_words + 1):
+            n = min(again - start, len(words) - again)
+            if n >= min_words and words[again : again + n] == words[start : start + n]:
+                return " ".join(tokens[: kept[again][0]])
+    return text
+
+
+_LAST_SENTENCE = re.compile(r"^(?P<body>.*[.?!])\s+(?P<tail>[^.?!]*[.?!]?)$", re.DOTALL)
+
+
+def _cut_restart_tail(text: str) -> str:
+    while (m := _LAST_SENTENCE.match(text.strip())) and m["tail"].strip():
+        tail, body = _normal(m["tail"]).split(), _normal(m["body"]).split()
+        if not tail or body[: len(tail)] != tail:
+            break
+        text = m["body"]
+    return text
 
 
 def collapse_repeats(text: str, max_repeats: int = 2) -> str:

@@ -32,7 +32,7 @@ def default_onnx_dir() -> Path:
 class Embedder:
     """Text -> unit-length float32 vectors. Loads lazily; `load()` warms it up."""
 
-    def __init__(self, model: str = DEFAULT_EMBEDDER, onnx_dir: Path | None = None, threads: int = 0) -> None:
+    def __init__(self, model: str = DEFAULT_EMBEDDER, onnx_dir: Path | None = None, threads: int = 1) -> None:
         self.name = model
         self.path = Path(resolve_model(model, "embedder"))
         self.onnx_dir = Path(onnx_dir or default_onnx_dir())

@@ -13,6 +13,7 @@ per sentence only the best entry of each kind counts.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from pipeline.retrieval.embedder import Embedder
@@ -35,6 +36,7 @@ class MatchResult:
     questions: list[Hit] = field(default_factory=list)
     compliance: list[Hit] = field(default_factory=list)
     red_flags: list[Hit] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)  # embed, search
 
 
 @dataclass
@@ -55,13 +57,16 @@ class Matcher:
         self.index = index
         self.embedder = embedder
         self.thresholds = thresholds or index.bank.role.matching
+        self.timings_ms: dict[str, float] = {}  # of the last scores() call
 
     def scores(self, text: str, speaker: str) -> list[tuple[str, list[Candidate]]]:
         """Per sentence of `text`, the best candidate entry of each kind on this speaker's side."""
         units = split_sentences(text)
         if not units:
             return []
+        t0 = time.perf_counter()
         vectors = self.embedder.encode([clean_speech(u) for u in units])
+        t1 = time.perf_counter()
         per_unit: list[list[Candidate]] = [[] for _ in units]
         if speaker == "interviewer":
             self._question_candidates(vectors, per_unit)
@@ -74,6 +79,7 @@ class Matcher:
                 if scored:
                     score, entry = max(scored)
                     candidates.append(Candidate(kind, entry, score))
+        self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000}
         return list(zip(units, per_unit))
 
     def _question_candidates(self, vectors, per_unit: list[list[Candidate]]) -> None:
@@ -99,8 +105,14 @@ class Matcher:
         An `unknown` speaker is checked as both.
         """
         sides = ["interviewer", "candidate"] if speaker == "unknown" else [speaker]
-        scored = [unit for side in sides for unit in self.scores(text, side)]
-        return decide(text, speaker, scored, self.thresholds)
+        scored, timings = [], {"embed": 0.0, "search": 0.0}
+        for side in sides:
+            scored += self.scores(text, side)
+            for k, v in self.timings_ms.items():
+                timings[k] += v
+        result = decide(text, speaker, scored, self.thresholds)
+        result.timings_ms = {k: round(v, 2) for k, v in timings.items()}
+        return result
 
 
 def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], thresholds: Thresholds) -> MatchResult:

@@ -1,0 +1,158 @@
+"""Per-utterance latency of the whole pipeline, stage by stage, without queueing.
+
+The benchmark drives the same objects as `s2q replay` — segmenter, transcriber,
+matcher, advisor — one utterance at a time, so each figure is what that
+utterance costs on this machine, not how long it waited behind another one.
+
+Speculative transcription (see pipeline/runner.py) is measured on the audio
+clock: the guess is transcribed when the segmenter offers it (time measured),
+and the utterance is declared over a known stretch of audio later; the wait
+after the declaration is what the guess's transcription had left, if anything.
+That is what an otherwise idle live pipeline does. `--paced` runs the real
+threaded pipeline at real-time pace, where waiting of every kind is measured.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.segmenter import Segmenter, SegmenterOptions
+from pipeline.audio.sources import FileSource
+
+STAGES = ("segmenter", "asr", "asr_wait", "embed", "search", "advise", "total")
+
+
+@dataclass
+class UtteranceTiming:
+    source: str
+    speaker: str
+    start: float
+    end: float
+    text: str
+    ms: dict[str, float]  # per stage
+
+
+@dataclass
+class LatencyRun:
+    timings: list[UtteranceTiming] = field(default_factory=list)
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    transcripts: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)  # source -> (start, speaker, text)
+
+    @property
+    def rtf(self) -> float:
+        return self.wall_s / self.audio_s if self.audio_s else 0.0
+
+
+def utterances_of(path: Path, speakers: list[str], options: SegmenterOptions | None = None):
+    """All final utterances of a file, in the order a live segmenter would emit them."""
+    duration, events = segment_file(path, speakers, options)
+    return duration, [u for u, _ in events if not u.speculative]
+
+
+def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | None = None):
+    """(utterance, audio time it was emitted at) for every utterance and speculative guess."""
+    source = FileSource(path, speakers=speakers, realtime=False)
+    segmenters = {s: Segmenter(s, options) for s in speakers}
+    out = []
+    for chunk in source:
+        out.extend((u, chunk.end) for u in segmenters[chunk.speaker].feed(chunk))
+    for seg in segmenters.values():
+        out.extend((u, source.duration) for u in seg.flush())
+    return source.duration, out
+
+
+def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate: bool = True) -> LatencyRun:
+    """Runs each file through segmenter -> transcriber -> matcher/advisor, timing every step."""
+    from pipeline.events import SuggestionEvent
+
+    run = LatencyRun()
+    cpu0 = _cpu()
+    t0 = time.perf_counter()
+    options = SegmenterOptions(speculate=speculate)
+    for path, speakers in inputs:
+        duration, emitted = segment_file(path, speakers, options)
+        run.audio_s += duration
+        lines = run.transcripts.setdefault(str(path), [])
+        guesses: dict[tuple[int, int], tuple[str, float, float]] = {}  # -> text, asr ms, audio time
+        for u, at in emitted:
+            if u.speculative:
+                transcript = transcriber.transcribe(u)
+                guesses[(u.id, len(u.audio))] = (transcript.text, u.timeline.ms("asr_start", "asr_done"), at)
+                continue
+            guess = guesses.pop((u.id, len(u.audio)), None)
+            if guess is None:
+                transcript = transcriber.transcribe(u)
+                asr_ms = asr_wait = u.timeline.ms("asr_start", "asr_done")
+            else:
+                from pipeline.events import Transcript
+
+                text, asr_ms, guessed_at = guess
+                transcript = Transcript(u, text)
+                u.timeline.stamp("asr_start")
+                u.timeline.stamp("asr_done")
+                asr_wait = max(0.0, asr_ms - (at - guessed_at) * 1000)
+            if not transcript.text:
+                continue
+            lines.append((u.start, u.speaker, transcript.text))
+            u.timeline.stamp("emitted")
+            suggestion = None
+            for event in stage(transcript) if stage else ():
+                if isinstance(event, SuggestionEvent):
+                    suggestion = event
+            lat = suggestion.latency_ms if suggestion else {}
+            after_asr = (lat.get("match") or 0.0) + (lat.get("advise") or 0.0)
+            ms = {
+                "segmenter": None if u.eou_delay is None else u.eou_delay * 1000,
+                "asr": asr_ms,
+                "asr_wait": asr_wait,
+                "embed": lat.get("embed", 0.0),
+                "search": lat.get("search", 0.0),
+                "advise": lat.get("advise", 0.0),
+                "total": asr_wait + after_asr,
+            }
+            run.timings.append(UtteranceTiming(str(path), u.speaker, u.start, u.end, transcript.text, ms))
+    run.wall_s = time.perf_counter() - t0
+    run.cpu_s = _cpu() - cpu0
+    return run
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "max_ms": 0.0, "n": 0}
+    a = np.asarray(values, dtype=float)
+    return {"p50_ms": round(float(np.percentile(a, 50)), 1), "p95_ms": round(float(np.percentile(a, 95)), 1),
+            "max_ms": round(float(a.max()), 1), "n": len(values)}
+
+
+def stage_table(timings: list[UtteranceTiming]) -> dict[str, dict[str, float]]:
+    return {name: percentiles([t.ms[name] for t in timings if t.ms[name] is not None]) for name in STAGES}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def plain_transcribe(model, audio: np.ndarray) -> tuple[str, float]:
+    """Plain `WhisperModel.transcribe()` as its README shows it (greedy, no VAD): text, seconds."""
+    t = time.perf_counter()
+    segments, _ = model.transcribe(audio, beam_size=1, language="en", condition_on_previous_text=False,
+                                   without_timestamps=True, vad_filter=False)
+    text = " ".join(s.text.strip() for s in segments).strip()
+    return text, time.perf_counter() - t
+
+
+def audio_seconds(audio: np.ndarray) -> float:
+    return len(audio) / SAMPLE_RATE
