@@ -23,8 +23,9 @@ def role_dirs(bank: Path | None, role: str | None) -> list[Path]:
     return [root / r for r in roles]
 
 
-def validate(dirs: Iterable[Path], out: IO[str] = sys.stdout) -> int:
+def validate(dirs: Iterable[Path], out: IO[str] | None = None) -> int:
     """Prints every problem as `file:line: message`; exit status 1 when any is an error."""
+    out = out or sys.stdout
     failed = False
     for directory in dirs:
         try:
@@ -47,15 +48,16 @@ def validate(dirs: Iterable[Path], out: IO[str] = sys.stdout) -> int:
     return 1 if failed else 0
 
 
-def build(dirs: Iterable[Path], cache_dir: Path | None = None, out: IO[str] = sys.stdout) -> int:
+def build(dirs: Iterable[Path], cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
     """Validates, then embeds and indexes. An invalid bank never touches the cache."""
+    out = out or sys.stdout
     from pipeline.retrieval.bank import load_bank
     from pipeline.retrieval.embedder import Embedder
     from pipeline.retrieval.index import BankIndex
 
+    banks = [load_bank(directory=directory) for directory in dirs]  # all valid before any cache work
     embedder = Embedder().load()
-    for directory in dirs:
-        bank = load_bank(directory=directory)
+    for bank in banks:
         index = BankIndex.build(bank, embedder, cache_dir)
         state = f"built ({index.embedded} phrases embedded)" if index.rebuilt else "up to date"
         sizes = ", ".join(f"{side}: {len(ix.phrases)}" for side, ix in index.sides.items())
@@ -63,8 +65,10 @@ def build(dirs: Iterable[Path], cache_dir: Path | None = None, out: IO[str] = sy
     return 0
 
 
-def export_schema(path: Path | None, out: IO[str] = sys.stdout) -> int:
+def export_schema(path: Path | None, out: IO[str] | None = None) -> int:
     from pipeline.retrieval.schema import json_schema
+
+    out = out or sys.stdout
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if path:
@@ -75,8 +79,9 @@ def export_schema(path: Path | None, out: IO[str] = sys.stdout) -> int:
     return 0
 
 
-def match_lines(matcher, speaker: str, lines: Iterable[str], as_json: bool, out: IO[str] = sys.stdout) -> int:
+def match_lines(matcher, speaker: str, lines: Iterable[str], as_json: bool, out: IO[str] | None = None) -> int:
     """One result per input line: JSON lines, or a short readable summary."""
+    out = out or sys.stdout
     for line in lines:
         text = line.strip()
         if not text:

@@ -267,7 +267,13 @@ class Pipeline:
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
         if not transcript.text:
             return
-        transcript.utterance.timeline.stamp("emitted")
+        u = transcript.utterance
+        if u.speaker == "unknown" and u.final:
+            for stage in self.stages:
+                if hasattr(stage, "label_speaker"):
+                    u.speaker = stage.label_speaker(transcript)
+                    break
+        u.timeline.stamp("emitted")
         yield TranscriptEvent.from_transcript(transcript)
         if transcript.utterance.final:
             for stage in self.stages:
@@ -285,19 +291,42 @@ class InterviewStage:
         self.advisor = advisor
         self.bank = advisor.bank
 
+    def label_speaker(self, transcript: Transcript) -> str:
+        """For one mixed source: who spoke, from what was said; `unknown` when unsure.
+
+        A bank question or a forbidden question asked as a question is the
+        interviewer's; a red flag, or a long statement, the candidate's.
+        """
+        result = self._match(transcript)
+        text = transcript.text
+        asked = result.compliance or any(h.score >= 0.6 or "?" in h.quote for h in result.questions)
+        if asked:
+            return "interviewer"
+        if result.red_flags or (len(text.split()) >= 25 and "?" not in text):
+            return "candidate"
+        return "unknown"
+
+    def _match(self, transcript: Transcript):
+        u = transcript.utterance
+        cached = getattr(self, "_last", None)
+        if cached and cached[0] is transcript:
+            return cached[1]
+        result = self.matcher.match(transcript.text, u.speaker)
+        u.timeline.stamp("match_done")
+        u.timeline.extra_ms.update(result.timings_ms)
+        self._last = (transcript, result)
+        return result
+
     def __call__(self, transcript: Transcript) -> Iterator[Event]:
         u = transcript.utterance
         if not u.final:
             return
-        result = self.matcher.match(transcript.text, u.speaker)
-        u.timeline.stamp("match_done")
-        u.timeline.extra_ms.update(result.timings_ms)
+        result = self._match(transcript)
         speaker = u.speaker
-        if speaker == "unknown":  # one mixed source: a bank question tells who is speaking
-            if result.questions or result.compliance:
-                speaker, result.red_flags = "interviewer", []
-            elif result.red_flags:
-                speaker = "candidate"
+        if speaker == "interviewer":
+            result.red_flags = []
+        elif speaker == "candidate":
+            result.questions, result.compliance = [], []
         new_flags = self.advisor.observe(result)
         suggestions = self.advisor.suggest(new_flags)
         coverage = self.advisor.coverage()
