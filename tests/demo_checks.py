@@ -1,0 +1,97 @@
+"""Checks shared by the replay and the live-capture tests of the demo interview.
+
+`offset` is where the demo's audio time 0 falls in the events' audio time
+(0 for a replay; the playback start for live capture).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline.bench.wer import normalise, wer
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "pipeline" / "demo" / "interview.ogg"
+SCRIPT = json.loads((ROOT / "pipeline" / "demo" / "interview.json").read_text())
+TURNS = SCRIPT["turns"]
+RED_FLAGS = {"accuracy-only", "notebook-only", "no-monitoring", "dismisses-engineering", "ignores-data-bias"}
+
+
+def finals(events: list[dict]) -> list[dict]:
+    return sorted((e for e in events if e["type"] == "transcript" and e["final"]), key=lambda e: e["start"])
+
+
+def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
+    return max(0.0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def during(turn: dict, events: list[dict], offset: float = 0.0) -> list[dict]:
+    return [e for e in events if overlap(turn["start"] + offset, turn["end"] + offset, e["start"], e["end"]) > 0]
+
+
+def turn_of(event: dict, offset: float = 0.0) -> dict:
+    """The script turn an event's audio span overlaps most."""
+    return max(TURNS, key=lambda t: overlap(t["start"] + offset, t["end"] + offset, event["start"], event["end"]))
+
+
+def word_error_rate(events: list[dict]) -> float:
+    hyp = " ".join(e["text"] for e in finals(events))
+    assert normalise(hyp), "no transcript produced"
+    return wer([" ".join(t["text"] for t in TURNS)], [hyp])
+
+
+def speaker_accuracy(events: list[dict], offset: float = 0.0) -> tuple[float, int]:
+    right = total = 0
+    for e in finals(events):
+        n = len(normalise(e["text"]).split())
+        total += n
+        right += n if e["speaker"] == turn_of(e, offset)["speaker"] else 0
+    return right / max(total, 1), total
+
+
+def check_red_flags(events: list[dict], offset: float = 0.0) -> None:
+    """Each red flag voiced raises its alert during that turn; no clean answer raises one."""
+    flags = [e for e in events if e["type"] == "red_flag"]
+    voiced = [t for t in TURNS if RED_FLAGS & set(t["labels"])]
+    assert {label for t in voiced for label in t["labels"]} >= RED_FLAGS  # the demo voices all five
+    for turn in TURNS:
+        raised = during(turn, flags, offset)
+        expected = RED_FLAGS & set(turn["labels"])
+        if expected:
+            assert expected <= {f["id"] for f in raised}, f"{expected} not raised for: {turn['text']}"
+            assert all(f["speaker"] == "candidate" and f["quote"] for f in raised)
+        elif turn["speaker"] == "candidate":
+            assert raised == [], f"clean answer raised {[f['id'] for f in raised]}: {turn['text']}"
+
+
+def check_compliance(events: list[dict], offset: float = 0.0) -> None:
+    """Each forbidden question raises its alert during that turn, and no lawful turn does."""
+    alerts = [e for e in events if e["type"] == "compliance"]
+    forbidden = [t for t in TURNS if t["speaker"] == "interviewer"
+                 and any(not label.startswith("competency:") for label in t["labels"])]
+    assert len(forbidden) >= 2
+    for turn in TURNS:
+        raised = during(turn, alerts, offset)
+        if turn in forbidden:
+            assert turn["labels"][0] in [a["id"] for a in raised], turn["text"]
+        else:
+            assert raised == [], f"lawful turn raised {[a['id'] for a in raised]}: {turn['text']}"
+
+
+def check_suggestions(events: list[dict]) -> None:
+    """A suggestion after every candidate answer, never an already-asked question."""
+    suggested_after = {e["after_utterance"] for e in events if e["type"] == "suggestion"}
+    answers = [e for e in finals(events) if e["speaker"] == "candidate"]
+    assert len(answers) >= 10
+    asked: set[str] = set()
+    for e in events:  # in stream order
+        if e["type"] == "question_asked":
+            asked.add(e["id"])
+        if e["type"] == "suggestion":
+            assert 1 <= len(e["items"]) <= 3
+            for item in e["items"]:
+                assert item["reason"] and item["text"]
+                assert item["id"] not in asked, "re-suggested an asked question"
+    for answer in answers:
+        assert answer["utterance_id"] in suggested_after
