@@ -175,15 +175,23 @@ def _dispatch(args) -> int:
             out=args.out, budget=args.budget or DEFAULT_BUDGET,
         ))
     if args.command == "devices":
-        from pipeline.audio.sources import list_input_devices
+        from pipeline.audio.sources import list_input_devices, list_pulse_sources
 
         devices = list_input_devices()
         if not devices:
-            print("no audio input devices found", file=sys.stderr)
+            print("s2q: error: no audio input devices found (see README: getting the call's audio)", file=sys.stderr)
             return 1
+        print("Inputs (use the index or name with --mic, --call or --input):")
         for d in devices:
-            mark = "  (loopback/monitor: call audio)" if d["loopback"] else ""
+            mark = "  <- loopback/monitor: call audio" if d["loopback"] else ""
             print(f"{d['index']:>3}  {d['name']}  [{d['channels']} ch, {d['default_samplerate']:.0f} Hz]{mark}")
+        sources = list_pulse_sources()
+        if sources:
+            print("\nPulseAudio/PipeWire sources, recorded by the `pulse` input "
+                  "(choose with: pactl set-default-source NAME):")
+            for src in sources:
+                mark = "  <- monitor: call audio" if src["monitor"] else ""
+                print(f"     {'*' if src['default'] else ' '} {src['name']}{mark}")
         return 0
     if args.command == "match":
         from pipeline import authoring

@@ -192,6 +192,33 @@ def list_input_devices() -> list[dict]:
     return devices
 
 
+def list_pulse_sources() -> list[dict]:
+    """PulseAudio/PipeWire sources (Linux), where a call's audio shows up as a `.monitor` source.
+
+    PortAudio reaches them through its `pulse` input, which records the default
+    source; `pactl set-default-source NAME` picks which one. Empty without pactl.
+    """
+    import shutil
+    import subprocess
+
+    if not shutil.which("pactl"):
+        return []
+    try:
+        out = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True, timeout=5)
+        default = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if out.returncode != 0:
+        return []
+    sources = []
+    for line in out.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            sources.append({"name": parts[1], "monitor": parts[1].endswith(".monitor"),
+                            "default": parts[1] == default.stdout.strip()})
+    return sources
+
+
 def _import_sounddevice():
     try:
         import sounddevice as sd

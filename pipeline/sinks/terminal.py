@@ -107,12 +107,12 @@ class LiveView:
             if event.final:
                 self.partial.pop(event.speaker, None)
                 self.lines.append(event)
-                if event.latency_ms.get("total") is not None:
-                    self.latencies.append(event.latency_ms["total"])
             else:
                 self.partial[event.speaker] = event
         elif isinstance(event, SuggestionEvent):
             self.suggestions = event.items
+            if event.latency_ms.get("total") is not None:
+                self.latencies.append(event.latency_ms["total"])
         elif isinstance(event, (RedFlagEvent, ComplianceEvent)):
             self.alerts.append(describe(event))
         elif isinstance(event, CoverageEvent):
@@ -126,81 +126,95 @@ class LiveView:
         self.live.update(self._render(), refresh=True)
         self.live.stop()
 
-    # -- layout -------------------------------------------------------------
+    # -- layout: every block has a fixed height, the transcript takes the rest ----------
 
     def _render(self):
-        height = self.console.size.height
-        width = self.console.size.width
-        sugg_rows = max(1, len(self.suggestions)) * (2 if width < 100 else 1)
-        alert_rows = min(len(self.alerts), 3) or 1
-        fixed = 1 + (sugg_rows + 2) + (alert_rows + 2) + 4  # status, panels with borders, coverage
-        transcript_rows = max(3, height - fixed - 2)
+        height, width = self.console.size.height, self.console.size.width
+        alert_rows = 2
+        fixed = 1 + (2 * 3 + 2) + (alert_rows + 2) + 2  # status, suggestions, alerts, coverage
+        transcript_rows = max(3, height - fixed - 2 - 1)
         return Group(
-            self._status_line(),
-            Panel(self._transcript(transcript_rows), title="Transcript", title_align="left", height=transcript_rows + 2),
-            Panel(self._suggestions(), title="Ask next", title_align="left", border_style="magenta"),
-            Panel(self._alerts(alert_rows), title="Alerts", title_align="left", border_style="red"),
-            self._coverage(),
+            self._status_line(width),
+            Panel(self._transcript(transcript_rows, width - 4), title="Transcript", title_align="left",
+                  height=transcript_rows + 2),
+            Panel(self._suggestions(), title="Ask next", title_align="left", border_style="magenta", height=8),
+            Panel(self._alerts(alert_rows), title="Alerts", title_align="left", border_style="red",
+                  height=alert_rows + 2),
+            self._coverage(width),
         )
 
-    def _status_line(self) -> Text:
-        t = Text()
+    def _status_line(self, width: int) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" s2q ", style="bold reverse")
-        t.append(f" {self.role} · {self.source} · {clock(self.audio_time)} ", style="dim")
+        t.append(f" {self.role} · {clock(self.audio_time)} ", style="dim")
         if self.latencies:
-            p50 = statistics.median(self.latencies)
-            t.append(f"· latency {p50:.0f} ms ", style="dim")
+            t.append(f"· suggestion in {statistics.median(self.latencies):.0f} ms ", style="dim")
         if self.behind:
             t.append("· BEHIND: skipping speech ", style="bold red")
         else:
             t.append("· keeping up ", style="green")
         t.append(f"· {self.status}", style="dim")
+        t.truncate(width, overflow="ellipsis")
         return t
 
-    def _transcript(self, rows: int) -> Text:
-        items = list(self.lines) + list(self.partial.values())
+    def _transcript(self, rows: int, width: int) -> Text:
+        """The newest lines that fit, wrapped to the panel's width."""
+        items = list(self.lines)[-rows:] + list(self.partial.values())
+        if not items:
+            return Text("waiting for speech…", style="dim")
+        full = Text()
+        for event in items:
+            if full:
+                full.append("\n")
+            full.append_text(describe(event))
+        wrapped = full.wrap(self.console, width)
         out = Text()
-        for event in items[-rows:]:
+        for line in list(wrapped)[-rows:]:
             if out:
                 out.append("\n")
-            out.append_text(describe(event))
-        return out or Text("waiting for speech…", style="dim")
+            out.append_text(line)
+        return out
 
     def _suggestions(self):
         if not self.suggestions:
             return Text("—", style="dim")
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold magenta", no_wrap=True)
-        table.add_column()
+        out = Text()
         for i, item in enumerate(self.suggestions, 1):
-            table.add_row(f"{i}.", Text.assemble(item["text"], (f"  ({item['reason']})", "dim")))
-        return table
+            if out:
+                out.append("\n")
+            line = Text.assemble((f"{i}. ", "bold magenta"), item["text"], no_wrap=True, overflow="ellipsis")
+            out.append_text(line)
+            out.append("\n")
+            out.append(f"   ↳ {item['reason']}", style="dim")
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        return out
 
     def _alerts(self, rows: int) -> Text:
         items = list(self.alerts)[-rows:]
         if not items:
             return Text("none", style="dim")
-        out = Text()
+        out = Text(no_wrap=True, overflow="ellipsis")
         for line in items:
             if out:
                 out.append("\n")
             out.append_text(line)
-        out.no_wrap = True
-        out.overflow = "ellipsis"
         return out
 
-    def _coverage(self) -> Text:
-        t = Text()
+    def _coverage(self, width: int) -> Text:
         if self.coverage is None:
             return Text(" coverage: no bank question asked yet", style="dim")
         c = self.coverage
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" stages ", style="bold")
         for stage, n in c.stages.items():
             style = "bold" if stage == c.current_stage else "dim"
-            t.append(f"{stage} {n['asked']}/{n['total']}  ", style=style)
+            t.append(f"{stage.split('-')[0]} {n['asked']}/{n['total']}  ", style=style)
+        covered = [k for k, n in c.competencies.items() if n]
         t.append("\n competencies ", style="bold")
-        for comp, n in c.competencies.items():
-            t.append(f"{'✓' if n else '·'}{comp}  ", style="green" if n else "dim")
+        t.append(f"{len(covered)}/{len(c.competencies)} ", style="green")
+        if c.missing:
+            t.append("missing: " + ", ".join(c.missing), style="yellow")
         return t
 
 
