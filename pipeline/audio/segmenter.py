@@ -38,6 +38,7 @@ class SegmenterOptions:
       split_search_s: before the maximum, a pause of `split_pause_ms` splits the utterance;
         at the maximum it is split at the quietest frame of this last stretch.
       split_pause_ms: pause length that splits an utterance once it is near the maximum.
+      split_tail_ms: silence kept after the last voiced frame when splitting near the maximum.
       energy_floor_dbfs: frames quieter than this are never speech, whatever the VAD says.
       speculate: when silence has lasted `tail_ms`, also emit the utterance as it will be if
         the silence lasts the whole hangover (`speculative=True`): its transcription can then
@@ -54,7 +55,8 @@ class SegmenterOptions:
     min_speech_ms: int = 250
     max_utterance_s: float = 15.0
     split_search_s: float = 4.0
-    split_pause_ms: int = 150
+    split_pause_ms: int = 300
+    split_tail_ms: int = 60
     energy_floor_dbfs: float = -55.0
     speculate: bool = False
 
@@ -80,11 +82,12 @@ class Segmenter:
         ms = self.opts.frame_ms
         self._start_window = max(1, self.opts.start_window_ms // ms)
         self._hangover = max(1, self.opts.hangover_ms // ms)
-        self._tail = self.opts.tail_ms // ms
+        self._tail = max(1, self.opts.tail_ms // ms)
         self._pre_roll = max(self._start_window, self.opts.pre_roll_ms // ms)
         self._max_frames = int(self.opts.max_utterance_s * 1000 / ms)
         self._search_frames = int(self.opts.split_search_s * 1000 / ms)
         self._split_pause = max(1, self.opts.split_pause_ms // ms)
+        self._split_tail = max(1, min(self.opts.split_tail_ms // ms, self._split_pause))
         self._min_voiced = self.opts.min_speech_ms // ms
         self._floor = 10 ** (self.opts.energy_floor_dbfs / 20)
 
@@ -158,8 +161,11 @@ class Segmenter:
         self._voiced.append(voiced)
         self._silent_run = 0 if voiced else self._silent_run + 1
         length = len(self._frames)
-        if self.opts.speculate and self._silent_run == max(1, self._tail) < self._hangover:
-            guess = self._close(length - self._silent_run + self._tail)
+        near_max = length >= self._max_frames - self._search_frames
+        # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
+        keep_tail = self._split_tail if near_max else self._tail
+        if self.opts.speculate and self._silent_run == keep_tail and self._silent_run < self._hangover:
+            guess = self._close(length - self._silent_run + keep_tail)
             if guess is not None:
                 guess.final, guess.speculative = False, True
                 yield guess
@@ -169,8 +175,8 @@ class Segmenter:
             self._frames, self._voiced = [], []
             if utterance is not None:
                 yield utterance
-        elif length >= self._max_frames - self._search_frames and self._silent_run >= self._split_pause:
-            yield from self._split(length - self._silent_run + min(self._tail, self._silent_run))
+        elif near_max and self._silent_run >= self._split_pause:
+            yield from self._split(length - self._silent_run + keep_tail)
         elif length >= self._max_frames:
             yield from self._split(self._quietest_frame())
 

@@ -143,7 +143,7 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
             text, seconds = plain_transcribe(model, u.audio)
             plain.append(text)
             plain_s += seconds
-        whole, _ = plain_transcribe(model, decode_file(item.path, 1)[0])
+        whole, _ = plain_transcribe(model, decode_file(item.path, 1)[0], defaults=True)
         g["ref"].append(item.reference)
         g["ours"].append(" ".join(ours))
         g["plain_utterances"].append(" ".join(plain))
@@ -154,6 +154,9 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
         for name, g in groups.items()
     }
     return {
+        "settings": {"plain_utterances": "transcribe(beam_size=1, without_timestamps=True, "
+                                         "condition_on_previous_text=False, vad_filter=False)",
+                     "plain_whole": "transcribe(language='en') with faster-whisper's defaults (beam 5)"},
         "asr": {"ours_s": round(ours_s, 2), "plain_s": round(plain_s, 2),
                 "speedup": round(plain_s / ours_s, 2) if ours_s else None},
         "wer_percent": wers,
