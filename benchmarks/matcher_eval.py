@@ -164,7 +164,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the report here")
     args = ap.parse_args()
 
-    from pipeline.runner import build_interview_stage
+    from pipeline.interview import build_interview_stage
 
     stage = build_interview_stage(args.role)
     matcher, bank = stage.matcher, stage.bank

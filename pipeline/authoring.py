@@ -38,6 +38,10 @@ def validate(dirs: Iterable[Path], out: IO[str] | None = None) -> int:
             bank, problems = check_bank(directory)
         except BankError as exc:
             bank, problems = None, exc.problems
+        unfilled = template_markers(directory) if (Path(directory) / "role.yaml").exists() else []
+        if unfilled:  # templates from `s2q bank new` that still hold a TODO
+            problems = sorted([*problems, *unfilled], key=lambda p: (str(p.file), p.line))
+            bank = None
         for p in problems:
             print(p, file=sys.stderr if p.severity == "error" else out)
         if bank is None:
@@ -333,9 +337,9 @@ def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder
         print(f"role {wb.bank.role.id}, speaker {speaker}", file=out)
         if not units:
             print(f"{_quote(text)}\n  fewer than 3 words (without fillers): the listener does not match it", file=out)
-        for unit in units:
-            print(_quote(unit, 200) + (" (the whole text)" if len(units) > 1 and unit is units[-1].text and
-                                        unit is not units[0] else ""), file=out)
+        for n, unit in enumerate(units):
+            whole = len(units) > 1 and n == len(units) - 1
+            print(_quote(unit.text, 200) + (" (the whole text, also checked)" if whole else ""), file=out)
             if speaker in ("interviewer", "unknown"):
                 print(f"  questions: similarity to the closest phrasing; needs {th.question:.2f}, and to beat the "
                       f"closest counter-example by {th.margin:+.2f}", file=out)
@@ -426,9 +430,23 @@ def dupes(dirs: Iterable[Path], threshold: float = 0.9, embedder=None, cache_dir
 # == test: every example matches its own entry, under leave-one-out ===================================
 
 
+GROUPS = ("question phrasings", "compliance examples", "red flag examples", "negative examples", "neutral lines")
+
+# Share of each group's phrases that may miss under leave-one-out before `s2q bank test` fails.
+# Measured, not wished for: see docs/authoring.md ("How good is good enough"). `--max-miss` overrides.
+DEFAULT_MAX_MISS = {
+    "question phrasings": 0.0,
+    "compliance examples": 0.0,
+    "red flag examples": 0.0,
+    "negative examples": 0.0,
+    "neutral lines": 0.0,
+}
+
+
 @dataclass
 class Miss:
     phrase: Located
+    group: str
     got: str
 
     def __str__(self) -> str:
@@ -440,7 +458,13 @@ class ExampleReport:
     role: str
     checked: dict[str, int]  # phrases checked per group
     misses: list[Miss]
-    max_miss: float  # tolerated share of misses (0: none)
+    max_miss: dict[str, float]  # tolerated share of misses per group
+
+    def missed(self, group: str) -> int:
+        return sum(1 for m in self.misses if m.group == group)
+
+    def allowed(self, group: str) -> int:
+        return int(self.max_miss.get(group, 0.0) * self.checked.get(group, 0) + 1e-9)
 
     @property
     def total(self) -> int:
@@ -448,7 +472,7 @@ class ExampleReport:
 
     @property
     def passed(self) -> bool:
-        return len(self.misses) <= int(self.max_miss * self.total)
+        return all(self.missed(g) <= self.allowed(g) for g in self.checked)
 
 
 def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int = 5, seed: int = 0):
@@ -491,138 +515,505 @@ def _top_alert(classes: list[str], probs: np.ndarray) -> tuple[str | None, float
     return best, score
 
 
-def check_examples(wb: Workbench, folds: int = 5, max_miss: float = 0.0) -> ExampleReport:
-    """Runs the bank's own examples through the matcher's decisions without letting a phrase find itself.
+def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | float | None = None) -> ExampleReport:
+    """Runs the bank's own phrases through the listener's decisions without letting a phrase find itself.
 
     Questions: nearest neighbour over every other phrasing (the phrase's own row, and rows with the same
     words, are left out), with the role's threshold and margin. Red flags and compliance alerts: each
     phrase scored by a classifier trained, with the shipped settings, on the other folds only.
     Expected: a question phrasing finds its own question and fires no alert; an alert or red-flag
-    example fires that alert only (and no question); a negative example never matches its own entry;
+    example fires that entry only (and no question); a negative example never matches its own entry;
     a neutral line matches nothing.
     """
+    if max_miss is None:
+        max_miss = DEFAULT_MAX_MISS
+    elif not isinstance(max_miss, dict):
+        max_miss = {g: float(max_miss) for g in GROUPS}
     th = wb.thresholds
     misses: list[Miss] = []
     checked: dict[str, int] = {}
 
-    # -- interviewer side: questions by nearest neighbour, compliance by cross-validated classifier
+    def count(group: str) -> str:
+        checked[group] = checked.get(group, 0) + 1
+        return group
+
+    # -- interviewer side: questions by nearest neighbour, compliance alerts by cross-validated classifier
     phrases = wb.phrases["interviewer"]
-    index_phrases = wb.index.sides["interviewer"].phrases
     vectors = wb.vectors("interviewer")
-    question_pick: list[tuple[str | None, str]] = []  # (matched question, why not) per row
-    if len(phrases):
-        sims = vectors @ vectors.T
-        texts = np.array(wb.cleaned("interviewer"), dtype=object)
-        for i in range(len(phrases)):
-            sims[i, texts == texts[i]] = -np.inf  # leave the phrase (and copies of it) out
-        is_q = np.array([p.kind == "question" for p in phrases])
-        is_none = np.array([p.kind == "none" for p in phrases])
-        q_rows = np.nonzero(is_q)[0]
-        for i in range(len(phrases)):
-            counter = float(sims[i, is_none].max()) if is_none.any() else -1.0
-            if not len(q_rows) or not np.isfinite(sims[i, q_rows].max()):
-                question_pick.append((None, "no other question phrasing"))
-                continue
-            row = int(q_rows[np.argmax(sims[i, q_rows])])
-            score = float(sims[i, row])
-            qid = phrases[row].entry_id
-            if score < th.question:
-                question_pick.append((None, f"closest is question '{qid}' at {score:.2f}, below {th.question:.2f}"))
-            elif score - counter < th.margin:
-                c_row = int(np.nonzero(is_none)[0][np.argmax(sims[i, is_none])])
-                question_pick.append((None, f"question '{qid}' ({score:.2f}) loses to counter-example "
-                                            f"{_quote(phrases[c_row].text, 50)} ({counter:.2f}) {phrases[c_row].where}"))
-            else:
-                question_pick.append((qid, f"{score:.2f}"))
-    compliance = held_out_probabilities("compliance", index_phrases, vectors, folds) if len(phrases) else None
-
-    def alert_of(probs_by_class, i: int, threshold: float) -> tuple[str | None, float]:
-        if probs_by_class is None:
-            return None, 0.0
-        classes, probs = probs_by_class
-        alert, score = _top_alert(classes, probs[i])
-        return (alert, score) if score >= threshold else (None, score)
-
+    questions = _held_out_questions(wb, phrases, vectors) if len(phrases) else []
+    compliance = (held_out_probabilities("compliance", wb.index.sides["interviewer"].phrases, vectors, folds)
+                  if len(phrases) else None)
     for i, p in enumerate(phrases):
-        qid, why = question_pick[i]
-        alert, a_score = alert_of(compliance, i, th.compliance)
+        qid, why = questions[i]
+        alert, a_score, a_best = _alert_decision(compliance, i, th.compliance)
         if p.kind == "question":
-            checked["question phrasings"] = checked.get("question phrasings", 0) + 1
+            group = count("question phrasings")
             if qid != p.entry_id:
                 got = f"matched question '{qid}' ({why})" if qid else f"matched nothing ({why})"
-                misses.append(Miss(p, f"{got} instead of question '{p.entry_id}'"))
+                misses.append(Miss(p, group, f"{got} instead of question '{p.entry_id}'"))
             elif alert:
-                misses.append(Miss(p, f"also fires compliance alert '{alert}' ({a_score:.2f}); "
-                                      f"it should match question '{p.entry_id}' only"))
+                misses.append(Miss(p, group, f"also fires compliance alert '{alert}' ({a_score:.2f}); "
+                                             f"it should match question '{p.entry_id}' only"))
         elif p.kind == "compliance":
-            checked["compliance examples"] = checked.get("compliance examples", 0) + 1
+            group = count("compliance examples")
             expected = f"compliance alert '{p.entry_id}'"
             if alert != p.entry_id:
                 got = (f"matched compliance alert '{alert}' ({a_score:.2f})" if alert else
-                       f"matched nothing (best {_top_alert(*_row(compliance, i))[0]!r} "
-                       f"at {_top_alert(*_row(compliance, i))[1]:.2f}, needs {th.compliance:.2f})")
-                misses.append(Miss(p, f"{got} instead of {expected}"))
+                       f"matched nothing (best {a_best}, needs {th.compliance:.2f})")
+                misses.append(Miss(p, group, f"{got} instead of {expected}"))
             elif qid:
-                misses.append(Miss(p, f"also matches question '{qid}' ({why}); it should fire {expected} only"))
+                misses.append(Miss(p, group, f"also matches question '{qid}' ({why}); it should fire {expected} only"))
         elif p.entry_id:
-            checked["negative examples"] = checked.get("negative examples", 0) + 1
+            group = count("negative examples")
             if qid == p.entry_id:
-                misses.append(Miss(p, f"matched question '{qid}' ({why}), but it is a negative example of it"))
-            if alert == p.entry_id:
-                misses.append(Miss(p, f"fires compliance alert '{alert}' ({a_score:.2f}), but it is a "
-                                      f"{p.field} of it"))
+                misses.append(Miss(p, group, f"matched question '{qid}' ({why}), but it is a negative example of it"))
+            elif alert == p.entry_id:
+                misses.append(Miss(p, group, f"fires compliance alert '{alert}' ({a_score:.2f}), but it is "
+                                             f"a {p.field} of it"))
         else:
-            checked["neutral lines"] = checked.get("neutral lines", 0) + 1
+            group = count("neutral lines")
             if qid or alert:
                 what = f"question '{qid}' ({why})" if qid else f"compliance alert '{alert}' ({a_score:.2f})"
-                misses.append(Miss(p, f"matched {what}; neutral lines must match nothing"))
+                misses.append(Miss(p, group, f"matched {what}; neutral lines must match nothing"))
 
     # -- candidate side: red flags by cross-validated classifier
     phrases = wb.phrases["candidate"]
     flags = (held_out_probabilities("red_flag", wb.index.sides["candidate"].phrases, wb.vectors("candidate"), folds)
              if len(phrases) else None)
     for i, p in enumerate(phrases):
-        flag, score = alert_of(flags, i, th.red_flag)
+        flag, score, best = _alert_decision(flags, i, th.red_flag)
         if p.kind == "red_flag":
-            checked["red flag examples"] = checked.get("red flag examples", 0) + 1
+            group = count("red flag examples")
             if flag != p.entry_id:
-                best, best_score = _top_alert(*_row(flags, i))
                 got = (f"matched red flag '{flag}' ({score:.2f})" if flag else
-                       f"matched nothing (best '{best}' at {best_score:.2f}, needs {th.red_flag:.2f})")
-                misses.append(Miss(p, f"{got} instead of red flag '{p.entry_id}'"))
+                       f"matched nothing (best {best}, needs {th.red_flag:.2f})")
+                misses.append(Miss(p, group, f"{got} instead of red flag '{p.entry_id}'"))
         elif p.entry_id:
-            checked["negative examples"] = checked.get("negative examples", 0) + 1
+            group = count("negative examples")
             if flag == p.entry_id:
-                misses.append(Miss(p, f"fires red flag '{flag}' ({score:.2f}), but it is a negative example of it"))
+                misses.append(Miss(p, group, f"fires red flag '{flag}' ({score:.2f}), but it is a negative example of it"))
         else:
-            checked["neutral lines"] = checked.get("neutral lines", 0) + 1
+            group = count("neutral lines")
             if flag:
-                misses.append(Miss(p, f"fires red flag '{flag}' ({score:.2f}); neutral lines must match nothing"))
+                misses.append(Miss(p, group, f"fires red flag '{flag}' ({score:.2f}); neutral lines must match nothing"))
     misses.sort(key=lambda m: (str(m.phrase.file), m.phrase.line))
-    return ExampleReport(wb.bank.role.id, checked, misses, max_miss)
+    return ExampleReport(wb.bank.role.id, checked, misses, dict(max_miss))
 
 
-def _row(probs_by_class, i: int):
+def _held_out_questions(wb: Workbench, phrases: list[Located], vectors: np.ndarray) -> list[tuple[str | None, str]]:
+    """Per interviewer phrase: the question the listener would match if that phrase were not in the bank."""
+    th = wb.thresholds
+    sims = vectors @ vectors.T
+    texts = np.array(wb.cleaned("interviewer"), dtype=object)
+    for i in range(len(phrases)):
+        sims[i, texts == texts[i]] = -np.inf  # leave the phrase (and copies of it) out
+    is_q = np.array([p.kind == "question" for p in phrases])
+    none_rows = np.nonzero(~is_q & np.array([p.kind == "none" for p in phrases]))[0]
+    q_rows = np.nonzero(is_q)[0]
+    picks: list[tuple[str | None, str]] = []
+    for i in range(len(phrases)):
+        if not len(q_rows) or not np.isfinite(sims[i, q_rows].max()):
+            picks.append((None, "no other question phrasing"))
+            continue
+        row = int(q_rows[np.argmax(sims[i, q_rows])])
+        score = float(sims[i, row])
+        qid = phrases[row].entry_id
+        c_row = int(none_rows[np.argmax(sims[i, none_rows])]) if len(none_rows) else None
+        counter = float(sims[i, c_row]) if c_row is not None else -1.0
+        if score < th.question:
+            picks.append((None, f"closest is question '{qid}' at {score:.2f}, below {th.question:.2f}"))
+        elif score - counter < th.margin:
+            picks.append((None, f"question '{qid}' at {score:.2f} loses to counter-example "
+                                f"{_quote(phrases[c_row].text, 50)} at {counter:.2f}, {phrases[c_row].where}"))
+        else:
+            picks.append((qid, f"{score:.2f}"))
+    return picks
+
+
+def _alert_decision(probs_by_class, i: int, threshold: float) -> tuple[str | None, float, str]:
+    """(alert that fires or None, its score, 'the best alert and its score' in words)."""
     if probs_by_class is None:
-        return [], []
+        return None, 0.0, "none of them"
     classes, probs = probs_by_class
-    return classes, probs[i]
+    best, score = _top_alert(classes, probs[i])
+    said = f"'{best}' at {score:.2f}" if best else "none of them"
+    return (best, score, said) if score >= threshold else (None, score, said)
 
 
-def run_bank_tests(dirs: Iterable[Path], folds: int = 5, max_miss: float = 0.0, embedder=None,
-              cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
-    """`s2q bank test`: exit status 1 when any role has more misses than tolerated."""
+def run_bank_tests(dirs: Iterable[Path], folds: int = 5, max_miss: float | None = None, embedder=None,
+                   cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
+    """`s2q bank test`: prints every miss; exit status 1 when a group of any role misses more than tolerated."""
     out = out or sys.stdout
     failed = False
     for wb in _workbenches(dirs, embedder, cache_dir):
         report = check_examples(wb, folds, max_miss)
         for miss in report.misses:
             print(miss, file=out)
-        counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
-        allowed = int(max_miss * report.total)
-        verdict = "ok" if report.passed else "FAILED"
-        tolerance = f" (up to {allowed} tolerated with --max-miss {max_miss:.0%})" if max_miss else ""
-        print(f"{wb.directory}: {verdict} — {len(report.misses)} of {report.total} phrases missed{tolerance} "
-              f"[{counts}; leave-one-out, {folds}-fold for the classifiers]", file=out)
+        print(f"{wb.directory}: {'ok' if report.passed else 'FAILED'} (each phrase checked as if it were not in "
+              f"the bank: leave-one-out for questions, {folds}-fold cross-validation for the classifiers)", file=out)
+        for group, n in report.checked.items():
+            missed, allowed = report.missed(group), report.allowed(group)
+            verdict = "ok" if missed <= allowed else "too many"
+            print(f"  {group:<20} {missed:>4} of {n:>4} missed ({missed / n:.0%}); "
+                  f"at most {allowed} allowed ({report.max_miss.get(group, 0):.0%})  {verdict}", file=out)
         failed |= not report.passed
     return 1 if failed else 0
+
+
+# == stats: what the bank holds, and where it is thin ===================================================
+
+FEW_QUESTIONS = 2  # a competency with fewer questions than this in a stage it appears in is "thin"
+MIN_STAGE_QUESTIONS = 3
+
+
+def bank_stats(bank) -> dict:
+    """Counts per stage, competency and difficulty, phrasings per entry, and coverage gaps (plain data)."""
+    from pipeline.retrieval.bank import MIN_RED_FLAG_EXAMPLES
+
+    stages = [s.id for s in bank.role.stages]
+    competencies = [c.id for c in bank.role.competencies]
+    per_stage = {s: 0 for s in stages}
+    per_competency = {c: 0 for c in competencies}
+    per_difficulty = {d: 0 for d in ("easy", "medium", "hard")}
+    grid = {s: {c: 0 for c in competencies} for s in stages}
+    for q in bank.questions:
+        per_stage[q.stage] += 1
+        per_difficulty[q.difficulty] += 1
+        for c in q.competencies:
+            per_competency[c] += 1
+            grid[q.stage][c] += 1
+    gaps = []
+    for s in stages:
+        if per_stage[s] == 0:
+            gaps.append(f"stage '{s}' has no questions")
+        elif per_stage[s] < MIN_STAGE_QUESTIONS:
+            gaps.append(f"stage '{s}' has only {per_stage[s]} question(s)")
+    for c in competencies:
+        if per_competency[c] == 0:
+            gaps.append(f"competency '{c}' has no questions in any stage")
+    for s in stages:
+        thin = [f"{c} ({n})" for c, n in grid[s].items() if 0 < n < FEW_QUESTIONS]
+        if thin:
+            gaps.append(f"stage '{s}': only one question for " + ", ".join(thin))
+    probed = set()
+    for rf in bank.red_flags:
+        probed |= set(rf.probes)
+        if not rf.probes:
+            gaps.append(f"red flag '{rf.id}' has no probes (questions to ask when it fires)")
+        if len(rf.examples) < MIN_RED_FLAG_EXAMPLES:
+            gaps.append(f"red flag '{rf.id}' has {len(rf.examples)} examples (at least {MIN_RED_FLAG_EXAMPLES})")
+        if not rf.negative_examples:
+            gaps.append(f"red flag '{rf.id}' has no negative examples (similar answers that must not fire it)")
+    for c in bank.compliance:
+        if not c.negative_examples:
+            gaps.append(f"compliance alert '{c.id}' has no negative examples (lawful questions that sound close)")
+    few_alternatives = [q.id for q in bank.questions if len(q.alternatives) < 3]
+    if few_alternatives:
+        gaps.append(f"{len(few_alternatives)} question(s) with fewer than 3 alternatives: "
+                    + ", ".join(few_alternatives[:10]) + (" ..." if len(few_alternatives) > 10 else ""))
+    phrasings = [1 + len(q.alternatives) for q in bank.questions]
+    return {
+        "role": bank.role.id,
+        "name": bank.role.name,
+        "questions": len(bank.questions),
+        "red_flags": len(bank.red_flags),
+        "compliance": len(bank.compliance),
+        "neutral": {"interviewer": len(bank.neutral.interviewer), "candidate": len(bank.neutral.candidate)},
+        "per_stage": per_stage,
+        "per_competency": per_competency,
+        "per_difficulty": per_difficulty,
+        "stage_competency": grid,
+        "difficulty_per_stage": {s: {d: sum(1 for q in bank.questions if q.stage == s and q.difficulty == d)
+                                     for d in per_difficulty} for s in stages},
+        "phrasings_per_question": round(sum(phrasings) / len(phrasings), 1) if phrasings else 0,
+        "red_flag_examples": {rf.id: {"examples": len(rf.examples), "negative_examples": len(rf.negative_examples),
+                                      "probes": len(rf.probes)} for rf in bank.red_flags},
+        "compliance_examples": {c.id: {"examples": len(c.examples), "negative_examples": len(c.negative_examples),
+                                       "alternative": bool(c.alternative)} for c in bank.compliance},
+        "gaps": gaps,
+    }
+
+
+def stats(dirs: Iterable[Path], as_json: bool = False, out: IO[str] | None = None) -> int:
+    from pipeline.retrieval.bank import load_bank
+
+    out = out or sys.stdout
+    all_stats = [bank_stats(load_bank(directory=d)) for d in dirs]
+    if as_json:
+        out.write(json.dumps(all_stats, indent=2) + "\n")
+        return 0
+    for st in all_stats:
+        print(f"{st['role']} ({st['name']}): {st['questions']} questions, {st['red_flags']} red flags, "
+              f"{st['compliance']} compliance alerts, neutral lines: {st['neutral']['interviewer']} interviewer, "
+              f"{st['neutral']['candidate']} candidate", file=out)
+        print(f"  {st['phrasings_per_question']} phrasings per question on average (text and alternatives)", file=out)
+        print("  questions per stage (easy/medium/hard) and the competencies they cover:", file=out)
+        for stage, n in st["per_stage"].items():
+            d = st["difficulty_per_stage"][stage]
+            covered = ", ".join(f"{c} {k}" for c, k in st["stage_competency"][stage].items() if k)
+            print(f"    {stage:<28} {n:>3}  ({d['easy']}/{d['medium']}/{d['hard']})  {covered}", file=out)
+        print("  questions per competency:", file=out)
+        for comp, n in st["per_competency"].items():
+            print(f"    {comp:<28} {n:>3}", file=out)
+        d = st["per_difficulty"]
+        print(f"  difficulty: {d['easy']} easy, {d['medium']} medium, {d['hard']} hard", file=out)
+        if st["red_flag_examples"]:
+            print("  red flags (examples / negative examples / probes):", file=out)
+            for rid, v in st["red_flag_examples"].items():
+                print(f"    {rid:<28} {v['examples']:>3} / {v['negative_examples']:>3} / {v['probes']}", file=out)
+        if st["compliance_examples"]:
+            print("  compliance alerts (examples / negative examples / lawful alternative):", file=out)
+            for cid, v in st["compliance_examples"].items():
+                print(f"    {cid:<28} {v['examples']:>3} / {v['negative_examples']:>3} / "
+                      f"{'yes' if v['alternative'] else 'no'}", file=out)
+        print(f"  gaps: {len(st['gaps']) or 'none'}", file=out)
+        for gap in st["gaps"]:
+            print(f"    - {gap}", file=out)
+    return 0
+
+
+# == new: commented templates in the right place ==========================================================
+
+TODO = "TODO"  # placeholder in templates; `s2q bank validate` reports every one left as an error
+
+QUESTION_TEMPLATE = """
+  # New question. Replace every TODO, then run:
+  #   s2q bank validate --role {role}    (is it well formed?)
+  #   s2q bank test --role {role}        (does each phrasing find this question and no other?)
+  #   s2q bank search --role {role} "a way you would ask it"
+  - id: {id}              # lowercase-with-dashes, unique in the role; never rename once in use
+    text: TODO the question as it should appear on screen, one spoken sentence
+    stage: {stage}
+    competencies: [TODO]  # one or more of: {competencies}
+    difficulty: TODO      # easy, medium or hard
+    alternatives:         # other ways an interviewer might actually say it; 3 or more, each different
+      - TODO another way to ask it
+      - TODO a shorter, more casual way
+      - TODO a way that uses other words for the key idea
+    follow_ups: []        # optional: ids of questions that make good next questions
+    negative_examples: [] # optional: sentences that sound close but are a different question
+"""
+
+RED_FLAG_TEMPLATE = """
+  # New red flag: something in a candidate's answer that the interviewer should probe.
+  # Replace every TODO (at least 8 examples, in the words candidates really use), then run:
+  #   s2q bank validate --role {role}  and  s2q bank test --role {role}
+  - id: {id}              # lowercase-with-dashes, unique in the role
+    name: TODO a short label shown on screen
+    description: >-
+      TODO why this matters for the role, in one or two sentences.
+    examples:             # things a candidate might say that show it; vary the topic and the wording
+      - TODO example 1
+      - TODO example 2
+      - TODO example 3
+      - TODO example 4
+      - TODO example 5
+      - TODO example 6
+      - TODO example 7
+      - TODO example 8
+    negative_examples:    # similar-sounding answers that show the opposite (good practice); must NOT fire it
+      - TODO a good answer on the same topic
+      - TODO another good answer on the same topic
+    probes: [TODO]        # ids of questions to ask when it fires (see questions/*.yaml)
+"""
+
+
+def _check_id(value: str, what: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value or ""):
+        raise BankError([Problem(Path(what), 1, f"{value!r}: ids use lowercase letters, digits and dashes, "
+                                                 "like 'model-drift'")])
+
+
+def _append_entry(path: Path, list_key: str, template: str) -> int:
+    """Appends a template under the file's top-level list; returns the line where it starts."""
+    import re
+
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        if re.search(rf"^{list_key}:\s*\[\s*\]\s*$", text, re.M):  # an empty flow list
+            text = re.sub(rf"^{list_key}:\s*\[\s*\]\s*$", f"{list_key}:", text, count=1, flags=re.M)
+        elif not re.search(rf"^{list_key}:", text, re.M):
+            raise BankError([Problem(path, 1, f"no '{list_key}:' list in this file to add to")])
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"{list_key}:\n"
+    items = re.findall(r"^( *)- id:", text, re.M)
+    indent = items[0] if items else "  "
+    body = "\n".join(indent + line[2:] if line.startswith("  ") else line for line in template.split("\n"))
+    if not text.endswith("\n"):
+        text += "\n"
+    start = text.count("\n") + 2
+    path.write_text(text + body, encoding="utf-8")
+    return start
+
+
+def new_entry(kind: str, bank: Path | None, role: str | None, entry_id: str | None = None,
+              stage: str | None = None, out: IO[str] | None = None) -> int:
+    """`s2q bank new question|red-flag|role`: writes a commented template where it belongs."""
+    from pipeline.retrieval.bank import check_bank
+
+    out = out or sys.stdout
+    if kind == "role":
+        return _new_role(bank, entry_id or role, out)
+    dirs = role_dirs(bank, role)
+    if len(dirs) != 1:
+        names = ", ".join(d.name for d in dirs)
+        raise BankError([Problem(Path(bank or BANK_ROOT), 1, f"several roles here ({names}): name one with --role")])
+    directory = dirs[0]
+    current, problems = check_bank(directory)
+    role_id = directory.name
+    if entry_id:
+        _check_id(entry_id, "--id")
+        if current and entry_id in {e.id for e in [*current.questions, *current.red_flags, *current.compliance]}:
+            raise BankError([Problem(directory, 1, f"id {entry_id!r} is already used in this role")])
+    if kind == "question":
+        role_data = _role_data(directory)
+        stages = [s.get("id") for s in role_data.get("stages") or [] if isinstance(s, dict)]
+        competencies = [c.get("id") for c in role_data.get("competencies") or [] if isinstance(c, dict)]
+        if not stage or stage not in stages:
+            said = f"unknown stage {stage!r}" if stage else "name the stage with --stage"
+            raise BankError([Problem(directory / "role.yaml", 1, f"{said} (stages: {', '.join(map(str, stages))})")])
+        path = directory / "questions" / f"{stage}.yaml"
+        template = QUESTION_TEMPLATE.format(role=role_id, id=entry_id or "TODO-question-id", stage=stage,
+                                            competencies=", ".join(map(str, competencies)))
+        line = _append_entry(path, "questions", template)
+    elif kind == "red-flag":
+        path = directory / "red_flags.yaml"
+        template = RED_FLAG_TEMPLATE.format(role=role_id, id=entry_id or "TODO-red-flag-id")
+        line = _append_entry(path, "red_flags", template)
+    else:
+        raise BankError([Problem(directory, 1, f"unknown kind {kind!r}: question, red-flag or role")])
+    print(f"wrote a {kind} template at {path}:{line}", file=out)
+    print(f"fill in every TODO, then run: s2q bank validate --role {role_id} && s2q bank test --role {role_id}",
+          file=out)
+    return 0
+
+
+def _role_data(directory: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load((directory / "role.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+ROLE_TEMPLATE = """# The role: what it is, its interview stages (in interview order) and the competencies you assess.
+# Replace every TODO, then run:  s2q bank validate --role {id}
+# docs/authoring.md explains every field.
+id: {id}
+name: TODO the job title, e.g. Backend Engineer
+description: >-
+  TODO two or three sentences on what this person does and what good looks like.
+stages:                      # in interview order
+  - id: first-stage          # rename (lowercase-with-dashes), e.g. phone-screen; then rename questions/first-stage.yaml
+    name: TODO the stage's name as interviewers call it
+    description: >-
+      TODO what this stage covers and how it is judged.
+  - id: second-stage
+    name: TODO
+    description: >-
+      TODO
+competencies:                # what you assess; each question names one or more of these ids
+  - id: first-competency
+    name: TODO
+    description: >-
+      TODO what someone strong in it does.
+  - id: second-competency
+    name: TODO
+    description: >-
+      TODO
+
+# How close a sentence must be to count as a match. These are the starting values that the
+# ml-engineer bank was calibrated to; recalibrate with benchmarks/matcher_eval.py (docs/authoring.md).
+matching:
+  question: 0.40             # similarity of the closest phrasing of a question
+  red_flag: 0.66             # confidence of the red-flag classifier
+  compliance: 0.66           # confidence of the compliance classifier
+  margin: 0.0                # how much closer than the closest counter-example
+"""
+
+NEUTRAL_TEMPLATE = """# Sentences that must match nothing: small talk, logistics and good, clean answers.
+# They teach the listener what ordinary talk in this role sounds like. Add 30 or more of each.
+interviewer:
+  - Can you hear me okay?
+  - Thanks for making the time today.
+  - Let's move on to the next topic.
+  - Could you give me a concrete example?
+  - We have about ten minutes left.
+  - TODO small talk or logistics typical of this role's interviews
+candidate:
+  - Sorry, could you repeat the question?
+  - Let me think about that for a second.
+  - TODO a good, ordinary answer a candidate for this role might give
+"""
+
+
+def _new_role(bank: Path | None, role: str | None, out: IO[str]) -> int:
+    from pipeline.retrieval.bank import DEFAULT_ROLE
+
+    if not role:
+        raise BankError([Problem(Path("--id"), 1, "name the new role with --id, e.g. --id data-scientist")])
+    _check_id(role, "--id")
+    root = Path(bank) if bank else BANK_ROOT
+    if (root / "role.yaml").exists():
+        root = root.parent
+    directory = root / role
+    if directory.exists():
+        raise BankError([Problem(directory, 1, "this role folder already exists; nothing written")])
+    (directory / "questions").mkdir(parents=True)
+    (directory / "role.yaml").write_text(ROLE_TEMPLATE.format(id=role), encoding="utf-8")
+    _append_entry(directory / "questions" / "first-stage.yaml", "questions",
+                  QUESTION_TEMPLATE.format(role=role, id="TODO-question-id", stage="first-stage",
+                                           competencies="first-competency, second-competency"))
+    _append_entry(directory / "red_flags.yaml", "red_flags",
+                  RED_FLAG_TEMPLATE.format(role=role, id="TODO-red-flag-id"))
+    source = root / DEFAULT_ROLE / "compliance.yaml"
+    if source.exists():
+        header = (f"# Copied from {DEFAULT_ROLE}: the questions an interviewer must not ask are the same in every\n"
+                  "# role. Review the negative examples (lawful questions that sound close) so they sound like\n"
+                  "# this role's interviews.\n")
+        (directory / "compliance.yaml").write_text(header + source.read_text(encoding="utf-8"), encoding="utf-8")
+    (directory / "neutral.yaml").write_text(NEUTRAL_TEMPLATE, encoding="utf-8")
+    print(f"wrote a new role folder at {directory}", file=out)
+    for name in ("role.yaml", "questions/first-stage.yaml", "red_flags.yaml", "compliance.yaml", "neutral.yaml"):
+        if (directory / name).exists():
+            print(f"  {directory / name}", file=out)
+    print(f"fill in every TODO, then run: s2q bank validate --role {role} && s2q bank test --role {role}", file=out)
+    return 0
+
+
+def template_markers(directory: Path) -> list[Problem]:
+    """Every value still holding a TODO placeholder from `s2q bank new`, as an error at its line."""
+    from pipeline.retrieval.bank import _Located
+
+    import yaml
+
+    found = []
+    directory = Path(directory)
+    files = [directory / "role.yaml", *sorted((directory / "questions").glob("*.yaml")),
+             directory / "red_flags.yaml", directory / "compliance.yaml", directory / "neutral.yaml"]
+    for path in files:
+        if not path.exists():
+            continue
+        try:
+            loc = _Located(path)
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue  # check_bank reports it
+
+        def walk(node, at: tuple) -> None:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    walk(v, at + (k,))
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, at + (i,))
+            elif isinstance(node, str) and TODO in node:
+                found.append(Problem(path, loc.line(at), "template not filled in yet: replace the TODO "
+                                                         f"({_quote(node, 60)}) with your own words"))
+
+        walk(loc.data, ())
+    return found

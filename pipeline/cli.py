@@ -91,10 +91,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bank", help="question bank tools for content authors")
     bank_sub = p.add_subparsers(dest="bank_command", required=True)
     for name, text in (("validate", "check the bank: schema and cross-references"),
-                       ("build", "validate, then embed and index the bank (cached)")):
+                       ("build", "validate, then embed and index the bank (cached)"),
+                       ("search", "what the listener would match for a sentence, with scores and thresholds"),
+                       ("dupes", "near-duplicate questions, and examples that collide across entries"),
+                       ("test", "every example must match its own entry and no other (held out)"),
+                       ("stats", "entries per stage, competency and difficulty; coverage gaps"),
+                       ("new", "write a commented template: question, red-flag or role")):
         b = bank_sub.add_parser(name, help=text)
         b.add_argument("--bank", type=Path, help="a role folder, or a bank root holding role folders")
         b.add_argument("--role", help="only this role")
+    b = bank_sub.choices["search"]
+    b.add_argument("text", help="the sentence, in quotes")
+    b.add_argument("--speaker", default="unknown", choices=["interviewer", "candidate", "unknown"])
+    b.add_argument("--top", type=int, default=3, help="candidates shown per kind")
+    b = bank_sub.choices["dupes"]
+    b.add_argument("--threshold", type=float, default=0.9, help="similarity (0-1) from which phrases collide")
+    b = bank_sub.choices["test"]
+    b.add_argument("--max-miss", type=float, metavar="PCT", help="percent of each group that may miss "
+                   "(default: per group, see docs/authoring.md); 0 for strict")
+    b.add_argument("--folds", type=int, default=5, help="cross-validation folds for the classifiers")
+    bank_sub.choices["stats"].add_argument("--json", action="store_true", help="as JSON")
+    b = bank_sub.choices["new"]
+    b.add_argument("kind", choices=["question", "red-flag", "role"])
+    b.add_argument("--id", help="the new entry's id (for a role: the folder name)")
+    b.add_argument("--stage", help="for a question: the stage it belongs to")
     b = bank_sub.add_parser("schema", help="write the bank's JSON Schema (for editors)")
     b.add_argument("-o", "--output", type=Path)
     b = bank_sub.add_parser("roles", help="list the roles in the bank")
@@ -195,7 +215,7 @@ def _dispatch(args) -> int:
         return 0
     if args.command == "match":
         from pipeline import authoring
-        from pipeline.runner import build_interview_stage
+        from pipeline.interview import build_interview_stage
 
         stage = build_interview_stage(args.role, args.bank)
         lines = [args.text] if args.text else sys.stdin
@@ -209,6 +229,17 @@ def _dispatch(args) -> int:
             return authoring.build(authoring.role_dirs(args.bank, args.role))
         if args.bank_command == "schema":
             return authoring.export_schema(args.output)
+        if args.bank_command == "search":
+            return authoring.search(authoring.role_dirs(args.bank, args.role), args.text, args.speaker, args.top)
+        if args.bank_command == "dupes":
+            return authoring.dupes(authoring.role_dirs(args.bank, args.role), args.threshold)
+        if args.bank_command == "test":
+            max_miss = None if args.max_miss is None else args.max_miss / 100
+            return authoring.run_bank_tests(authoring.role_dirs(args.bank, args.role), args.folds, max_miss)
+        if args.bank_command == "stats":
+            return authoring.stats(authoring.role_dirs(args.bank, args.role), args.json)
+        if args.bank_command == "new":
+            return authoring.new_entry(args.kind, args.bank, args.role, args.id, args.stage)
         if args.bank_command == "roles":
             from pipeline.retrieval.bank import list_roles
 

@@ -8,7 +8,6 @@ from video captions, and collapse repeated loops.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
 import numpy as np

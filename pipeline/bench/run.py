@@ -205,14 +205,14 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     from rich.console import Console
 
     from pipeline.audio.transcriber import Transcriber
-    from pipeline.runner import build_interview_stage
+    from pipeline.interview import build_interview_stage
 
     console = console or Console(highlight=False)
     budget = tomllib.loads(Path(opts.budget).read_text()) if Path(opts.budget).exists() else {}
     inputs, note = (parse_inputs(opts.audio), None) if opts.audio else default_inputs(opts.real_speech)
     if note:
         console.print(f"[yellow]{note}[/yellow]")
-    console.print(f"measuring cold start…")
+    console.print("measuring cold start…")
     cold = cold_start_s()
     transcriber = Transcriber()
     transcriber.warm_up()

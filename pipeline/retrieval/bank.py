@@ -110,7 +110,7 @@ def _load(path: Path, model: type[BaseModel], problems: list[Problem]):
 
 def _describe(data: Any, loc: tuple, err: dict) -> str:
     """'questions[3] (id: foo): stage: field required' — where, and what, in plain words."""
-    parts, entry, node = [], "", data
+    parts, node = [], data
     for i, key in enumerate(loc):
         if isinstance(key, int):
             label = f"{parts.pop() if parts else ''}[{key}]"

@@ -15,7 +15,6 @@ from collections import deque
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from pipeline.events import (
