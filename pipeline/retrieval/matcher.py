@@ -132,4 +132,15 @@ def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], t
         getattr(result, KIND_OF_LIST[kind]).append(hit)
     for name in KIND_OF_LIST.values():
         getattr(result, name).sort(key=lambda h: -h.score)
+    result.questions = _asked(result.questions)
     return result
+
+
+def _asked(hits: list[Hit]) -> list[Hit]:
+    """One utterance asks one question, or several in sentences ending with '?'.
+
+    "Great, some basics first. What do bias and variance mean?" asks the second
+    sentence; its lead-in must not count as a question of its own.
+    """
+    questions = [h for h in hits if h.quote.rstrip().endswith("?")]
+    return questions if questions else hits[:1]
