@@ -123,7 +123,7 @@ TURNS: list[tuple[str, list[str], str]] = [
     (C, ["no-monitoring"],
      ("We never checked. Once it went live, nobody looked at the predictions or the incoming data, "
       "so we had no way of knowing whether it got worse over time.")),
-    (I, ["competency:problem-formulation"],
+    (I, ["competency:ml-fundamentals"],
      "That data came from one city. Did you check if the model is equally good for different groups of users?"),
     (C, ["ignores-data-bias"],
      ("No, I did not look into that. I never asked who was left out of the data, "
