@@ -59,13 +59,19 @@ def utterances_of(path: Path, speakers: list[str], options: SegmenterOptions | N
 
 def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | None = None):
     """(utterance, audio time it was emitted at) for every utterance and speculative guess."""
+    from pipeline.audio.sources import AudioChunk
+
     source = FileSource(path, speakers=speakers, realtime=False)
     segmenters = {s: Segmenter(s, options) for s in speakers}
     out = []
     for chunk in source:
         out.extend((u, chunk.end) for u in segmenters[chunk.speaker].feed(chunk))
-    for seg in segmenters.values():
-        out.extend((u, source.duration) for u in seg.flush())
+    # A live input goes on after the last word: a second of silence ends the last utterance
+    # the way a pause does, instead of the end of the file cutting it.
+    for speaker, seg in segmenters.items():
+        tail = AudioChunk(speaker, np.zeros(SAMPLE_RATE, np.float32), source.duration)
+        out.extend((u, tail.end) for u in seg.feed(tail))
+        out.extend((u, tail.end) for u in seg.flush())
     return source.duration, out
 
 
