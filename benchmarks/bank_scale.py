@@ -26,7 +26,6 @@ rows, one thread, with how often their best row is the exact (flat) one.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -143,7 +142,7 @@ def percentiles(values_ms: list[float]) -> dict:
     values = sorted(values_ms)
 
     def pct(p: float) -> float:
-        return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 3)
+        return round(values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))], 3)
 
     return {"n": len(values), "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(values[-1], 3),
             "mean_ms": round(statistics.fmean(values), 3)}
@@ -321,7 +320,7 @@ def incremental(work: Path, questions: int, edits: int) -> dict:
         lines[i] = lines[i].rstrip("?") + f", edit {e}?"  # one entry's text changes: one phrase
         path.write_text("\n".join(lines))
         bank, t_load = timed(lambda: load_bank(directory=role))
-        index, t_build = timed(lambda: BankIndex.build(bank, embedder))
+        index, t_build = timed(lambda b=bank: BankIndex.build(b, embedder))
         out["edits"].append({"load_and_validate_s": round(t_load, 3), "build_s": round(t_build, 3),
                              "total_s": round(t_load + t_build, 3), "embedded": index.embedded,
                              "rebuilt": index.rebuilt})

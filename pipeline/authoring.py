@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 import numpy as np
 
-from pipeline.retrieval.bank import BANK_ROOT, DEFAULT_ROLE, BankError, Problem, check_bank, list_roles
+from pipeline.retrieval.bank import (
+    BANK_ROOT,
+    DEFAULT_ROLE,
+    BankError,
+    Problem,
+    check_bank,
+    list_roles,
+)
 
 
 def role_dirs(bank: Path | None, role: str | None) -> list[Path]:
@@ -638,8 +646,9 @@ def _held_out_questions(wb: Workbench, phrases: list[Located], vectors: np.ndarr
         if score < th.question:
             picks.append((None, f"closest is question '{qid}' at {score:.2f}, below {th.question:.2f}"))
         elif score - counter < th.margin:
-            picks.append((None, f"question '{qid}' at {score:.2f} loses to counter-example "
-                                f"{_quote(phrases[c_row].text, 50)} at {counter:.2f}, {phrases[c_row].where}"))
+            why = (f"question '{qid}' at {score:.2f} loses to counter-example "
+                   f"{_quote(phrases[c_row].text, 50)} at {counter:.2f}, {phrases[c_row].where}")
+            picks.append((None, why))
         else:
             picks.append((qid, f"{score:.2f}"))
     return picks
@@ -853,14 +862,14 @@ def _append_entry(path: Path, list_key: str, template: str) -> int:
 
     if path.exists():
         text = path.read_text(encoding="utf-8")
-        if re.search(rf"^{list_key}:\s*\[\s*\]\s*$", text, re.M):  # an empty flow list
-            text = re.sub(rf"^{list_key}:\s*\[\s*\]\s*$", f"{list_key}:", text, count=1, flags=re.M)
-        elif not re.search(rf"^{list_key}:", text, re.M):
+        if re.search(rf"^{list_key}:\s*\[\s*\]\s*$", text, re.MULTILINE):  # an empty flow list
+            text = re.sub(rf"^{list_key}:\s*\[\s*\]\s*$", f"{list_key}:", text, count=1, flags=re.MULTILINE)
+        elif not re.search(rf"^{list_key}:", text, re.MULTILINE):
             raise BankError([Problem(path, 1, f"no '{list_key}:' list in this file to add to")])
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = f"{list_key}:\n"
-    items = re.findall(r"^( *)- id:", text, re.M)
+    items = re.findall(r"^( *)- id:", text, re.MULTILINE)
     indent = items[0] if items else "  "
     body = "\n".join(indent + line[2:] if line.startswith("  ") else line for line in template.split("\n"))
     if not text.endswith("\n"):
@@ -883,7 +892,7 @@ def new_entry(kind: str, bank: Path | None, role: str | None, entry_id: str | No
         names = ", ".join(d.name for d in dirs)
         raise BankError([Problem(Path(bank or BANK_ROOT), 1, f"several roles here ({names}): name one with --role")])
     directory = dirs[0]
-    current, problems = check_bank(directory)
+    current, _ = check_bank(directory)
     role_id = directory.name
     if entry_id:
         _check_id(entry_id, "--id")
@@ -1010,9 +1019,9 @@ def _new_role(bank: Path | None, role: str | None, out: IO[str]) -> int:
 
 def template_markers(directory: Path) -> list[Problem]:
     """Every value still holding a TODO placeholder from `s2q bank new`, as an error at its line."""
-    from pipeline.retrieval.bank import _Located
-
     import yaml
+
+    from pipeline.retrieval.bank import _Located
 
     found = []
     directory = Path(directory)
@@ -1026,7 +1035,7 @@ def template_markers(directory: Path) -> list[Problem]:
         except (yaml.YAMLError, OSError, UnicodeDecodeError):
             continue  # check_bank reports it
 
-        def walk(node, at: tuple) -> None:
+        def walk(node, at: tuple, path: Path = path, loc=loc) -> None:
             if isinstance(node, dict):
                 for k, v in node.items():
                     walk(v, at + (k,))
