@@ -1048,3 +1048,37 @@ def template_markers(directory: Path) -> list[Problem]:
 
         walk(loc.data, ())
     return found
+
+
+def handle_match(args) -> int:
+    from pipeline.interview import build_interview_stage
+
+    stage = build_interview_stage(args.role, args.bank)
+    lines = [args.text] if args.text else sys.stdin
+    return match_lines(stage.matcher, args.speaker, lines, args.jsonl)
+
+
+def handle_bank(args) -> int:
+    dirs = lambda: role_dirs(args.bank, args.role)  # noqa: E731
+    command = args.bank_command
+    if command == "validate":
+        return validate(dirs())
+    if command == "build":
+        return build(dirs())
+    if command == "schema":
+        return export_schema(args.output)
+    if command == "search":
+        return search(dirs(), args.text, args.speaker, args.top)
+    if command == "dupes":
+        return dupes(dirs(), args.threshold)
+    if command == "test":
+        return run_bank_tests(dirs(), args.folds, None if args.max_miss is None else args.max_miss / 100)
+    if command == "stats":
+        return stats(dirs(), args.json)
+    if command == "new":
+        return new_entry(args.kind, args.bank, args.role, args.id, args.stage)
+    from pipeline.retrieval.bank import list_roles
+
+    for role in list_roles(args.bank):
+        print(role)
+    return 0

@@ -1,14 +1,18 @@
-"""`s2q` command line: parses arguments, builds a config, calls the runner."""
+"""`s2q` command line: parsing only. Each subcommand's handler lives with its feature and is
+imported when the subcommand runs (`set_defaults(handler="module:function")`), so start-up
+loads nothing the command does not use."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
 
 from pipeline.errors import S2QError
 from pipeline.events import SPEAKERS
+from pipeline.retrieval import DEFAULT_ROLE
 
 # Run time is offline: libraries that could reach a model hub must not try.
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -23,49 +27,56 @@ def _channels(value: str) -> list[str]:
     return names
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
+def _bank_parent(role_help: str = "question bank role (see `s2q bank roles`)") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--role", default=DEFAULT_ROLE, help=role_help)
+    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
+    return p
+
+
+def _session_parent() -> argparse.ArgumentParser:
+    """What replay and listen share: output, Whisper model options."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
     p.add_argument("--model", default="tiny.en", help="Whisper model name from models/manifest.toml, or a folder")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where Whisper runs")
     p.add_argument("--compute-type", default="default", help="CTranslate2 compute type (int8, float16, ...)")
     p.add_argument("--beam-size", type=int, default=1,
                    help="Whisper beam size: 1 (greedy) is fastest; 5 is more accurate and about 25%% slower")
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s2q", description="Offline interview listener.")
     sub = parser.add_subparsers(dest="command", required=True)
+    bank, session = _bank_parent(), _session_parent()
 
-    p = sub.add_parser("replay", help="replay a recorded interview through the live pipeline")
+    p = sub.add_parser("replay", parents=[session, bank], help="replay a recorded interview through the live pipeline")
+    p.set_defaults(handler="pipeline.session.replay:handle_replay")
     p.add_argument("file", type=Path, help="audio file (wav, flac, mp3, ogg, ...)")
     p.add_argument("--channels", type=_channels, default=["unknown"],
                    help="speaker of each channel, e.g. interviewer,candidate for a stereo file")
     p.add_argument("--fast", action="store_true", help="as fast as possible instead of real-time pace")
-    p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
     p.add_argument("--record", type=Path, help="also append every event to this JSONL file")
-    _add_model_args(p)
-
-    p.add_argument("--role", default="ml-engineer", help="question bank role (see `s2q bank roles`)")
-    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
     p.add_argument("--no-advice", action="store_true", help="transcript only: no matching or suggestions")
 
-    p = sub.add_parser("listen", help="listen to a live call: your mic and the call's audio")
+    p = sub.add_parser("listen", parents=[session, bank], help="listen to a live call: your mic and the call's audio")
+    p.set_defaults(handler="pipeline.session.listen:handle_listen")
     p.add_argument("--mic", metavar="DEVICE", help="your microphone (the interviewer): name or index")
     p.add_argument("--call", metavar="DEVICE", help="the call's audio as an input, e.g. a monitor/loopback device")
     p.add_argument("--input", metavar="DEVICE", help="one device carrying both voices")
     p.add_argument("--channels", type=_channels, default=["unknown"],
                    help="with --input: speaker of each channel, e.g. interviewer,candidate")
-    p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
     p.add_argument("--record", type=Path, help="session record (default: a new file in your data folder)")
     p.add_argument("--save-audio", action="store_true", help="also keep the audio, next to the record")
     p.add_argument("--no-partials", action="store_true", help="only final transcripts (less CPU)")
     p.add_argument("--no-consent-reminder", action="store_true", help="don't print the consent reminder")
-    p.add_argument("--role", default="ml-engineer", help="question bank role (see `s2q bank roles`)")
-    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
-    _add_model_args(p)
 
-    sub.add_parser("devices", help="list audio input devices")
+    p = sub.add_parser("devices", help="list audio input devices")
+    p.set_defaults(handler="pipeline.audio.devices:handle_devices")
 
     p = sub.add_parser("bench", help="latency per stage on this machine, against the budget")
+    p.set_defaults(handler="pipeline.bench.run:handle_bench")
     p.add_argument("audio", nargs="*", help="files (FILE or FILE:interviewer,candidate); default: demo + real speech")
     p.add_argument("--json", type=Path, help="write the results as JSON")
     p.add_argument("--markdown", type=Path, help="write a Markdown summary")
@@ -77,20 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-real-speech", action="store_true", help="skip the real-speech set")
     p.add_argument("--budget", type=Path, help="budget file (default: benchmarks/budget.toml)")
 
-    p = sub.add_parser("report", help="the after-call Markdown report from a session record")
+    p = sub.add_parser("report", parents=[_bank_parent("question bank role, for stage and competency names")],
+                       help="the after-call Markdown report from a session record")
+    p.set_defaults(handler="pipeline.report.command:handle_report")
     p.add_argument("session", type=Path, help="session record (.jsonl) from `s2q replay --record` or `s2q listen`")
     p.add_argument("-o", "--output", type=Path, help="write the report to this file (readable by you only)")
-    p.add_argument("--role", default="ml-engineer", help="question bank role, for stage and competency names")
-    p.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
 
-    p = sub.add_parser("match", help="what the listener matches for a sentence")
+    p = sub.add_parser("match", parents=[bank], help="what the listener matches for a sentence")
+    p.set_defaults(handler="pipeline.authoring:handle_match")
     p.add_argument("text", nargs="?", help="the sentence; without it, one sentence per stdin line")
-    p.add_argument("--speaker", required=True, choices=["interviewer", "candidate", "unknown"])
+    p.add_argument("--speaker", required=True, choices=SPEAKERS)
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
-    p.add_argument("--role", default="ml-engineer")
-    p.add_argument("--bank", type=Path, help="question bank root folder")
 
     p = sub.add_parser("bank", help="question bank tools for content authors")
+    p.set_defaults(handler="pipeline.authoring:handle_bank")
     bank_sub = p.add_subparsers(dest="bank_command", required=True)
     for name, text in (("validate", "check the bank: schema and cross-references"),
                        ("build", "validate, then embed and index the bank (cached)"),
@@ -104,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         b.add_argument("--role", help="only this role")
     b = bank_sub.choices["search"]
     b.add_argument("text", help="the sentence, in quotes")
-    b.add_argument("--speaker", default="unknown", choices=["interviewer", "candidate", "unknown"])
+    b.add_argument("--speaker", default="unknown", choices=SPEAKERS)
     b.add_argument("--top", type=int, default=3, help="candidates shown per kind")
     b = bank_sub.choices["dupes"]
     b.add_argument("--threshold", type=float, default=0.9, help="similarity (0-1) from which phrases collide")
@@ -128,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     args = build_parser().parse_args(argv)
+    module, _, function = args.handler.partition(":")
     try:
-        return _dispatch(args)
+        return getattr(importlib.import_module(module), function)(args)
     except S2QError as exc:
         print(f"s2q: error: {exc}", file=sys.stderr)
         return 1
@@ -137,117 +149,3 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except BrokenPipeError:
         return 0
-
-
-def _dispatch(args) -> int:
-    if args.command == "replay":
-        from pipeline.audio.transcriber import TranscriberOptions
-        from pipeline.config import OutputOptions, ReplayConfig
-        from pipeline.runner import replay
-        from pipeline.sinks.terminal import terminal_view
-
-        config = ReplayConfig(
-            path=args.file,
-            channels=args.channels,
-            fast=args.fast,
-            transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                                           beam_size=args.beam_size),
-            output=OutputOptions(jsonl=args.jsonl, record=args.record),
-            role=args.role,
-            bank_root=args.bank,
-            advise=not args.no_advice,
-        )
-        return replay(config, terminal_factory=lambda: terminal_view(args.role, args.file.name))
-    if args.command == "listen":
-        from pipeline.audio.transcriber import TranscriberOptions
-        from pipeline.config import ListenConfig, OutputOptions
-        from pipeline.runner import listen
-        from pipeline.sinks.terminal import terminal_view
-
-        config = ListenConfig(
-            mic=args.mic, call=args.call, input=args.input, channels=args.channels,
-            save_audio=args.save_audio, consent_reminder=not args.no_consent_reminder,
-            partial_every_s=0.0 if args.no_partials else 1.5,
-            role=args.role, bank_root=args.bank,
-            transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                                           beam_size=args.beam_size),
-            output=OutputOptions(jsonl=args.jsonl, record=args.record),
-        )
-        return listen(config, terminal_factory=lambda: terminal_view(args.role, "live"),
-                      announce=lambda line: print(line, file=sys.stderr))
-    if args.command == "report":
-        from pipeline.report import load_session, render_report
-        from pipeline.retrieval.bank import load_bank
-
-        text = render_report(load_session(args.session), load_bank(args.role, args.bank))
-        if args.output:
-            # Like the record itself: a report of an interview is for the interviewer only.
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            print(f"wrote {args.output}")
-        else:
-            sys.stdout.write(text)
-        return 0
-    if args.command == "bench":
-        from pipeline.bench.run import DEFAULT_BUDGET, BenchOptions, run_bench
-
-        return run_bench(BenchOptions(
-            audio=args.audio, real_speech=not args.no_real_speech, runs=args.runs, paced=args.paced,
-            check=args.check, json_path=args.json, markdown_path=args.markdown, plot_path=args.plot,
-            out=args.out, budget=args.budget or DEFAULT_BUDGET,
-        ))
-    if args.command == "devices":
-        from pipeline.audio.sources import list_input_devices, list_pulse_sources
-
-        devices = list_input_devices()
-        if not devices:
-            print("s2q: error: no audio input devices found (see README: getting the call's audio)", file=sys.stderr)
-            return 1
-        print("Inputs (use the index or name with --mic, --call or --input):")
-        for d in devices:
-            mark = "  <- loopback/monitor: call audio" if d["loopback"] else ""
-            print(f"{d['index']:>3}  {d['name']}  [{d['channels']} ch, {d['default_samplerate']:.0f} Hz]{mark}")
-        sources = list_pulse_sources()
-        if sources:
-            print("\nPulseAudio/PipeWire sources, recorded by the `pulse` input "
-                  "(choose with: pactl set-default-source NAME):")
-            for src in sources:
-                mark = "  <- monitor: call audio" if src["monitor"] else ""
-                print(f"     {'*' if src['default'] else ' '} {src['name']}{mark}")
-        return 0
-    if args.command == "match":
-        from pipeline import authoring
-        from pipeline.interview import build_interview_stage
-
-        stage = build_interview_stage(args.role, args.bank)
-        lines = [args.text] if args.text else sys.stdin
-        return authoring.match_lines(stage.matcher, args.speaker, lines, args.jsonl)
-    if args.command == "bank":
-        from pipeline import authoring
-
-        if args.bank_command == "validate":
-            return authoring.validate(authoring.role_dirs(args.bank, args.role))
-        if args.bank_command == "build":
-            return authoring.build(authoring.role_dirs(args.bank, args.role))
-        if args.bank_command == "schema":
-            return authoring.export_schema(args.output)
-        if args.bank_command == "search":
-            return authoring.search(authoring.role_dirs(args.bank, args.role), args.text, args.speaker, args.top)
-        if args.bank_command == "dupes":
-            return authoring.dupes(authoring.role_dirs(args.bank, args.role), args.threshold)
-        if args.bank_command == "test":
-            max_miss = None if args.max_miss is None else args.max_miss / 100
-            return authoring.run_bank_tests(authoring.role_dirs(args.bank, args.role), args.folds, max_miss)
-        if args.bank_command == "stats":
-            return authoring.stats(authoring.role_dirs(args.bank, args.role), args.json)
-        if args.bank_command == "new":
-            return authoring.new_entry(args.kind, args.bank, args.role, args.id, args.stage)
-        if args.bank_command == "roles":
-            from pipeline.retrieval.bank import list_roles
-
-            for role in list_roles(args.bank):
-                print(role)
-            return 0
-    raise S2QError(f"unknown command {args.command}")

@@ -116,6 +116,33 @@ class StatusEvent(Event):
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# -- queue messages between the engine's threads (never written to the record) ----------
+
+
+@dataclass
+class SourceDone:
+    """A capture thread's source has no more audio."""
+
+    source: int  # index among the engine's sources
+
+
+@dataclass
+class EndOfInput:
+    """On the utterance queue: nothing more will come; the ASR worker finishes what it holds."""
+
+
+@dataclass
+class WorkerDone:
+    """The ASR worker has stopped: the engine's output is complete."""
+
+
+@dataclass
+class StageFailed:
+    """A thread failed; the engine re-raises `error` on the caller's thread."""
+
+    error: BaseException
+
+
 def latency_of(timeline: Timeline) -> dict[str, float | None]:
     """The latency figures every event carries, from its utterance's timeline."""
     figures = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.advisor import Advisor
+from pipeline.interview.advisor import Advisor
 from pipeline.retrieval.matcher import Hit, MatchResult
 from pipeline.retrieval.schema import (
     Bank,
@@ -202,3 +202,32 @@ def test_coverage_counts(bank):
 def test_suggestion_to_dict(bank):
     s = Advisor(bank).suggest()[0]
     assert s.to_dict() == {"id": "s-easy", "text": "Question s-easy?", "reason": s.reason, "kind": "coverage"}
+
+
+class ScriptedMatcher:
+    """Stands in for the matcher: returns the given results in order (the advisor is under test)."""
+
+    def __init__(self, results: list[MatchResult]) -> None:
+        self.results = iter(results)
+
+    def match(self, text: str, speaker: str) -> MatchResult:
+        return next(self.results)
+
+
+def test_advisor_alone_through_run_stage(bank):
+    import numpy as np
+
+    from pipeline.engine import run_stage
+    from pipeline.events import QuestionAskedEvent, RedFlagEvent, SuggestionEvent, Transcript, Utterance
+    from pipeline.interview import InterviewStage
+
+    def said(text: str, speaker: str, uid: int) -> Transcript:
+        return Transcript(Utterance(uid, speaker, float(uid), uid + 1.0, np.zeros(160, np.float32)), text)
+
+    stage = InterviewStage(ScriptedMatcher([asked("s-easy"), raised("never-monitors")]), Advisor(bank))
+    events = run_stage(stage, [said("Question s-easy?", "interviewer", 0), said("...", "candidate", 1)])
+    assert [e.id for e in events if isinstance(e, QuestionAskedEvent)] == ["s-easy"]
+    assert [e.id for e in events if isinstance(e, RedFlagEvent)] == ["never-monitors"]
+    suggestions = [e for e in events if isinstance(e, SuggestionEvent)]
+    assert [s["id"] for s in suggestions[0].items] == ["s-follow", "s-hard", "d-one"]
+    assert [s["id"] for s in suggestions[1].items] == ["p-probe", "s-follow", "s-hard"]

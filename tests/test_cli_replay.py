@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import SENTENCE_A, encode_mp3, silence, wer, write_wav
 
 TRANSCRIPT_KEYS = {"type", "utterance_id", "speaker", "start", "end", "text", "final", "latency_ms"}

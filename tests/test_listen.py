@@ -17,7 +17,6 @@ import threading
 import time
 
 import pytest
-
 from demo_checks import (
     DEMO,
     TURNS,
@@ -160,13 +159,13 @@ def test_lag_stays_bounded_and_shedding_is_reported(transcriber):
     """Audio arriving 40x faster than real time: the transcriber can't keep up."""
     from pipeline.audio.sources import FileSource
     from pipeline.bench.latency import utterances_of
+    from pipeline.engine import Engine, EngineOptions
     from pipeline.events import StatusEvent, TranscriptEvent
-    from pipeline.runner import Pipeline, RunOptions
 
     speakers = ["interviewer", "candidate"]
-    options = RunOptions(backpressure=False, max_pending=2, max_lag_s=3.0, speculate=False)
-    pipeline = Pipeline([FileSource(DEMO, speakers, realtime=True, speed=40)], transcriber, options=options)
-    events = list(pipeline.events())
+    options = EngineOptions(backpressure=False, max_pending=2, max_lag_s=3.0, speculate=False)
+    engine = Engine([FileSource(DEMO, speakers, realtime=True, speed=40)], transcriber, options=options)
+    events = list(engine.events())
     shed = [e for e in events if isinstance(e, StatusEvent) and e.state == "shedding"]
     done = [e for e in events if isinstance(e, TranscriptEvent) and e.final]
     assert shed, "no status event said work was shed"

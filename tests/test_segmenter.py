@@ -6,8 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 from conftest import SR, Speech, silence, white_noise
+
 from pipeline.audio.segmenter import Segmenter, SegmenterOptions
 from pipeline.audio.sources import AudioChunk
 from pipeline.events import Utterance

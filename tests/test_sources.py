@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SENTENCE_A, SENTENCE_B, SR, encode_mp3, run, silence, write_wav
+
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.sources import AudioChunk, FileSource, decode_file
 from pipeline.errors import AudioDecodeError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import SENTENCE_A, SENTENCE_B, SENTENCE_C, SR, silence, wer, white_noise
+
 from pipeline.audio.transcriber import Transcriber, TranscriberOptions, collapse_repeats
 from pipeline.errors import ModelNotFoundError
 from pipeline.events import Transcript, Utterance

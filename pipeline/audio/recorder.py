@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 import wave
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.audio.sources import AudioChunk
+from pipeline.audio.sources import AudioChunk, AudioSource
 
 
 class WavTee:
     """Passes chunks through unchanged, writing each speaker's audio to `<stem>.<speaker>.wav`."""
 
-    def __init__(self, source: Iterable[AudioChunk], stem: Path, flush_every_s: float = 5.0) -> None:
+    def __init__(self, source: AudioSource, stem: Path, flush_every_s: float = 5.0) -> None:
         self.source = source
         self.stem = Path(stem)
         self.flush_every = int(flush_every_s * SAMPLE_RATE)
@@ -28,8 +28,7 @@ class WavTee:
         self.unflushed: dict[str, int] = {}
 
     def stop(self) -> None:
-        if hasattr(self.source, "stop"):
-            self.source.stop()
+        self.source.stop()
 
     def _writer(self, speaker: str) -> wave.Wave_write:
         if speaker not in self.writers:

@@ -215,3 +215,29 @@ class Segmenter:
             timeline=timeline,
             eou_delay=round(eou_delay, 3),
         )
+
+
+class SpeakerSegmenters:
+    """One `Segmenter` per speaker of a source, made on first sight of that speaker.
+
+    A stereo file or device yields chunks of two speakers; each needs its own
+    VAD state. The engine and the benchmark both cut audio through this.
+    """
+
+    def __init__(self, options: SegmenterOptions | None = None, next_id: Callable[[], int] | None = None) -> None:
+        self.options = options or SegmenterOptions()
+        self.next_id = next_id or itertools.count().__next__
+        self.by_speaker: dict[str, Segmenter] = {}
+
+    def get(self, speaker: str) -> Segmenter:
+        seg = self.by_speaker.get(speaker)
+        if seg is None:
+            seg = self.by_speaker[speaker] = Segmenter(speaker, self.options, self.next_id)
+        return seg
+
+    def feed(self, chunk: AudioChunk) -> Iterator[Utterance]:
+        yield from self.get(chunk.speaker).feed(chunk)
+
+    def flush(self) -> Iterator[Utterance]:
+        for seg in self.by_speaker.values():
+            yield from seg.flush()

@@ -10,7 +10,7 @@ import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -27,6 +27,14 @@ class AudioChunk:
     @property
     def end(self) -> float:
         return self.start + len(self.samples) / SAMPLE_RATE
+
+
+class AudioSource(Protocol):
+    """Anything that yields `AudioChunk`s and can be asked to stop (its iteration then ends)."""
+
+    def __iter__(self) -> Iterator[AudioChunk]: ...
+
+    def stop(self) -> None: ...
 
 
 def decode_file(path: str | Path, n_channels: int = 1) -> np.ndarray:
@@ -150,6 +158,10 @@ class FileSource:
         self.realtime = realtime
         self.chunk = SAMPLE_RATE * chunk_ms // 1000
         self.audio = decode_file(self.path, n_channels=len(self.speakers))
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
 
     @property
     def duration(self) -> float:
@@ -159,6 +171,8 @@ class FileSource:
         t0 = time.monotonic()
         total = self.audio.shape[1]
         for offset in range(0, total, self.chunk):
+            if self._stopped:
+                return
             start = offset / SAMPLE_RATE
             if self.realtime:
                 # Deliver a chunk only once it "has been spoken", like a microphone.

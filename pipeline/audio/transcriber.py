@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.audio import SAMPLE_RATE
 from pipeline.errors import ModelNotFoundError, S2QError
 from pipeline.events import Transcript, Utterance
 from pipeline.models import DEFAULT_WHISPER, resolve_model
@@ -121,7 +122,7 @@ class Transcriber:
         return text, (None if text else (", ".join(sorted(set(reasons))) or "no speech"))
 
     def _decode(self, audio: np.ndarray):
-        if self.opts.fit_window and len(audio) / 16000 + self.opts.window_pad_s < 29.0:
+        if self.opts.fit_window and len(audio) / SAMPLE_RATE + self.opts.window_pad_s < 29.0:
             decoded = self._decode_fitted(audio)
             # In a short window Whisper often says the utterance, then starts it again: keep the first time.
             decoded.text = cut_repeat(decoded.text)
@@ -133,11 +134,14 @@ class Transcriber:
     def _decode_fitted(self, audio: np.ndarray) -> "Decoded":
         """Greedy decoding without timestamps over a window that fits the utterance."""
         import ctranslate2
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+        from faster_whisper.transcribe import (
+            get_compression_ratio,
+            get_suppressed_tokens,
+        )
 
         model = self.model
-        window = max(len(audio) / 16000 + self.opts.window_pad_s, self.opts.min_window_s)
-        padded = np.zeros(int(window * 16000), np.float32)
+        window = max(len(audio) / SAMPLE_RATE + self.opts.window_pad_s, self.opts.min_window_s)
+        padded = np.zeros(int(window * SAMPLE_RATE), np.float32)
         padded[: len(audio)] = audio
         features = model.feature_extractor(padded, padding=0)
         frames = features.shape[-1] - (features.shape[-1] % 2)
@@ -145,7 +149,7 @@ class Transcriber:
         encoder_output = model.model.encode(ctranslate2.StorageView.from_array(features))
         tokenizer = self._tokenizer()
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-        max_new = int(6 * len(audio) / 16000) + 12  # speech is < 5 tokens/s: more is a loop
+        max_new = int(6 * len(audio) / SAMPLE_RATE) + 12  # speech is < 5 tokens/s: more is a loop
         result = model.model.generate(
             encoder_output,
             [prompt],

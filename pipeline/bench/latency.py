@@ -4,7 +4,7 @@ The benchmark drives the same objects as `s2q replay` — segmenter, transcriber
 matcher, advisor — one utterance at a time, so each figure is what that
 utterance costs on this machine, not how long it waited behind another one.
 
-Speculative transcription (see pipeline/runner.py) is measured on the audio
+Speculative transcription (`pipeline.engine.Speculation`) is measured on the audio
 clock: the guess is transcribed when the segmenter offers it (time measured),
 and the utterance is declared over a known stretch of audio later; the wait
 after the declaration is what the guess's transcription had left, if anything.
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.audio.segmenter import Segmenter, SegmenterOptions
+from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import FileSource
 
 STAGES = ("segmenter", "asr", "asr_wait", "embed", "search", "advise", "total")
@@ -62,22 +62,23 @@ def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | No
     from pipeline.audio.sources import AudioChunk
 
     source = FileSource(path, speakers=speakers, realtime=False)
-    segmenters = {s: Segmenter(s, options) for s in speakers}
+    segmenters = SpeakerSegmenters(options)
     out = []
     for chunk in source:
-        out.extend((u, chunk.end) for u in segmenters[chunk.speaker].feed(chunk))
+        out.extend((u, chunk.end) for u in segmenters.feed(chunk))
     # A live input goes on after the last word: a second of silence ends the last utterance
     # the way a pause does, instead of the end of the file cutting it.
-    for speaker, seg in segmenters.items():
+    for speaker in speakers:
         tail = AudioChunk(speaker, np.zeros(SAMPLE_RATE, np.float32), source.duration)
-        out.extend((u, tail.end) for u in seg.feed(tail))
-        out.extend((u, tail.end) for u in seg.flush())
+        out.extend((u, tail.end) for u in segmenters.feed(tail))
+        out.extend((u, tail.end) for u in segmenters.get(speaker).flush())
     return source.duration, out
 
 
 def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate: bool = True) -> LatencyRun:
     """Runs each file through segmenter -> transcriber -> matcher/advisor, timing every step."""
-    from pipeline.events import SuggestionEvent
+    from pipeline.engine import Guess, Speculation
+    from pipeline.events import SuggestionEvent, Transcript
 
     run = LatencyRun()
     cpu0 = _cpu()
@@ -87,24 +88,22 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
         duration, emitted = segment_file(path, speakers, options)
         run.audio_s += duration
         lines = run.transcripts.setdefault(str(path), [])
-        guesses: dict[tuple[int, int], tuple[str, float, float]] = {}  # -> text, asr ms, audio time
+        speculation = Speculation()
         for u, at in emitted:
             if u.speculative:
                 transcript = transcriber.transcribe(u)
-                guesses[(u.id, len(u.audio))] = (transcript.text, u.timeline.ms("asr_start", "asr_done"), at)
+                speculation.remember(u, Guess(transcript.text, u.timeline.ms("asr_start", "asr_done"), at))
                 continue
-            guess = guesses.pop((u.id, len(u.audio)), None)
+            guess = speculation.take(u)
             if guess is None:
                 transcript = transcriber.transcribe(u)
                 asr_ms = asr_wait = u.timeline.ms("asr_start", "asr_done")
             else:
-                from pipeline.events import Transcript
-
-                text, asr_ms, guessed_at = guess
-                transcript = Transcript(u, text)
+                asr_ms = guess.asr_ms
+                transcript = Transcript(u, guess.text)
                 u.timeline.stamp("asr_start")
                 u.timeline.stamp("asr_done")
-                asr_wait = max(0.0, asr_ms - (at - guessed_at) * 1000)
+                asr_wait = max(0.0, asr_ms - (at - guess.audio_at) * 1000)
             if not transcript.text:
                 continue
             lines.append((u.start, u.speaker, transcript.text))

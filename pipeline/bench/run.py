@@ -19,7 +19,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.bench.latency import STAGES, LatencyRun, measure, peak_rss_mb, plain_transcribe, stage_table
+from pipeline.bench.latency import (
+    STAGES,
+    LatencyRun,
+    measure,
+    peak_rss_mb,
+    percentiles,
+    plain_transcribe,
+    stage_table,
+)
 from pipeline.bench.wer import wer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,19 +174,17 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
 def paced_run(transcriber, stage) -> dict:
     """The demo at real-time pace through the threaded pipeline: latency including any waiting."""
     from pipeline.audio.sources import FileSource
+    from pipeline.engine import Engine, EngineOptions
     from pipeline.events import StatusEvent, SuggestionEvent
-    from pipeline.runner import Pipeline, RunOptions
 
-    pipeline = Pipeline([FileSource(DEMO, ["interviewer", "candidate"], realtime=True)], transcriber, [stage],
-                        RunOptions(backpressure=False))
+    engine = Engine([FileSource(DEMO, ["interviewer", "candidate"], realtime=True)], transcriber, [stage],
+                    EngineOptions(backpressure=False))
     totals, shed = [], 0
-    for event in pipeline.events():
+    for event in engine.events():
         if isinstance(event, SuggestionEvent):
             totals.append(event.latency_ms["total"])
         elif isinstance(event, StatusEvent) and event.state == "shedding":
             shed += 1
-    from pipeline.bench.latency import percentiles
-
     return {"total": percentiles(totals), "shed_utterances": shed}
 
 
@@ -216,12 +222,11 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     cold = cold_start_s()
     transcriber = Transcriber()
     transcriber.warm_up()
-    stage = build_interview_stage("ml-engineer")
+    stage = build_interview_stage()
     runs: list[LatencyRun] = []
     for i in range(max(1, opts.runs)):
         console.print(f"latency run {i + 1}/{opts.runs} over {len(inputs)} file(s)…")
-        stage.advisor.__init__(stage.bank)  # a fresh interview each run
-        runs.append(measure([(x.path, x.speakers) for x in inputs], transcriber, stage))
+        runs.append(measure([(x.path, x.speakers) for x in inputs], transcriber, stage.fresh()))
     tables = [stage_table(r.timings) for r in runs]
     stages = {
         name: {k: round(statistics.median(t[name][k] for t in tables), 1) for k in ("p50_ms", "p95_ms", "max_ms")}
@@ -249,7 +254,7 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     }
     if opts.paced:
         console.print("paced replay of the demo (real time)…")
-        result["paced_demo"] = paced_run(transcriber, build_interview_stage("ml-engineer"))
+        result["paced_demo"] = paced_run(transcriber, stage.fresh())
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     over = check_budget(result, budget)
     result["within_budget"] = not over
@@ -361,3 +366,11 @@ def _plot(run: LatencyRun, path: Path, console) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def handle_bench(args) -> int:
+    return run_bench(BenchOptions(
+        audio=args.audio, real_speech=not args.no_real_speech, runs=args.runs, paced=args.paced,
+        check=args.check, json_path=args.json, markdown_path=args.markdown, plot_path=args.plot,
+        out=args.out, budget=args.budget or DEFAULT_BUDGET,
+    ))

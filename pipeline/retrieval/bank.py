@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pipeline.errors import S2QError
+from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.retrieval.schema import (
     Bank,
     ComplianceFile,
@@ -25,7 +26,6 @@ from pipeline.retrieval.schema import (
 )
 
 BANK_ROOT = Path(__file__).resolve().parents[2] / "question_bank"
-DEFAULT_ROLE = "ml-engineer"
 MAX_SPOKEN_WORDS = 35
 MIN_RED_FLAG_EXAMPLES = 8
 

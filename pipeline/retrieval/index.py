@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.retrieval.bank import content_hash
-from pipeline.retrieval.embedder import Embedder
+from pipeline.retrieval.embedder import DIMENSIONS, Embedder
 from pipeline.retrieval.schema import Bank
 from pipeline.retrieval.text import clean_speech
 
@@ -65,7 +65,7 @@ class SideIndex:
 
         self.phrases = phrases
         self.vectors = vectors
-        self.index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else 384)
+        self.index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else DIMENSIONS)
         if len(vectors):
             self.index.add(vectors)
 
@@ -204,7 +204,7 @@ class _VectorStore:
 
     def get(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), np.float32)
+            return np.zeros((0, DIMENSIONS), np.float32)
         return np.stack([self.vectors[self._key(t)] for t in texts]).astype(np.float32)
 
     def save(self) -> None:

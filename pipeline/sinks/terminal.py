@@ -27,14 +27,9 @@ from pipeline.events import (
     SuggestionEvent,
     TranscriptEvent,
 )
+from pipeline.sinks.labels import SPEAKER_LABEL, clock
 
 SPEAKER_STYLE = {"interviewer": "bold cyan", "candidate": "bold green", "unknown": "bold white"}
-SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", "unknown": "Speaker"}
-
-
-def clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m:02d}:{s:02d}"
 
 
 def describe(event: Event) -> Text | None:

@@ -1,4 +1,4 @@
-"""What a run needs, gathered in one place by the CLI and handed to the runner."""
+"""What a session needs, gathered from the command line in one place and handed to the wiring."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from pathlib import Path
 
 from pipeline.audio.segmenter import SegmenterOptions
 from pipeline.audio.transcriber import TranscriberOptions
+from pipeline.retrieval import DEFAULT_ROLE
+
+PARTIAL_EVERY_S = 1.5  # live: a partial transcript this often while someone speaks
 
 
 @dataclass
@@ -21,26 +24,52 @@ class OutputOptions:
 
 
 @dataclass
+class SessionConfig:
+    """What replay and listen share.
+
+    Attributes:
+      role: which role's question bank to match against (a folder of `bank_root`).
+      bank_root: the question bank root (None: the bundled one).
+      advise: run the matcher and advisor (off: transcript only).
+      channels: speaker of each channel; one entry downmixes, two map left/right.
+      partial_every_s: partial transcripts this often while someone speaks (0: off).
+    """
+
+    role: str = DEFAULT_ROLE
+    bank_root: Path | None = None
+    advise: bool = True
+    channels: list[str] = field(default_factory=lambda: ["unknown"])
+    partial_every_s: float = 0.0
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+    transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
+    output: OutputOptions = field(default_factory=OutputOptions)
+
+    @classmethod
+    def from_args(cls, args, **overrides) -> "SessionConfig":
+        """The options every session subcommand has (see `cli.py`'s shared parsers)."""
+        return cls(
+            role=args.role,
+            bank_root=args.bank,
+            channels=args.channels,
+            transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
+                                           beam_size=args.beam_size),
+            output=OutputOptions(jsonl=args.jsonl, record=args.record),
+            **overrides,
+        )
+
+
+@dataclass
 class ReplayConfig:
     """Replay of a recorded file through the live pipeline.
 
     Attributes:
       path: the audio file.
-      channels: speaker of each channel; one entry downmixes, two map left/right.
       fast: as fast as the pipeline goes instead of real-time pace.
-      role: which role's question bank to match against (a folder of `bank_root`).
-      advise: run the matcher and advisor (off: transcript only).
     """
 
     path: Path
-    channels: list[str] = field(default_factory=lambda: ["unknown"])
     fast: bool = False
-    role: str = "ml-engineer"
-    bank_root: Path | None = None
-    advise: bool = True
-    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
-    transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
-    output: OutputOptions = field(default_factory=OutputOptions)
+    session: SessionConfig = field(default_factory=SessionConfig)
 
 
 @dataclass
@@ -50,25 +79,18 @@ class ListenConfig:
     Attributes:
       mic: the interviewer's microphone (device name or index).
       call: the call's audio as an input (a loopback/monitor device): the candidate.
-      input: one device carrying both voices; `channels` maps its channels to
+      input: one device carrying both voices; `session.channels` maps its channels to
         speakers, otherwise it is mixed and speakers are inferred.
       save_audio: also keep the audio (WAV per speaker, next to the record).
       consent_reminder: remind the interviewer to tell the candidate about transcription.
-      partial_every_s: partial transcripts this often while someone speaks (0: off).
     """
 
     mic: str | None = None
     call: str | None = None
     input: str | None = None
-    channels: list[str] = field(default_factory=lambda: ["unknown"])
     save_audio: bool = False
     consent_reminder: bool = True
-    partial_every_s: float = 1.5
-    role: str = "ml-engineer"
-    bank_root: Path | None = None
-    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
-    transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
-    output: OutputOptions = field(default_factory=OutputOptions)
+    session: SessionConfig = field(default_factory=lambda: SessionConfig(partial_every_s=PARTIAL_EVERY_S))
 
 
 def default_record_path() -> Path:

@@ -1,111 +1,24 @@
-"""The after-call report: a session record (JSONL events) rendered as Markdown.
+"""The after-call report: a session record rendered as Markdown.
 
 Pure functions over the recorded events, so a report can be made from any
-record, long after the call, without loading models. The record is read as
-plain dicts rather than event dataclasses: a record from an older or newer
-version (extra keys, missing keys) should still give a report.
+record, long after the call, without loading models.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import S2QError
 from pipeline.events import SPEAKERS
+from pipeline.report.record import Session, number
+from pipeline.sinks.labels import SPEAKER_LABEL, clock
 
 if TYPE_CHECKING:  # the bank (pydantic) is only needed when a caller passes one
     from pipeline.retrieval.schema import Bank
 
-SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", "unknown": "Speaker"}
 MAX_NEVER_ASKED = 10
 # Status states that say nothing about the quality of the record.
 ROUTINE_STATES = {"started", "ready", "listening", "source_done", "stopped", "done"}
-
-
-class SessionError(S2QError):
-    """The file is not a session record we can report on."""
-
-
-@dataclass
-class Session:
-    """A loaded record: its events in file order, and what had to be skipped."""
-
-    path: Path
-    events: list[dict[str, Any]]
-    # 1-based line number of an incomplete last line (a crash mid-write), if any.
-    incomplete_line: int | None = None
-    recorded_at: datetime | None = None  # when the record was last written (file time)
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("type") == kind]
-
-    @property
-    def transcripts(self) -> list[dict[str, Any]]:
-        """Final transcripts in audio-time order; partials are superseded by their final."""
-        finals = [e for e in self.of("transcript") if e.get("final", True)]
-        return sorted(finals, key=lambda e: _num(e.get("start")))
-
-    @property
-    def duration(self) -> float:
-        """Audio time of the last thing that happened (the record has no wall clock)."""
-        ends = [_num(e.get("end")) for e in self.events]
-        ends += [_num(e.get("details", {}).get("end")) for e in self.of("status") if isinstance(e.get("details"), dict)]
-        return max(ends, default=0.0)
-
-
-# -- loading -----------------------------------------------------------------------
-
-
-def load_session(path: str | Path) -> Session:
-    """Reads a record, tolerating only what a crash leaves behind: an incomplete last line."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-        mtime = datetime.fromtimestamp(path.stat().st_mtime)
-    except FileNotFoundError:
-        raise SessionError(f"{path}: no such session record") from None
-    except IsADirectoryError:
-        raise SessionError(f"{path}: is a folder, not a session record (.jsonl)") from None
-    except OSError as exc:
-        raise SessionError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-    lines = raw.split(b"\n")
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
-    if not numbered:
-        raise SessionError(f"{path}: the session record is empty")
-
-    events: list[dict[str, Any]] = []
-    incomplete = None
-    last_number = numbered[-1][0]
-    for number, line in numbered:
-        event = _parse(line)
-        if event is not None:
-            events.append(event)
-        elif number == last_number:
-            incomplete = number
-        else:
-            raise SessionError(
-                f"{path}:{number}: not a JSON event: is this a session record "
-                "(written by `s2q replay --record` or `s2q listen`)?"
-            )
-    if not events:
-        raise SessionError(f"{path}: no complete event in the file: is this a session record?")
-    return Session(path=path, events=events, incomplete_line=incomplete, recorded_at=mtime)
-
-
-def _parse(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if isinstance(value, dict) and isinstance(value.get("type"), str):
-        return value
-    return None
 
 
 # -- rendering ---------------------------------------------------------------------
@@ -132,7 +45,7 @@ def _title(session: Session, bank: Bank | None) -> str:
     lines = [f"# Interview report: {_file_name(session)}", ""]
     if session.recorded_at:
         lines.append(f"- **Date:** {session.recorded_at:%Y-%m-%d %H:%M} (when the record was last written)")
-    lines.append(f"- **Duration:** {_clock(session.duration)} of audio")
+    lines.append(f"- **Duration:** {clock(session.duration)} of audio")
     if bank is not None:
         lines.append(f"- **Role:** {_md(bank.role.name)}")
     return "\n".join(lines)
@@ -143,14 +56,14 @@ def _questions(session: Session, asked: list[dict], bank: Bank | None) -> str:
     if not asked:
         return "\n".join(lines + ["", "_No question from the bank was recognised._"])
     by_stage: dict[str, list[dict]] = {}
-    for event in sorted(asked, key=lambda e: _num(e.get("start"))):
+    for event in sorted(asked, key=lambda e: number(e.get("start"))):
         by_stage.setdefault(str(event.get("stage") or "unknown"), []).append(event)
     names = {s.id: s.name for s in bank.role.stages} if bank else {}
     for stage in _ordered(by_stage, _stage_order(session, bank)):
         heading = names.get(stage, stage)
         lines += ["", f"### {_md(heading)} ({len(by_stage[stage])})", ""]
         for event in by_stage[stage]:
-            lines.append(f"- **{_clock(event.get('start'))}** {_md(event.get('text') or event.get('id', ''))}")
+            lines.append(f"- **{clock(event.get('start'))}** {_md(event.get('text') or event.get('id', ''))}")
             if event.get("quote"):
                 lines.append(f"  - said: “{_md(event['quote'])}”")
     return "\n".join(lines)
@@ -168,7 +81,7 @@ def _stage_order(session: Session, bank: Bank | None) -> list[str]:
 def _competencies(session: Session, asked: list[dict], bank: Bank | None) -> str:
     coverage = session.of("coverage")
     if coverage and isinstance(coverage[-1].get("competencies"), dict):
-        counts = {str(k): int(_num(v)) for k, v in coverage[-1]["competencies"].items()}
+        counts = {str(k): int(number(v)) for k, v in coverage[-1]["competencies"].items()}
     else:  # no advisor output (e.g. `--no-advice`, or a crash before it): count what was asked
         counts = {}
         for event in asked:
@@ -193,20 +106,20 @@ def _competencies(session: Session, asked: list[dict], bank: Bank | None) -> str
 
 
 def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
-    flags = sorted(session.of("red_flag"), key=lambda e: _num(e.get("start")))
+    flags = sorted(session.of("red_flag"), key=lambda e: number(e.get("start")))
     lines = ["## Red flags"]
     if not flags:
         return "\n".join(lines + ["", "_None raised._"])
     for flag in flags:
-        lines += ["", f"### {_md(flag.get('name') or flag.get('id', ''))} ({_clock(flag.get('start'))})", ""]
+        lines += ["", f"### {_md(flag.get('name') or flag.get('id', ''))} ({clock(flag.get('start'))})", ""]
         lines += [_blockquote(flag.get("quote", "")), ""]
         probes = list(flag.get("probes") or [])
         # "Afterwards" in audio time: a probe asked before the flag did not follow it up.
-        followed = [q for q in asked if q.get("id") in probes and _num(q.get("start")) >= _num(flag.get("start"))]
+        followed = [q for q in asked if q.get("id") in probes and number(q.get("start")) >= number(flag.get("start"))]
         if followed:
-            first = min(followed, key=lambda q: _num(q.get("start")))
+            first = min(followed, key=lambda q: number(q.get("start")))
             wording = _md(first.get("text") or first["id"])
-            lines.append(f"Probed afterwards: **yes**, at {_clock(first.get('start'))}: {wording}")
+            lines.append(f"Probed afterwards: **yes**, at {clock(first.get('start'))}: {wording}")
         elif probes:
             lines.append("Probed afterwards: **no**. Questions that would have probed it:")
             lines += [f"- {_md(_question_text(p, bank))}" for p in probes]
@@ -216,12 +129,12 @@ def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
 
 
 def _compliance(session: Session) -> str:
-    alerts = sorted(session.of("compliance"), key=lambda e: _num(e.get("start")))
+    alerts = sorted(session.of("compliance"), key=lambda e: number(e.get("start")))
     lines = ["## Compliance alerts"]
     if not alerts:
         return "\n".join(lines + ["", "_None: no question that must not be asked was recognised._"])
     for alert in alerts:
-        lines += ["", f"### {_md(alert.get('name') or alert.get('id', ''))} ({_clock(alert.get('start'))})", ""]
+        lines += ["", f"### {_md(alert.get('name') or alert.get('id', ''))} ({clock(alert.get('start'))})", ""]
         lines += [_blockquote(alert.get("quote", "")), ""]
         alternative = alert.get("alternative")
         lines.append(f"Lawful alternative: {_md(alternative)}" if alternative
@@ -244,7 +157,7 @@ def _never_asked(session: Session, asked: list[dict]) -> str:
         return "\n".join(lines + ["", "_None: every suggested question was asked (or nothing was suggested)._"])
     lines.append("")
     for _, _, item, utterance in ranked[:MAX_NEVER_ASKED]:
-        when = f", last suggested at {_clock(ends[utterance])}" if ends.get(utterance) is not None else ""
+        when = f", last suggested at {clock(ends[utterance])}" if ends.get(utterance) is not None else ""
         reason = f" _({_md(item['reason'])}{when})_" if item.get("reason") else (f" _({when[2:]})_" if when else "")
         lines.append(f"- {_md(item.get('text') or item['id'])}{reason}")
     if len(ranked) > MAX_NEVER_ASKED:
@@ -257,7 +170,7 @@ def _talk_time(session: Session) -> str:
     words: dict[str, int] = {}
     for event in session.transcripts:
         who = str(event.get("speaker") or "unknown")
-        seconds[who] = seconds.get(who, 0.0) + max(0.0, _num(event.get("end")) - _num(event.get("start")))
+        seconds[who] = seconds.get(who, 0.0) + max(0.0, number(event.get("end")) - number(event.get("start")))
         words[who] = words.get(who, 0) + len(str(event.get("text") or "").split())
     lines = ["## Talk time"]
     if not seconds:
@@ -278,7 +191,7 @@ def _transcript(session: Session) -> str:
         return "\n".join(lines + ["", "_Empty._"])
     for event in finals:
         who = SPEAKER_LABEL.get(str(event.get("speaker")), _md(str(event.get("speaker"))))
-        lines += ["", f"**{_clock(event.get('start'))} {who}:** {_md(event.get('text', ''))}"]
+        lines += ["", f"**{clock(event.get('start'))} {who}:** {_md(event.get('text', ''))}"]
     return "\n".join(lines)
 
 
@@ -287,7 +200,7 @@ def _footer(session: Session, bank: Bank | None) -> str:
     shed = [e for e in session.of("status") if e.get("state") == "shedding"]
     if shed:
         spans = [e.get("details") or {} for e in shed]
-        lost = sum(max(0.0, _num(d.get("end")) - _num(d.get("start"))) for d in spans)
+        lost = sum(max(0.0, number(d.get("end")) - number(d.get("start"))) for d in spans)
         where = ", ".join(_span(d) for d in spans[:10] if "start" in d) + (", …" if len(spans) > 10 else "")
         notes.append(f"The transcriber fell behind real time and skipped {_plural(len(shed), 'stretch')} of speech "
                      f"({lost:.1f} s{': ' + where if where else ''}): the transcript, questions and alerts "
@@ -316,7 +229,7 @@ def _footer(session: Session, bank: Bank | None) -> str:
 
 def _span(details: dict) -> str:
     who = details.get("speaker")
-    return f"{_clock(details.get('start'))}–{_clock(details.get('end'))}" + (f" {who}" if who else "")
+    return f"{clock(details.get('start'))}–{clock(details.get('end'))}" + (f" {who}" if who else "")
 
 
 def _foreign_to(session: Session, bank: Bank) -> bool:
@@ -358,18 +271,6 @@ def _ordered(items, preferred: list[str]) -> list[str]:
     """`items` in `preferred` order, then the rest in their own order."""
     items = list(dict.fromkeys(items))
     return [p for p in preferred if p in items] + [i for i in items if i not in preferred]
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _clock(seconds: Any) -> str:
-    m, s = divmod(int(_num(seconds)), 60)
-    return f"{m:02d}:{s:02d}"
 
 
 def _plural(n: int, word: str) -> str:

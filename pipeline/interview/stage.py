@@ -15,6 +15,7 @@ from pipeline.events import (
     Transcript,
     latency_of,
 )
+from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.retrieval.matcher import MatchResult
 
 
@@ -26,6 +27,10 @@ class InterviewStage:
         self.advisor = advisor
         self.bank = advisor.bank
         self._last: tuple[Transcript, MatchResult] | None = None  # label_speaker() then __call__()
+
+    def fresh(self) -> "InterviewStage":
+        """The same matcher (index, embedder) for a new interview: the advisor starts over."""
+        return InterviewStage(self.matcher, type(self.advisor)(self.bank))
 
     def label_speaker(self, transcript: Transcript) -> str:
         """For one mixed source: who spoke, from what was said; `unknown` when unsure.
@@ -89,9 +94,9 @@ class InterviewStage:
         yield SuggestionEvent(items=[s.to_dict() for s in suggestions], after_utterance=u.id, latency_ms=latency())
 
 
-def build_interview_stage(role: str, bank_root=None, cache_dir=None) -> InterviewStage:
+def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=None) -> InterviewStage:
     """Validates the bank, loads (or builds) its index and warms the embedder, before any audio."""
-    from pipeline.advisor import Advisor
+    from pipeline.interview.advisor import Advisor
     from pipeline.retrieval.bank import load_bank
     from pipeline.retrieval.embedder import Embedder
     from pipeline.retrieval.index import BankIndex

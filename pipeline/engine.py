@@ -1,0 +1,366 @@
+"""Runs the stages with threads and bounded queues; knows nothing of interviews.
+
+    capture thread(s) ──Utterance──▶ [bounded queue] ──▶ ASR worker ──Transcript──▶ [queue] ──▶ events()
+                    ├──speculative──▶ [latest-only slot] ──┤              (the stages run here)
+                    └──partial──────▶ [latest-only slot] ──┘
+
+Live sources never wait: when the transcriber falls behind, the capture side
+sheds the oldest waiting utterance, the worker drops speech that has waited
+longer than `max_lag_s`, and each is reported in a `status` event, so lag stays
+bounded. Partial transcripts of speech still going on are made only when the
+worker has nothing final to do. When a speaker pauses, the segmenter offers the
+utterance as it will be if the pause lasts (`speculative`); the worker
+transcribes it during the rest of the pause (`Speculation`), and when the
+utterance is declared over with the same audio the text is already there.
+Replaying a file with `backpressure=True` (`--fast`) instead waits for the
+transcriber, so no audio is lost.
+
+Every message on a queue is a typed class from `pipeline.events`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
+
+from pipeline.audio.segmenter import Segmenter, SegmenterOptions, SpeakerSegmenters
+from pipeline.audio.sources import AudioSource
+from pipeline.audio.transcriber import Transcriber
+from pipeline.events import (
+    EndOfInput,
+    Event,
+    SourceDone,
+    Speaker,
+    StageFailed,
+    StatusEvent,
+    Transcript,
+    TranscriptEvent,
+    Utterance,
+    WorkerDone,
+)
+
+
+class Stage(Protocol):
+    """A stage after transcription: each final transcript in, more events out."""
+
+    def __call__(self, transcript: Transcript) -> Iterable[Event]: ...
+
+
+class SpeakerLabeler(Protocol):
+    """Names the speaker of an utterance from a mixed source (`unknown` when unsure)."""
+
+    def label_speaker(self, transcript: Transcript) -> Speaker: ...
+
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+def run_stage(step: Callable[[In], Iterable[Out]], inputs: Iterable[In],
+              flush: Callable[[], Iterable[Out]] | None = None) -> list[Out]:
+    """One stage alone, without threads: every input through `step`, then `flush` (end of stream).
+
+    `run_stage(segmenter.feed, chunks, segmenter.flush)` -> utterances;
+    `run_stage(interview_stage, transcripts)` -> events.
+    """
+    outputs = [out for item in inputs for out in step(item)]
+    if flush is not None:
+        outputs.extend(flush())
+    return outputs
+
+
+@dataclass
+class Guess:
+    """A transcript made during the end-of-utterance pause, before the utterance was declared over."""
+
+    text: str
+    asr_ms: float | None = None
+    audio_at: float = 0.0  # audio time at which the guess was offered (the benchmark's clock)
+
+
+class Speculation:
+    """Guesses keyed by (utterance id, audio length): a final utterance with the same audio reuses its text."""
+
+    def __init__(self, keep_last: int = 8) -> None:
+        self.keep_last = keep_last
+        self._guesses: dict[tuple[int, int], Guess] = {}
+        self.hits = 0
+
+    def remember(self, utterance: Utterance, guess: Guess) -> None:
+        self._guesses = {k: v for k, v in self._guesses.items() if k[0] >= utterance.id - self.keep_last}
+        self._guesses[(utterance.id, len(utterance.audio))] = guess
+
+    def take(self, utterance: Utterance) -> Guess | None:
+        guess = self._guesses.pop((utterance.id, len(utterance.audio)), None)
+        if guess is not None:
+            self.hits += 1
+        return guess
+
+
+@dataclass
+class EngineOptions:
+    """How the engine behaves under load and when stopped.
+
+    Attributes:
+      backpressure: wait for the transcriber instead of shedding (file replay with --fast).
+      max_pending: utterances waiting for ASR before the oldest is shed.
+      max_lag_s: speech that waited longer than this for ASR is dropped (live only).
+      partial_every_s: while someone speaks, a partial transcript this often (0: none).
+      speculate: transcribe during the end-of-utterance pause (see above); off with backpressure.
+      finish_timeout_s: on Ctrl-C, how long the speech in progress may take to be transcribed
+        and recorded before the engine gives up and records that it was cut.
+      segmenter: voice activity segmentation settings.
+    """
+
+    backpressure: bool = False
+    max_pending: int = 4
+    max_lag_s: float = 20.0
+    partial_every_s: float = 0.0
+    speculate: bool = True
+    finish_timeout_s: float = 8.0
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+
+
+class Engine:
+    """Audio sources in, a stream of events out (`events()` is a generator)."""
+
+    def __init__(
+        self,
+        sources: Sequence[AudioSource],
+        transcriber: Transcriber,
+        stages: Sequence[Stage] = (),
+        options: EngineOptions | None = None,
+        labeler: SpeakerLabeler | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.transcriber = transcriber
+        self.stages = list(stages)
+        self.labeler = labeler
+        self.opts = options or EngineOptions()
+        self.speculate = self.opts.speculate and not self.opts.backpressure
+        if self.speculate:
+            self.opts = replace(self.opts, segmenter=replace(self.opts.segmenter, speculate=True))
+        self._ids = itertools.count()
+        self._id_lock = threading.Lock()
+        self._utterances: queue.Queue[Utterance | EndOfInput] = queue.Queue(maxsize=self.opts.max_pending)
+        self._partials: dict[str, Utterance] = {}  # latest snapshot per speaker
+        self._speculative: dict[str, Utterance] = {}  # latest guess per speaker
+        self._slot_lock = threading.Lock()
+        self.speculation = Speculation()
+        self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StageFailed] = queue.Queue()
+        self._stop = threading.Event()
+        self._finish_by: float | None = None
+        self.shed_count = 0
+
+    @property
+    def speculation_hits(self) -> int:
+        return self.speculation.hits
+
+    def _next_id(self) -> int:
+        with self._id_lock:
+            return next(self._ids)
+
+    def stop(self) -> None:
+        """Stops at once: what is not transcribed yet is dropped."""
+        self._stop.set()
+        for source in self.sources:
+            source.stop()
+        try:
+            self._utterances.put_nowait(EndOfInput())  # wake the worker
+        except queue.Full:
+            pass
+
+    def finish(self) -> None:
+        """Stops listening but keeps what was heard: the speech in progress is cut, transcribed
+        and emitted, within `finish_timeout_s` (Ctrl-C)."""
+        if self._finish_by is None:
+            self._finish_by = time.monotonic() + self.opts.finish_timeout_s
+            for source in self.sources:
+                source.stop()
+
+    @property
+    def finishing(self) -> bool:
+        return self._finish_by is not None
+
+    # -- capture threads ------------------------------------------------------
+
+    def _capture(self, index: int, source: AudioSource) -> None:
+        segmenters = SpeakerSegmenters(self.opts.segmenter, self._next_id)
+        last_partial: dict[str, float] = {}
+        try:
+            for chunk in source:
+                if self._stop.is_set():
+                    return
+                seg = segmenters.get(chunk.speaker)
+                for utterance in seg.feed(chunk):
+                    self._route(utterance)
+                if self.opts.partial_every_s and seg.in_speech and not self.finishing:
+                    self._maybe_partial(seg, last_partial)
+            for utterance in segmenters.flush():
+                self._submit(utterance)
+        except BaseException as exc:  # reported on the main thread
+            self._out.put(StageFailed(exc))
+        finally:
+            self._out.put(SourceDone(index))
+
+    def _route(self, utterance: Utterance) -> None:
+        with self._slot_lock:
+            self._partials.pop(utterance.speaker, None)
+            if utterance.speculative:
+                self._speculative[utterance.speaker] = utterance
+                return
+            self._speculative.pop(utterance.speaker, None)
+        self._submit(utterance)
+
+    def _maybe_partial(self, seg: Segmenter, last_partial: dict[str, float]) -> None:
+        now = time.monotonic()
+        if now - last_partial.get(seg.speaker, 0.0) < self.opts.partial_every_s:
+            return
+        snapshot = seg.snapshot()
+        if snapshot is None or snapshot.duration < self.opts.partial_every_s:
+            return
+        last_partial[seg.speaker] = now
+        with self._slot_lock:
+            self._partials[seg.speaker] = snapshot
+
+    def _submit(self, utterance: Utterance) -> None:
+        if self.opts.backpressure or self.finishing:
+            while not self._stop.is_set():
+                try:
+                    self._utterances.put(utterance, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            return
+        try:
+            self._utterances.put_nowait(utterance)
+        except queue.Full:
+            try:
+                shed = self._utterances.get_nowait()
+            except queue.Empty:
+                shed = None
+            self._utterances.put_nowait(utterance)
+            if isinstance(shed, Utterance):
+                self._report_shed(shed, "transcriber behind real time")
+
+    def _report_shed(self, shed: Utterance, why: str) -> None:
+        self.shed_count += 1
+        self._out.put(
+            StatusEvent(
+                state="shedding",
+                message=f"{why}: skipped {shed.speaker} speech {shed.start:.1f}-{shed.end:.1f}s",
+                details={"shed_utterance": shed.id, "speaker": shed.speaker, "start": round(shed.start, 3),
+                         "end": round(shed.end, 3), "shed_total": self.shed_count},
+            )
+        )
+
+    # -- ASR worker -------------------------------------------------------------
+
+    def _asr_worker(self) -> None:
+        try:
+            while not self._stop.is_set():
+                idle_work = (self.speculate or self.opts.partial_every_s) and not self.finishing
+                try:
+                    utterance = self._utterances.get(timeout=0.02 if idle_work else None)
+                except queue.Empty:
+                    self._idle_work()
+                    continue
+                if isinstance(utterance, EndOfInput):
+                    return
+                waited = time.monotonic() - utterance.timeline.stamps.get("speech_end", time.monotonic())
+                if not self.opts.backpressure and not self.finishing and waited > self.opts.max_lag_s:
+                    self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
+                    continue
+                self._out.put(self._transcribe_final(utterance))
+        except BaseException as exc:
+            self._out.put(StageFailed(exc))
+        finally:
+            self._out.put(WorkerDone())
+
+    def _idle_work(self) -> None:
+        """Nothing final waits: a speculative guess first, else a partial transcript."""
+        with self._slot_lock:
+            slot = self._speculative or self._partials
+            utterance = slot.pop(next(iter(slot))) if slot else None
+        if utterance is None:
+            return
+        transcript = self.transcriber.transcribe(utterance)
+        if utterance.speculative:
+            self.speculation.remember(utterance, Guess(transcript.text))
+        self._out.put(transcript)
+
+    def _transcribe_final(self, utterance: Utterance) -> Transcript:
+        guess = self.speculation.take(utterance)
+        if guess is None:
+            return self.transcriber.transcribe(utterance)
+        utterance.timeline.stamp("asr_start")
+        utterance.timeline.stamp("asr_done")
+        return Transcript(utterance=utterance, text=guess.text)
+
+    # -- main thread --------------------------------------------------------
+
+    def events(self) -> Iterator[Event]:
+        worker = threading.Thread(target=self._asr_worker, name="asr", daemon=True)
+        worker.start()
+        captures = [
+            threading.Thread(target=self._capture, args=(i, s), name=f"capture-{i}", daemon=True)
+            for i, s in enumerate(self.sources)
+        ]
+        for t in captures:
+            t.start()
+        live_sources = len(captures)
+        yield StatusEvent(state="ready", message="listening")
+        try:
+            while True:
+                item = self._next_item()
+                if item is None:
+                    yield StatusEvent(state="cut", message="stopped before the last speech was transcribed",
+                                      details={"waited_s": self.opts.finish_timeout_s})
+                    return
+                if isinstance(item, SourceDone):
+                    live_sources -= 1
+                    if live_sources == 0:
+                        self._utterances.put(EndOfInput())  # after whatever is still queued
+                elif isinstance(item, WorkerDone):
+                    return
+                elif isinstance(item, StageFailed):
+                    raise item.error
+                elif isinstance(item, Event):
+                    yield item
+                else:
+                    yield from self._after_asr(item)
+        finally:
+            self.stop()
+            # Let the worker leave native code (CTranslate2) before the interpreter may exit.
+            worker.join(timeout=10)
+
+    def _next_item(self):
+        """The next output, or None when finishing has run out of time. Ctrl-C here starts finishing."""
+        while True:
+            try:
+                if self._finish_by is None:
+                    return self._out.get()
+                remaining = self._finish_by - time.monotonic()
+                return self._out.get(timeout=remaining) if remaining > 0 else self._out.get_nowait()
+            except queue.Empty:
+                return None
+            except KeyboardInterrupt:
+                if self.finishing:
+                    raise  # a second Ctrl-C: stop now
+                self.finish()
+
+    def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
+        if not transcript.text:
+            return
+        u = transcript.utterance
+        if u.speaker == "unknown" and u.final and self.labeler is not None:
+            u.speaker = self.labeler.label_speaker(transcript)
+        u.timeline.stamp("emitted")
+        yield TranscriptEvent.from_transcript(transcript)
+        if u.final:
+            for stage in self.stages:
+                yield from stage(transcript)

@@ -1,0 +1,1 @@
+"""Replay and listen wiring: sources, engine, stages and sinks for one session."""

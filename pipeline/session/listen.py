@@ -1,0 +1,68 @@
+"""`s2q listen`: live sources (mic, call, or one shared input) through the engine."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from pipeline.errors import DeviceError
+from pipeline.session.config import (
+    PARTIAL_EVERY_S,
+    ListenConfig,
+    SessionConfig,
+    default_record_path,
+)
+from pipeline.session.run import (
+    TerminalFactory,
+    build_engine,
+    open_record,
+    run_session,
+    view_sinks,
+)
+
+CONSENT_REMINDER = (
+    "Reminder: tell the candidate that this call is transcribed locally on this computer "
+    "(nothing leaves it). Hide this with --no-consent-reminder."
+)
+
+
+def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None,
+           announce: Callable[[str], None] = print) -> int:
+    from pipeline.audio.recorder import WavTee
+    from pipeline.audio.sources import MicrophoneSource
+    from pipeline.engine import EngineOptions
+
+    session = config.session
+    sources = []
+    if config.mic is not None:
+        sources.append(MicrophoneSource(config.mic, ["interviewer"]))
+    if config.call is not None:
+        sources.append(MicrophoneSource(config.call, ["candidate"]))
+    if config.input is not None:
+        sources.append(MicrophoneSource(config.input, session.channels))
+    if not sources:
+        raise DeviceError("no input chosen: use --mic DEVICE and/or --call DEVICE, or --input DEVICE "
+                          "(run `s2q devices` to list inputs)")
+    if session.output.record is None:
+        session.output.record = default_record_path()
+    if config.save_audio:
+        stem = session.output.record.with_suffix("")
+        sources = [WavTee(s, stem) for s in sources]
+    if config.consent_reminder:
+        announce(CONSENT_REMINDER)
+    record = open_record(session.output)
+    announce(f"Recording events to {session.output.record}")
+    options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter)
+    engine = build_engine(sources, session, options)
+    return run_session(engine, record + view_sinks(session.output, terminal_factory))
+
+
+def handle_listen(args) -> int:
+    from pipeline.sinks.terminal import terminal_view
+
+    partial_every_s = 0.0 if args.no_partials else PARTIAL_EVERY_S
+    config = ListenConfig(mic=args.mic, call=args.call, input=args.input, save_audio=args.save_audio,
+                          consent_reminder=not args.no_consent_reminder,
+                          session=SessionConfig.from_args(args, partial_every_s=partial_every_s))
+    return listen(config, terminal_factory=lambda: terminal_view(args.role, "live"),
+                  announce=lambda line: print(line, file=sys.stderr))

@@ -1,0 +1,60 @@
+"""Drives one session: builds the stages a config asks for, runs the engine into the sinks."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from pipeline.audio.sources import AudioSource
+from pipeline.engine import Engine, EngineOptions
+from pipeline.session.config import OutputOptions, SessionConfig
+from pipeline.sinks import JsonlSink, Sink
+
+TerminalFactory = Callable[[], Sink]
+
+
+def open_record(output: OutputOptions) -> list[Sink]:
+    """The session record, opened before any model loads so a bad path fails fast."""
+    return [JsonlSink(path=output.record)] if output.record is not None else []
+
+
+def view_sinks(output: OutputOptions, terminal_factory: TerminalFactory | None) -> list[Sink]:
+    """What the user watches: JSON lines on stdout, or the terminal view."""
+    if output.jsonl:
+        return [JsonlSink()]
+    return [terminal_factory()] if terminal_factory is not None else []
+
+
+def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options: EngineOptions) -> Engine:
+    """Loads the bank, its index and Whisper (in that order: a bank error costs no model load)."""
+    from pipeline.audio.transcriber import Transcriber
+    from pipeline.interview import build_interview_stage
+
+    stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
+    transcriber = Transcriber(config.transcriber)
+    transcriber.warm_up()
+    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=stage)
+
+
+def run_session(engine: Engine, sinks: Sequence[Sink]) -> int:
+    """Engine events into every sink, the record first: a line the user has seen is in the record.
+
+    Ctrl-C finishes the speech in progress (bounded by the engine's `finish_timeout_s`) before
+    returning; a second Ctrl-C stops at once. Either way what was written is kept.
+    """
+    events = engine.events()
+    try:
+        while True:
+            try:
+                for event in events:
+                    for sink in sinks:
+                        sink.write(event)
+                return 0
+            except KeyboardInterrupt:
+                if engine.finishing:
+                    engine.stop()
+                    return 0
+                engine.finish()
+    finally:
+        events.close()
+        for sink in sinks:
+            sink.close()

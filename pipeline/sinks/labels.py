@@ -1,0 +1,16 @@
+"""How speakers and audio times read to a person: shared by the live views and the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", "unknown": "Speaker"}
+
+
+def clock(seconds: Any) -> str:
+    """Audio time as mm:ss; anything that is not a number (a damaged record) reads as 00:00."""
+    try:
+        m, s = divmod(int(float(seconds)), 60)
+    except (TypeError, ValueError, OverflowError):
+        m, s = 0, 0
+    return f"{m:02d}:{s:02d}"
