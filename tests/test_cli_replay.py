@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SENTENCE_A, encode_mp3, silence, wer, write_wav
+from conftest import SENTENCE_A, encode_mp3, normalise_text, silence, wer, write_wav
 
 TRANSCRIPT_KEYS = {"type", "utterance_id", "speaker", "start", "end", "text", "final", "latency_ms"}
 
@@ -251,3 +251,30 @@ def test_ctrl_c_just_after_a_line_shows_keeps_it_in_the_record(mono_clip, tmp_pa
     assert len(shown) == 1
     recorded = json_lines(record.read_text()) if record.exists() else []
     assert shown[0] in recorded, "a line the user saw before pressing Ctrl-C is missing from the record"
+
+
+def test_ctrl_c_mid_sentence_keeps_the_speech_in_progress(s2q_command, cli_env, monologue, workdir, tmp_path):
+    """Ctrl-C while someone is talking: what was said so far is transcribed and recorded before exit."""
+    path = write_wav(workdir / "monologue.wav", monologue.audio)
+    record = tmp_path / "rec.jsonl"
+    proc = subprocess.Popen(
+        s2q_command + ["replay", str(path), "--jsonl", "--no-advice", "--record", str(record)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env, cwd=tmp_path, text=True,
+    )
+    try:
+        assert '"ready"' in proc.stdout.readline()  # models loaded; the paced replay starts now
+        time.sleep(monologue.spans[2][1])  # three sentences in: no pause long enough has ended a turn yet
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert_no_traceback(stderr)
+    recorded = [e for e in transcripts(json_lines(record.read_text())) if e["final"]]
+    assert recorded, "the speech in progress at Ctrl-C was lost"
+    said = set(normalise_text(" ".join(e["text"] for e in recorded)).split())
+    before = normalise_text(" ".join(monologue.texts[:2])).split()
+    assert sum(w in said for w in before) >= 0.8 * len(before), said
+    assert recorded[-1]["end"] < monologue.spans[-1][0]  # stopped part way, not replayed to the end
