@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from conftest import SENTENCE_A, encode_mp3, normalise_text, silence, wer, write_wav
 
+MAX_WER = 0.17  # at most one wrong word in these 6-8 word sentences
 TRANSCRIPT_KEYS = {"type", "utterance_id", "speaker", "start", "end", "text", "final", "latency_ms"}
 
 
@@ -57,10 +58,10 @@ def test_fast_jsonl_transcript_events(fast_run):
     (true_start, true_end) = speech.spans[0]
     assert event["start"] <= true_start <= true_end <= event["end"] + 0.05
     assert abs(event["start"] - true_start) <= 0.35 and abs(event["end"] - true_end) <= 0.35
-    assert wer(SENTENCE_A, event["text"]) < 0.35, event["text"]
+    assert wer(SENTENCE_A, event["text"]) <= MAX_WER, event["text"]
     latency = event["latency_ms"]
     for key in ("asr", "total"):
-        assert isinstance(latency[key], (int, float)) and latency[key] >= 0, latency
+        assert isinstance(latency[key], (int, float)) and latency[key] > 0, latency
     assert latency["total"] >= latency["asr"]
 
 
@@ -84,8 +85,8 @@ def test_stereo_channels_map_to_speakers(s2q, stereo_dialog):
     found = transcripts(json_lines(proc.stdout))
     by_speaker = {e["speaker"]: e for e in found}
     assert sorted(e["speaker"] for e in found) == ["candidate", "interviewer"], found
-    assert wer(left.texts[0], by_speaker["interviewer"]["text"]) < 0.35, by_speaker["interviewer"]["text"]
-    assert wer(right.texts[0], by_speaker["candidate"]["text"]) < 0.35, by_speaker["candidate"]["text"]
+    assert wer(left.texts[0], by_speaker["interviewer"]["text"]) <= MAX_WER, by_speaker["interviewer"]["text"]
+    assert wer(right.texts[0], by_speaker["candidate"]["text"]) <= MAX_WER, by_speaker["candidate"]["text"]
     assert abs(by_speaker["interviewer"]["start"] - left.spans[0][0]) <= 0.35
     assert abs(by_speaker["candidate"]["start"] - right.spans[0][0]) <= 0.35
     assert by_speaker["interviewer"]["utterance_id"] != by_speaker["candidate"]["utterance_id"]

@@ -26,8 +26,12 @@ from demo_checks import (
 
 
 @pytest.fixture(scope="module")
-def events(tmp_path_factory) -> list[dict]:
-    record = tmp_path_factory.mktemp("demo") / "record.jsonl"
+def record(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo") / "record.jsonl"
+
+
+@pytest.fixture(scope="module")
+def events(record) -> list[dict]:
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "replay", str(DEMO), "--channels", "interviewer,candidate",
          "--fast", "--jsonl", "--record", str(record)],
@@ -73,6 +77,7 @@ def test_suggestions_arrive_after_every_candidate_answer(events):
 
 
 def test_red_flag_probe_is_suggested_first(events):
+    assert len([e for e in events if e["type"] == "red_flag"]) >= 5
     for i, e in enumerate(events):
         if e["type"] == "red_flag":
             nxt = next(s for s in events[i:] if s["type"] == "suggestion")
@@ -88,3 +93,33 @@ def test_interviewer_questions_map_to_their_competency(events):
         competency = turn["labels"][0].split(":", 1)[1]
         hits += any(competency in q["competencies"] for q in during(turn, asked))
     assert hits / len(technical) >= 0.8
+
+
+def test_report_of_the_demo_record_shows_each_alert_and_stage_with_its_time(events, record, tmp_path):
+    """The report a user reads after the demo: every alert of the run, under its name, at its time."""
+    from pipeline.retrieval.bank import load_bank
+    from pipeline.sinks.labels import clock
+
+    out = tmp_path / "report.md"
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "report", str(record), "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    flags = [e for e in events if e["type"] == "red_flag"]
+    alerts = [e for e in events if e["type"] == "compliance"]
+    assert {f["id"] for f in flags} >= {"accuracy-only", "notebook-only", "no-monitoring", "dismisses-engineering",
+                                        "ignores-data-bias"}
+    assert len({a["id"] for a in alerts}) >= 2
+    red_flags = text.split("## Red flags")[1].split("\n## ")[0]
+    compliance = text.split("## Compliance alerts")[1].split("\n## ")[0]
+    for flag in flags:
+        assert f"### {flag['name']} ({clock(flag['start'])})" in red_flags, flag["name"]
+    for alert in alerts:
+        assert f"### {alert['name']} ({clock(alert['start'])})" in compliance, alert["name"]
+        assert alert["alternative"] is None or alert["alternative"][:40] in compliance.replace("\\", "")
+    bank = load_bank()
+    questions = text.split("## Questions asked")[1].split("\n## ")[0]
+    for event in (e for e in events if e["type"] == "question_asked"):
+        stage = next(s for s in bank.role.stages if s.id == event["stage"])
+        assert f"### {stage.name} (" in questions
+        assert f"**{clock(event['start'])}**" in questions

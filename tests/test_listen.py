@@ -83,6 +83,16 @@ def test_devices_lists_the_pulse_input(pulse):
     assert "pulse" in proc.stdout
 
 
+def heard_last_turn(lines: list[str]) -> bool:
+    """A final transcript ends where the demo's last turn ends (aligned on the first final)."""
+    events = [json.loads(line) for line in list(lines)]
+    done = finals(events)
+    if not done:
+        return False
+    offset = done[0]["start"] - TURNS[0]["start"]
+    return done[-1]["end"] >= TURNS[-1]["end"] + offset - 1.0
+
+
 def test_listen_captures_the_demo_played_into_a_sink(pulse, tmp_path):
     record = tmp_path / "live.jsonl"
     listen = subprocess.Popen(
@@ -96,7 +106,8 @@ def test_listen_captures_the_demo_played_into_a_sink(pulse, tmp_path):
         started = time.monotonic()
         subprocess.run(["paplay", "-d", "call", str(DEMO)], env=pulse, check=True, timeout=400)
         played_s = time.monotonic() - started
-        time.sleep(4)  # the last utterance's hangover and transcription
+        # Wait for the last turn's words to come out (not a fixed sleep: CI may be slow).
+        assert out.wait_for(lambda _: heard_last_turn(out.lines), timeout=60), "the last turn never came out"
     finally:
         listen.send_signal(signal.SIGINT)
         rc = listen.wait(timeout=60)

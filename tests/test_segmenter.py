@@ -175,7 +175,8 @@ def test_ids_unique_across_segmenters(two_sentences, monologue):
 def test_ids_unique_within_one_segmenter(monologue_pieces):
     ids = [u.id for u in monologue_pieces]
     assert len(set(ids)) == len(ids)
-    assert all(isinstance(i, int) and i >= 0 for i in ids)
+    assert all(isinstance(i, int) for i in ids)
+    assert ids == sorted(ids)  # in the order they were spoken
 
 
 def test_timeline_has_speech_end(two_utterances, monologue_pieces):
