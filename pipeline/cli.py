@@ -218,36 +218,11 @@ def _dispatch(args) -> int:
                 print(f"     {'*' if src['default'] else ' '} {src['name']}{mark}")
         return 0
     if args.command == "match":
-        from pipeline import authoring
-        from pipeline.interview import build_interview_stage
+        from pipeline.authoring.commands import handle_match
 
-        stage = build_interview_stage(args.role, args.bank)
-        lines = [args.text] if args.text else sys.stdin
-        return authoring.match_lines(stage.matcher, args.speaker, lines, args.jsonl)
+        return handle_match(args)
     if args.command == "bank":
-        from pipeline import authoring
+        from pipeline.authoring.commands import handle_bank
 
-        if args.bank_command == "validate":
-            return authoring.validate(authoring.role_dirs(args.bank, args.role))
-        if args.bank_command == "build":
-            return authoring.build(authoring.role_dirs(args.bank, args.role))
-        if args.bank_command == "schema":
-            return authoring.export_schema(args.output)
-        if args.bank_command == "search":
-            return authoring.search(authoring.role_dirs(args.bank, args.role), args.text, args.speaker, args.top)
-        if args.bank_command == "dupes":
-            return authoring.dupes(authoring.role_dirs(args.bank, args.role), args.threshold)
-        if args.bank_command == "test":
-            max_miss = None if args.max_miss is None else args.max_miss / 100
-            return authoring.run_bank_tests(authoring.role_dirs(args.bank, args.role), args.folds, max_miss)
-        if args.bank_command == "stats":
-            return authoring.stats(authoring.role_dirs(args.bank, args.role), args.json)
-        if args.bank_command == "new":
-            return authoring.new_entry(args.kind, args.bank, args.role, args.id, args.stage)
-        if args.bank_command == "roles":
-            from pipeline.retrieval.bank import list_roles
-
-            for role in list_roles(args.bank):
-                print(role)
-            return 0
+        return handle_bank(args)
     raise S2QError(f"unknown command {args.command}")

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import authoring
+from pipeline.authoring import dupes, heldout, search, stats
+from pipeline.authoring.workbench import Workbench
 from pipeline.cli import main
 from pipeline.retrieval.bank import (
     BANK_ROOT,
@@ -70,13 +71,13 @@ def _caches_here(monkeypatch, cache_home):
 
 
 @pytest.fixture(scope="module")
-def benches(embedder, index_dir) -> dict[str, authoring.Workbench]:
-    return {role: authoring.Workbench(BANK_ROOT / role, embedder, index_dir) for role in (ML, SECOND)}
+def benches(embedder, index_dir) -> dict[str, Workbench]:
+    return {role: Workbench(BANK_ROOT / role, embedder, index_dir) for role in (ML, SECOND)}
 
 
 @pytest.fixture(scope="module")
-def reports(benches) -> dict[str, authoring.ExampleReport]:
-    return {role: authoring.check_examples(wb) for role, wb in benches.items()}
+def reports(benches) -> dict[str, heldout.ExampleReport]:
+    return {role: heldout.check_examples(wb) for role, wb in benches.items()}
 
 
 @pytest.fixture
@@ -178,7 +179,7 @@ def test_bank_test_cli_passes_and_reports_each_group(capsys, embedder):
     rc, out, err = run_cli(capsys, "bank", "test", "--role", SECOND)
     assert rc == 0, out + err
     assert f"{BANK_ROOT / SECOND}: ok" in out
-    for group in authoring.GROUPS:
+    for group in heldout.GROUPS:
         assert re.search(rf"{group}\s+\d+ of\s+\d+ missed \(\d+%\); at most \d+ allowed", out), group
     assert "red flag examples caught, held out:" in out
 
@@ -186,12 +187,12 @@ def test_bank_test_cli_passes_and_reports_each_group(capsys, embedder):
 def test_held_out_scores_are_not_self_matches(benches):
     """Leave-one-out: no phrase is scored against itself (a phrase always finds itself at 1.0)."""
     wb = benches[ML]
-    picks = authoring._held_out_questions(wb, wb.phrases["interviewer"], wb.vectors("interviewer"))
+    picks = heldout.held_out_questions(wb, wb.phrases["interviewer"], wb.vectors("interviewer"))
     scores = [float(why) for qid, why in picks if qid and re.fullmatch(r"\d\.\d\d", why)]
     assert scores and max(scores) < 0.99
     # cross-validation: each example scored by a model that never saw it is less sure than the shipped one
     side = wb.index.sides["candidate"]
-    classes, held = authoring.held_out_probabilities("red_flag", side.phrases, side.vectors)
+    classes, held = heldout.held_out_probabilities("red_flag", side.phrases, side.vectors)
     full = wb.index.classifiers["red_flag"]
     rows = [i for i, p in enumerate(side.phrases) if p.kind == "red_flag"]
     own_held = [held[i, classes.index(side.phrases[i].entry_id)] for i in rows]
@@ -238,10 +239,10 @@ def test_planted_wrong_examples_fail_with_their_file_and_line(ml_copy, cache_hom
 
 def test_max_miss_is_an_explicit_option(reports):
     report = reports[SECOND]
-    strict = dataclasses.replace(report, max_miss={g: 0.0 for g in authoring.GROUPS})
+    strict = dataclasses.replace(report, max_miss={g: 0.0 for g in heldout.GROUPS})
     assert report.passed and not strict.passed  # strict: the classifiers miss some unseen examples
     assert strict.missed("question phrasings") == 0
-    loose = dataclasses.replace(report, max_miss={g: 1.0 for g in authoring.GROUPS})
+    loose = dataclasses.replace(report, max_miss={g: 1.0 for g in heldout.GROUPS})
     assert loose.passed and loose.allowed("red flag examples") == report.checked["red flag examples"]
 
 
@@ -250,7 +251,7 @@ def test_max_miss_is_an_explicit_option(reports):
 
 def test_search_shows_threshold_pass_fail_and_counter_example(benches, embedder, index_dir):
     wb = benches[ML]
-    units, verdict = authoring.search_text(wb, "How can you tell that a model is overfitting?", "interviewer", top=3)
+    units, verdict = search.search_text(wb, "How can you tell that a model is overfitting?", "interviewer", top=3)
     assert len(units) == 1
     first = units[0].questions[0]
     assert (first.id, first.status) == ("detect-overfitting", "MATCH")
@@ -261,7 +262,7 @@ def test_search_shows_threshold_pass_fail_and_counter_example(benches, embedder,
     assert all(c.status == "too low" for c in units[0].compliance)
 
     out = io.StringIO()
-    authoring.search([BANK_ROOT / ML], "How old are you, if you don't mind me asking?", "interviewer",
+    search.search([BANK_ROOT / ML], "How old are you, if you don't mind me asking?", "interviewer",
                      embedder=embedder, cache_dir=index_dir, out=out)
     text = out.getvalue()
     assert "needs 0.40" in text and "needs 0.66" in text  # both thresholds shown
@@ -285,7 +286,7 @@ def test_search_cli_for_a_candidate_on_the_second_role(capsys):
 
 def test_shipped_banks_have_no_collisions(benches):
     for wb in benches.values():
-        assert authoring.find_collisions(wb, 0.9) == []
+        assert dupes.find_collisions(wb, 0.9) == []
 
 
 def test_dupes_finds_a_planted_duplicate_with_both_places(ml_copy, capsys):
@@ -314,7 +315,7 @@ def test_dupes_finds_a_planted_duplicate_with_both_places(ml_copy, capsys):
 
 def test_stats_numbers_match_the_bank(capsys):
     bank = load_bank(SECOND)
-    st = authoring.bank_stats(bank)
+    st = stats.bank_stats(bank)
     assert st["questions"] == len(bank.questions) == sum(st["per_stage"].values())
     assert sum(st["per_difficulty"].values()) == len(bank.questions)
     assert st["per_competency"]["security"] == sum("security" in q.competencies for q in bank.questions)
@@ -336,7 +337,7 @@ def test_stats_reports_coverage_gaps(second_copy):
     text = role.read_text()
     role.write_text(text.replace("competencies:\n", "  - id: pairing-session\n    name: Pairing\n"
                                  "    description: A stage nobody wrote questions for yet.\ncompetencies:\n", 1))
-    gaps = authoring.bank_stats(load_bank(directory=second_copy))["gaps"]
+    gaps = stats.bank_stats(load_bank(directory=second_copy))["gaps"]
     assert "stage 'pairing-session' has no questions" in gaps
     assert any("red flag 'risky-changes' has no probes" in g for g in gaps)
     assert any(g.startswith("stage 'technical-screen': only one question for") for g in gaps)
