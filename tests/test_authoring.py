@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from pipeline.authoring import dupes, heldout, search, stats
+from pipeline.authoring.heldout import alert_decision, question_decision
 from pipeline.authoring.workbench import Workbench
 from pipeline.cli import main
 from pipeline.retrieval.bank import (
@@ -33,6 +34,7 @@ from pipeline.retrieval.bank import (
     load_bank,
 )
 from pipeline.retrieval.embedder import Embedder
+from pipeline.retrieval.text import clean_speech
 
 ML = "ml-engineer"
 SECOND = "backend-engineer"
@@ -435,3 +437,87 @@ def test_new_role_writes_a_skeleton_that_validates_once_filled(tmp_path, capsys)
     assert load_bank(directory=role).role.id == "data-scientist"
     rc, _, err = run_cli(capsys, "bank", "new", "role", "--bank", tmp_path, "--id", "data-scientist")
     assert rc == 1 and "already exists" in err
+
+
+# -- the same decision: bank search, bank test and the listener --------------------------------------
+# An author trusts `bank search` and `bank test` only as far as they agree with what the listener shows.
+# The same sentences go through the listener's own matcher (`build_interview_stage(role).matcher`), the
+# real `s2q bank search` (a subprocess), and the decision functions `s2q bank test` applies to every
+# held-out phrase (these sentences are not in the bank, so nothing needs holding out).
+
+# (speaker, sentence, what the listener shows: kind -> entry id, or nothing)
+SENTENCES = [
+    ("interviewer", "How can you tell that a model is overfitting?", {"question": "detect-overfitting"}),
+    ("interviewer", "How old are you, if you don't mind me asking?", {"compliance": "age"}),
+    ("candidate", "Once it was live we moved on, honestly nobody has looked at that model since.",
+     {"red_flag": "no-monitoring"}),
+    ("interviewer", "Can you hear me okay on your side?", {}),
+    ("candidate", "Sorry, could you repeat the last part of the question?", {}),
+]
+LABELS = {"question": "question", "compliance": "compliance alert", "red_flag": "red flag"}
+
+
+@pytest.fixture(scope="module")
+def listener(cache_home, index_dir):
+    """The matcher the listener uses, built as `s2q replay` and `s2q listen` build it."""
+    from pipeline.interview import build_interview_stage
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(cache_home))
+        return build_interview_stage(ML, cache_dir=index_dir).matcher
+
+
+def listener_decision(matcher, speaker: str, text: str) -> dict[str, str]:
+    result = matcher.match(text, speaker)
+    hits = {"question": result.questions, "compliance": result.compliance, "red_flag": result.red_flags}
+    return {kind: found[0].id for kind, found in hits.items() if found}
+
+
+def search_decision(cache_home: Path, speaker: str, text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """`s2q bank search` as a user runs it: (the MATCH rows, the 'listener would show' line), per kind."""
+    proc = s2q(cache_home, "bank", "search", "--role", ML, "--speaker", speaker, text)
+    assert proc.returncode == 0, proc.stderr
+    rows, kind = {}, None
+    for line in proc.stdout.splitlines():
+        section = re.match(r"  (questions|compliance alerts|red flags):", line)
+        if section:
+            kind = {"questions": "question", "compliance alerts": "compliance", "red flags": "red_flag"}[section[1]]
+        match = re.match(r"\s+\d\.\d\d\s+MATCH\s+(\S+)", line)
+        if match:
+            rows[kind] = match[1]
+    shown = re.search(r"^the listener would show: (.*)$", proc.stdout, re.MULTILINE)[1]
+    verdict = {}
+    for label, entry in re.findall(r"(question|compliance alert|red flag) (\S+) \(\d\.\d\d\)", shown):
+        verdict[{v: k for k, v in LABELS.items()}[label]] = entry
+    return rows, verdict
+
+
+def held_out_decision(wb: Workbench, speaker: str, text: str) -> dict[str, str]:
+    """The decisions `s2q bank test` makes for each held-out phrase, for a sentence not in the bank."""
+    vector = wb.embedder.encode([clean_speech(text)])
+    found = {}
+    if speaker == "interviewer":
+        sims = wb.vectors("interviewer") @ vector[0]
+        qid, _ = question_decision(wb, sims, np.arange(len(sims)))
+        if qid:
+            found["question"] = qid
+    for kind, side in (("compliance", "interviewer"), ("red_flag", "candidate")):
+        classifier = wb.index.classifiers[kind]
+        if side == speaker:
+            alert, _, _ = alert_decision(kind, classifier.classes, classifier.probabilities(vector)[0],
+                                         wb.thresholds)
+            if alert:
+                found[kind] = alert
+    return found
+
+
+@pytest.mark.parametrize("speaker, text, expected", SENTENCES, ids=[t[:30] for _, t, _ in SENTENCES])
+def test_search_test_and_listener_decide_the_same(listener, benches, cache_home, speaker, text, expected):
+    workbench = benches[ML]
+    assert text not in {p.written for side in workbench.phrases.values() for p in side}  # nothing to hold out
+    heard = listener_decision(listener, speaker, text)
+    assert heard == expected  # the premise: a question, an alert, a red flag, and nothing
+    rows, shown = search_decision(cache_home, speaker, text)
+    assert rows == heard  # one sentence: its MATCH rows are what the listener shows
+    assert shown == heard
+    assert held_out_decision(workbench, speaker, text) == heard
