@@ -95,13 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the report to this file (readable by you only)")
 
     p = sub.add_parser("match", parents=[bank], help="what the listener matches for a sentence")
-    p.set_defaults(handler="pipeline.authoring:handle_match")
+    p.set_defaults(handler="pipeline.authoring.commands:handle_match")
     p.add_argument("text", nargs="?", help="the sentence; without it, one sentence per stdin line")
     p.add_argument("--speaker", required=True, choices=SPEAKERS)
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
 
     p = sub.add_parser("bank", help="question bank tools for content authors")
-    p.set_defaults(handler="pipeline.authoring:handle_bank")
+    p.set_defaults(handler="pipeline.authoring.commands:handle_bank")
     bank_sub = p.add_subparsers(dest="bank_command", required=True)
     for name, text in (("validate", "check the bank: schema and cross-references"),
                        ("build", "validate, then embed and index the bank (cached)"),

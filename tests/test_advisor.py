@@ -218,7 +218,13 @@ def test_advisor_alone_through_run_stage(bank):
     import numpy as np
 
     from pipeline.engine import run_stage
-    from pipeline.events import QuestionAskedEvent, RedFlagEvent, SuggestionEvent, Transcript, Utterance
+    from pipeline.events import (
+        QuestionAskedEvent,
+        RedFlagEvent,
+        SuggestionEvent,
+        Transcript,
+        Utterance,
+    )
     from pipeline.interview import InterviewStage
 
     def said(text: str, speaker: str, uid: int) -> Transcript:

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import authoring
+from pipeline.authoring import dupes, heldout, search, stats
+from pipeline.authoring.heldout import alert_decision, question_decision
+from pipeline.authoring.workbench import Workbench
 from pipeline.cli import main
 from pipeline.retrieval.bank import (
     BANK_ROOT,
@@ -32,6 +34,7 @@ from pipeline.retrieval.bank import (
     load_bank,
 )
 from pipeline.retrieval.embedder import Embedder
+from pipeline.retrieval.text import clean_speech
 
 ML = "ml-engineer"
 SECOND = "backend-engineer"
@@ -70,13 +73,13 @@ def _caches_here(monkeypatch, cache_home):
 
 
 @pytest.fixture(scope="module")
-def benches(embedder, index_dir) -> dict[str, authoring.Workbench]:
-    return {role: authoring.Workbench(BANK_ROOT / role, embedder, index_dir) for role in (ML, SECOND)}
+def benches(embedder, index_dir) -> dict[str, Workbench]:
+    return {role: Workbench(BANK_ROOT / role, embedder, index_dir) for role in (ML, SECOND)}
 
 
 @pytest.fixture(scope="module")
-def reports(benches) -> dict[str, authoring.ExampleReport]:
-    return {role: authoring.check_examples(wb) for role, wb in benches.items()}
+def reports(benches) -> dict[str, heldout.ExampleReport]:
+    return {role: heldout.check_examples(wb) for role, wb in benches.items()}
 
 
 @pytest.fixture
@@ -178,7 +181,7 @@ def test_bank_test_cli_passes_and_reports_each_group(capsys, embedder):
     rc, out, err = run_cli(capsys, "bank", "test", "--role", SECOND)
     assert rc == 0, out + err
     assert f"{BANK_ROOT / SECOND}: ok" in out
-    for group in authoring.GROUPS:
+    for group in heldout.GROUPS:
         assert re.search(rf"{group}\s+\d+ of\s+\d+ missed \(\d+%\); at most \d+ allowed", out), group
     assert "red flag examples caught, held out:" in out
 
@@ -186,12 +189,12 @@ def test_bank_test_cli_passes_and_reports_each_group(capsys, embedder):
 def test_held_out_scores_are_not_self_matches(benches):
     """Leave-one-out: no phrase is scored against itself (a phrase always finds itself at 1.0)."""
     wb = benches[ML]
-    picks = authoring._held_out_questions(wb, wb.phrases["interviewer"], wb.vectors("interviewer"))
+    picks = heldout.held_out_questions(wb, wb.phrases["interviewer"], wb.vectors("interviewer"))
     scores = [float(why) for qid, why in picks if qid and re.fullmatch(r"\d\.\d\d", why)]
     assert scores and max(scores) < 0.99
     # cross-validation: each example scored by a model that never saw it is less sure than the shipped one
     side = wb.index.sides["candidate"]
-    classes, held = authoring.held_out_probabilities("red_flag", side.phrases, side.vectors)
+    classes, held = heldout.held_out_probabilities("red_flag", side.phrases, side.vectors)
     full = wb.index.classifiers["red_flag"]
     rows = [i for i, p in enumerate(side.phrases) if p.kind == "red_flag"]
     own_held = [held[i, classes.index(side.phrases[i].entry_id)] for i in rows]
@@ -238,10 +241,10 @@ def test_planted_wrong_examples_fail_with_their_file_and_line(ml_copy, cache_hom
 
 def test_max_miss_is_an_explicit_option(reports):
     report = reports[SECOND]
-    strict = dataclasses.replace(report, max_miss={g: 0.0 for g in authoring.GROUPS})
+    strict = dataclasses.replace(report, max_miss={g: 0.0 for g in heldout.GROUPS})
     assert report.passed and not strict.passed  # strict: the classifiers miss some unseen examples
     assert strict.missed("question phrasings") == 0
-    loose = dataclasses.replace(report, max_miss={g: 1.0 for g in authoring.GROUPS})
+    loose = dataclasses.replace(report, max_miss={g: 1.0 for g in heldout.GROUPS})
     assert loose.passed and loose.allowed("red flag examples") == report.checked["red flag examples"]
 
 
@@ -250,7 +253,7 @@ def test_max_miss_is_an_explicit_option(reports):
 
 def test_search_shows_threshold_pass_fail_and_counter_example(benches, embedder, index_dir):
     wb = benches[ML]
-    units, verdict = authoring.search_text(wb, "How can you tell that a model is overfitting?", "interviewer", top=3)
+    units, verdict = search.search_text(wb, "How can you tell that a model is overfitting?", "interviewer", top=3)
     assert len(units) == 1
     first = units[0].questions[0]
     assert (first.id, first.status) == ("detect-overfitting", "MATCH")
@@ -261,7 +264,7 @@ def test_search_shows_threshold_pass_fail_and_counter_example(benches, embedder,
     assert all(c.status == "too low" for c in units[0].compliance)
 
     out = io.StringIO()
-    authoring.search([BANK_ROOT / ML], "How old are you, if you don't mind me asking?", "interviewer",
+    search.search([BANK_ROOT / ML], "How old are you, if you don't mind me asking?", "interviewer",
                      embedder=embedder, cache_dir=index_dir, out=out)
     text = out.getvalue()
     assert "needs 0.40" in text and "needs 0.66" in text  # both thresholds shown
@@ -285,7 +288,7 @@ def test_search_cli_for_a_candidate_on_the_second_role(capsys):
 
 def test_shipped_banks_have_no_collisions(benches):
     for wb in benches.values():
-        assert authoring.find_collisions(wb, 0.9) == []
+        assert dupes.find_collisions(wb, 0.9) == []
 
 
 def test_dupes_finds_a_planted_duplicate_with_both_places(ml_copy, capsys):
@@ -314,7 +317,7 @@ def test_dupes_finds_a_planted_duplicate_with_both_places(ml_copy, capsys):
 
 def test_stats_numbers_match_the_bank(capsys):
     bank = load_bank(SECOND)
-    st = authoring.bank_stats(bank)
+    st = stats.bank_stats(bank)
     assert st["questions"] == len(bank.questions) == sum(st["per_stage"].values())
     assert sum(st["per_difficulty"].values()) == len(bank.questions)
     assert st["per_competency"]["security"] == sum("security" in q.competencies for q in bank.questions)
@@ -336,7 +339,7 @@ def test_stats_reports_coverage_gaps(second_copy):
     text = role.read_text()
     role.write_text(text.replace("competencies:\n", "  - id: pairing-session\n    name: Pairing\n"
                                  "    description: A stage nobody wrote questions for yet.\ncompetencies:\n", 1))
-    gaps = authoring.bank_stats(load_bank(directory=second_copy))["gaps"]
+    gaps = stats.bank_stats(load_bank(directory=second_copy))["gaps"]
     assert "stage 'pairing-session' has no questions" in gaps
     assert any("red flag 'risky-changes' has no probes" in g for g in gaps)
     assert any(g.startswith("stage 'technical-screen': only one question for") for g in gaps)
@@ -434,3 +437,87 @@ def test_new_role_writes_a_skeleton_that_validates_once_filled(tmp_path, capsys)
     assert load_bank(directory=role).role.id == "data-scientist"
     rc, _, err = run_cli(capsys, "bank", "new", "role", "--bank", tmp_path, "--id", "data-scientist")
     assert rc == 1 and "already exists" in err
+
+
+# -- the same decision: bank search, bank test and the listener --------------------------------------
+# An author trusts `bank search` and `bank test` only as far as they agree with what the listener shows.
+# The same sentences go through the listener's own matcher (`build_interview_stage(role).matcher`), the
+# real `s2q bank search` (a subprocess), and the decision functions `s2q bank test` applies to every
+# held-out phrase (these sentences are not in the bank, so nothing needs holding out).
+
+# (speaker, sentence, what the listener shows: kind -> entry id, or nothing)
+SENTENCES = [
+    ("interviewer", "How can you tell that a model is overfitting?", {"question": "detect-overfitting"}),
+    ("interviewer", "How old are you, if you don't mind me asking?", {"compliance": "age"}),
+    ("candidate", "Once it was live we moved on, honestly nobody has looked at that model since.",
+     {"red_flag": "no-monitoring"}),
+    ("interviewer", "Can you hear me okay on your side?", {}),
+    ("candidate", "Sorry, could you repeat the last part of the question?", {}),
+]
+LABELS = {"question": "question", "compliance": "compliance alert", "red_flag": "red flag"}
+
+
+@pytest.fixture(scope="module")
+def listener(cache_home, index_dir):
+    """The matcher the listener uses, built as `s2q replay` and `s2q listen` build it."""
+    from pipeline.interview import build_interview_stage
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(cache_home))
+        return build_interview_stage(ML, cache_dir=index_dir).matcher
+
+
+def listener_decision(matcher, speaker: str, text: str) -> dict[str, str]:
+    result = matcher.match(text, speaker)
+    hits = {"question": result.questions, "compliance": result.compliance, "red_flag": result.red_flags}
+    return {kind: found[0].id for kind, found in hits.items() if found}
+
+
+def search_decision(cache_home: Path, speaker: str, text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """`s2q bank search` as a user runs it: (the MATCH rows, the 'listener would show' line), per kind."""
+    proc = s2q(cache_home, "bank", "search", "--role", ML, "--speaker", speaker, text)
+    assert proc.returncode == 0, proc.stderr
+    rows, kind = {}, None
+    for line in proc.stdout.splitlines():
+        section = re.match(r"  (questions|compliance alerts|red flags):", line)
+        if section:
+            kind = {"questions": "question", "compliance alerts": "compliance", "red flags": "red_flag"}[section[1]]
+        match = re.match(r"\s+\d\.\d\d\s+MATCH\s+(\S+)", line)
+        if match:
+            rows[kind] = match[1]
+    shown = re.search(r"^the listener would show: (.*)$", proc.stdout, re.MULTILINE)[1]
+    verdict = {}
+    for label, entry in re.findall(r"(question|compliance alert|red flag) (\S+) \(\d\.\d\d\)", shown):
+        verdict[{v: k for k, v in LABELS.items()}[label]] = entry
+    return rows, verdict
+
+
+def held_out_decision(wb: Workbench, speaker: str, text: str) -> dict[str, str]:
+    """The decisions `s2q bank test` makes for each held-out phrase, for a sentence not in the bank."""
+    vector = wb.embedder.encode([clean_speech(text)])
+    found = {}
+    if speaker == "interviewer":
+        sims = wb.vectors("interviewer") @ vector[0]
+        qid, _ = question_decision(wb, sims, np.arange(len(sims)))
+        if qid:
+            found["question"] = qid
+    for kind, side in (("compliance", "interviewer"), ("red_flag", "candidate")):
+        classifier = wb.index.classifiers[kind]
+        if side == speaker:
+            alert, _, _ = alert_decision(kind, classifier.classes, classifier.probabilities(vector)[0],
+                                         wb.thresholds)
+            if alert:
+                found[kind] = alert
+    return found
+
+
+@pytest.mark.parametrize("speaker, text, expected", SENTENCES, ids=[t[:30] for _, t, _ in SENTENCES])
+def test_search_test_and_listener_decide_the_same(listener, benches, cache_home, speaker, text, expected):
+    workbench = benches[ML]
+    assert text not in {p.written for side in workbench.phrases.values() for p in side}  # nothing to hold out
+    heard = listener_decision(listener, speaker, text)
+    assert heard == expected  # the premise: a question, an alert, a red flag, and nothing
+    rows, shown = search_decision(cache_home, speaker, text)
+    assert rows == heard  # one sentence: its MATCH rows are what the listener shows
+    assert shown == heard
+    assert held_out_decision(workbench, speaker, text) == heard

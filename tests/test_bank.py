@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.authoring  # noqa: F401  (imported at collection, as any long-lived process would)
+import pipeline.authoring.commands  # noqa: F401  (imported at collection, as any long-lived process would)
 from pipeline.retrieval.bank import (
     BANK_ROOT,
     MAX_SPOKEN_WORDS,
@@ -142,7 +142,7 @@ def test_validate_cli_on_shipped_bank_exits_0():
 
 def test_validate_writes_to_the_current_stdout(capsys):
     """`s2q bank validate` run in-process (tests, tools embedding the CLI) prints where sys.stdout
-    points now. pipeline/authoring.py binds `out: IO[str] = sys.stdout` as a default argument,
+    points now. pipeline/authoring/ once bound `out: IO[str] = sys.stdout` as a default argument,
     i.e. to the stream of import time, so this output goes to a stale (possibly closed) stream."""
     from pipeline.cli import main
 

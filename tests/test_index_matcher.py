@@ -21,8 +21,9 @@ import pytest
 
 from pipeline.retrieval.bank import BANK_ROOT, BankError, load_bank
 from pipeline.retrieval.embedder import DIMENSIONS, Embedder
-from pipeline.retrieval.index import SIDES, BankIndex, bank_phrases
+from pipeline.retrieval.index import BankIndex
 from pipeline.retrieval.matcher import Matcher
+from pipeline.retrieval.phrases import SIDES, bank_phrases
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = "ml-engineer"

@@ -144,37 +144,93 @@ def list_roles(bank_root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/role.yaml"))
 
 
+def bank_files(directory: Path) -> list[Path]:
+    """The YAML files of a role folder, in loading order (those that exist)."""
+    directory = Path(directory)
+    files = [directory / "role.yaml", *sorted((directory / "questions").glob("*.yaml")),
+             directory / "red_flags.yaml", directory / "compliance.yaml", directory / "neutral.yaml"]
+    return [p for p in files if p.exists()]
+
+
+def yaml_strings(path: Path) -> list[tuple[int, str]]:
+    """Every string value of a YAML file with its line, in file order; raises yaml.YAMLError, OSError."""
+    located = _Located(path)
+    found: list[tuple[int, str]] = []
+
+    def walk(node, at: tuple) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, at + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, at + (i,))
+        elif isinstance(node, str):
+            found.append((located.line(at), node))
+
+    walk(located.data, ())
+    return found
+
+
+class Positions:
+    """Where each entry of a loaded bank is written: its file and the line of any of its fields.
+
+    Kept by `check_bank` while it parses, so nothing needs to read the YAML twice. Keys:
+    ("questions", i) for `bank.questions[i]` (across files), ("red_flags", i), ("compliance", i),
+    ("neutral", "interviewer" | "candidate") for the neutral lists.
+    """
+
+    def __init__(self) -> None:
+        self._at: dict[tuple[str, object], tuple[_Located, tuple]] = {}
+
+    def add(self, section: str, key: object, located: _Located, at: tuple) -> None:
+        self._at[(section, key)] = (located, tuple(at))
+
+    def file(self, section: str, key: object) -> Path | None:
+        found = self._at.get((section, key))
+        return found[0].path if found else None
+
+    def line(self, section: str, key: object, *field) -> int:
+        """The line of `field` (a YAML path below the entry, e.g. "alternatives", 2); 0 when unknown."""
+        found = self._at.get((section, key))
+        return found[0].line(found[1] + tuple(field)) if found else 0
+
+
 def check_bank(directory: Path) -> tuple[Bank | None, list[Problem]]:
     """Loads and cross-checks a role folder. Returns the bank (None on errors) and all problems."""
     directory = Path(directory)
     problems: list[Problem] = []
     if not (directory / "role.yaml").exists():
         raise BankError([Problem(directory / "role.yaml", 1, "no role.yaml: is this a role folder of the bank?")])
-    role, role_loc = _load(directory / "role.yaml", Role, problems)
+    role, _ = _load(directory / "role.yaml", Role, problems)
 
-    questions, q_where = [], []
+    positions = Positions()
+    questions = []
     for path in sorted((directory / "questions").glob("*.yaml")):
         parsed, loc = _load(path, QuestionFile, problems)
         if parsed:
             for i, q in enumerate(parsed.questions):
+                positions.add("questions", len(questions), loc, ("questions", i))
                 questions.append(q)
-                q_where.append((path, loc, ("questions", i)))
     red_flags, rf_loc = _optional(directory / "red_flags.yaml", RedFlagFile, problems)
     compliance, c_loc = _optional(directory / "compliance.yaml", ComplianceFile, problems)
-    neutral, _ = _optional(directory / "neutral.yaml", NeutralFile, problems)
+    neutral, n_loc = _optional(directory / "neutral.yaml", NeutralFile, problems)
+    for section, parsed, loc in (("red_flags", red_flags, rf_loc), ("compliance", compliance, c_loc)):
+        for i in range(len(getattr(parsed, section)) if parsed else 0):
+            positions.add(section, i, loc, (section, i))
+    if neutral:
+        for side in ("interviewer", "candidate"):
+            positions.add("neutral", side, n_loc, (side,))
+    red_flags = red_flags.red_flags if red_flags else []
+    compliance = compliance.compliance if compliance else []
 
     if role is not None:
-        _cross_check(role, questions, q_where, red_flags, rf_loc, compliance, c_loc, problems)
-        _warn_weak(questions, q_where, red_flags, rf_loc, problems)
+        _cross_check(role, questions, red_flags, compliance, positions, problems)
+        _warn_weak(questions, red_flags, compliance, positions, problems)
     if any(p.severity == "error" for p in problems):
         return None, problems
-    bank = Bank(
-        role=role,
-        questions=questions,
-        red_flags=red_flags.red_flags if red_flags else [],
-        compliance=compliance.compliance if compliance else [],
-        neutral=neutral or NeutralFile(),
-    )
+    bank = Bank(role=role, questions=questions, red_flags=red_flags, compliance=compliance,
+                neutral=neutral or NeutralFile())
+    bank._positions = positions
     return bank, problems
 
 
@@ -191,7 +247,7 @@ def _optional(path: Path, model, problems):
     return _load(path, model, problems)
 
 
-def _cross_check(role, questions, q_where, red_flags, rf_loc, compliance, c_loc, problems) -> None:
+def _cross_check(role, questions, red_flags, compliance, positions: Positions, problems) -> None:
     stages = {s.id for s in role.stages}
     competencies = {c.id for c in role.competencies}
     question_ids = {q.id for q in questions}
@@ -204,48 +260,102 @@ def _cross_check(role, questions, q_where, red_flags, rf_loc, compliance, c_loc,
         else:
             seen[entry_id] = (path, line)
 
-    for q, (path, loc, at) in zip(questions, q_where):
-        claim(q.id, path, loc.line(at + ("id",)))
+    for n, q in enumerate(questions):
+        path = positions.file("questions", n)
+
+        def line(*field, n=n) -> int:
+            return positions.line("questions", n, *field)
+
+        claim(q.id, path, line("id"))
         if q.stage not in stages:
-            problems.append(Problem(path, loc.line(at + ("stage",)),
+            problems.append(Problem(path, line("stage"),
                                     f"question {q.id!r}: unknown stage {q.stage!r} (known: {', '.join(sorted(stages))})"))
         for i, c in enumerate(q.competencies):
             if c not in competencies:
-                problems.append(Problem(path, loc.line(at + ("competencies", i)),
+                problems.append(Problem(path, line("competencies", i),
                                         f"question {q.id!r}: unknown competency {c!r} (known: {', '.join(sorted(competencies))})"))
         for i, f in enumerate(q.follow_ups):
             if f not in question_ids:
-                problems.append(Problem(path, loc.line(at + ("follow_ups", i)),
+                problems.append(Problem(path, line("follow_ups", i),
                                         f"question {q.id!r}: follow-up {f!r} is not a question in the bank"))
             elif f == q.id:
-                problems.append(Problem(path, loc.line(at + ("follow_ups", i)), f"question {q.id!r} lists itself as a follow-up"))
-    if red_flags:
-        for i, rf in enumerate(red_flags.red_flags):
-            claim(rf.id, rf_loc.path, rf_loc.line(("red_flags", i, "id")))
-            for j, probe in enumerate(rf.probes):
-                if probe not in question_ids:
-                    problems.append(Problem(rf_loc.path, rf_loc.line(("red_flags", i, "probes", j)),
-                                            f"red flag {rf.id!r}: probe {probe!r} is not a question in the bank"))
-    if compliance:
-        for i, alert in enumerate(compliance.compliance):
-            claim(alert.id, c_loc.path, c_loc.line(("compliance", i, "id")))
+                problems.append(Problem(path, line("follow_ups", i), f"question {q.id!r} lists itself as a follow-up"))
+    for i, rf in enumerate(red_flags):
+        path = positions.file("red_flags", i)
+        claim(rf.id, path, positions.line("red_flags", i, "id"))
+        for j, probe in enumerate(rf.probes):
+            if probe not in question_ids:
+                problems.append(Problem(path, positions.line("red_flags", i, "probes", j),
+                                        f"red flag {rf.id!r}: probe {probe!r} is not a question in the bank"))
+    for i, alert in enumerate(compliance):
+        claim(alert.id, positions.file("compliance", i), positions.line("compliance", i, "id"))
 
 
-def _warn_weak(questions, q_where, red_flags, rf_loc, problems) -> None:
-    for q, (path, loc, at) in zip(questions, q_where):
+# -- entries that are valid but thin ------------------------------------------------------------------
+
+MIN_ALTERNATIVES = 3  # fewer is a coverage gap in `s2q bank stats`
+
+
+@dataclass(frozen=True)
+class Weakness:
+    """A valid entry that will match poorly: the one list of such checks, for `validate` and `stats`.
+
+    Attributes:
+        check: no-alternatives, few-alternatives, long-text, few-examples, no-probes or no-negatives.
+        section: questions, red_flags or compliance (the `Positions` section).
+        index: the entry's place in that list of the bank.
+        entry_id: the entry's id.
+        field: the field to point at ("" for the entry itself).
+        count: how many there are (words, examples, alternatives), where that is the point.
+    """
+
+    check: str
+    section: str
+    index: int
+    entry_id: str
+    field: str = ""
+    count: int = 0
+
+
+def weak_entries(questions, red_flags, compliance) -> list[Weakness]:
+    """Per entry, in bank order: every thin spot `validate` warns about or `stats` lists as a gap."""
+    found: list[Weakness] = []
+    for i, q in enumerate(questions):
         if not q.alternatives:
-            problems.append(Problem(path, loc.line(at), f"question {q.id!r} has no alternative phrasings: "
-                                    "it will only be recognised when asked almost word for word", "warning"))
+            found.append(Weakness("no-alternatives", "questions", i, q.id))
+        if len(q.alternatives) < MIN_ALTERNATIVES:
+            found.append(Weakness("few-alternatives", "questions", i, q.id, "alternatives", len(q.alternatives)))
         if len(q.text.split()) > MAX_SPOKEN_WORDS:
-            problems.append(Problem(path, loc.line(at + ("text",)),
-                                    f"question {q.id!r}: text has {len(q.text.split())} words, too long to say "
-                                    f"in one breath (at most {MAX_SPOKEN_WORDS})", "warning"))
-    if red_flags:
-        for i, rf in enumerate(red_flags.red_flags):
-            if len(rf.examples) < MIN_RED_FLAG_EXAMPLES:
-                problems.append(Problem(rf_loc.path, rf_loc.line(("red_flags", i, "examples")),
-                                        f"red flag {rf.id!r} has {len(rf.examples)} examples; "
-                                        f"at least {MIN_RED_FLAG_EXAMPLES} make it reliable", "warning"))
+            found.append(Weakness("long-text", "questions", i, q.id, "text", len(q.text.split())))
+    for i, rf in enumerate(red_flags):
+        if not rf.probes:
+            found.append(Weakness("no-probes", "red_flags", i, rf.id, "probes"))
+        if len(rf.examples) < MIN_RED_FLAG_EXAMPLES:
+            found.append(Weakness("few-examples", "red_flags", i, rf.id, "examples", len(rf.examples)))
+        if not rf.negative_examples:
+            found.append(Weakness("no-negatives", "red_flags", i, rf.id, "negative_examples"))
+    for i, c in enumerate(compliance):
+        if not c.negative_examples:
+            found.append(Weakness("no-negatives", "compliance", i, c.id, "negative_examples"))
+    return found
+
+
+_WARNINGS = {
+    "no-alternatives": lambda w: (f"question {w.entry_id!r} has no alternative phrasings: "
+                                  "it will only be recognised when asked almost word for word"),
+    "long-text": lambda w: (f"question {w.entry_id!r}: text has {w.count} words, too long to say "
+                            f"in one breath (at most {MAX_SPOKEN_WORDS})"),
+    "few-examples": lambda w: (f"red flag {w.entry_id!r} has {w.count} examples; "
+                               f"at least {MIN_RED_FLAG_EXAMPLES} make it reliable"),
+}
+
+
+def _warn_weak(questions, red_flags, compliance, positions: Positions, problems) -> None:
+    for w in weak_entries(questions, red_flags, compliance):
+        if w.check in _WARNINGS:
+            field = (w.field,) if w.field else ()
+            problems.append(Problem(positions.file(w.section, w.index), positions.line(w.section, w.index, *field),
+                                    _WARNINGS[w.check](w), "warning"))
 
 
 def content_hash(bank: Bank) -> str:

@@ -1,8 +1,7 @@
 """FAISS indexes over the bank's phrasings, cached on disk.
 
-Two indexes: what an interviewer might say (questions, compliance examples,
-neutral small talk) and what a candidate might say (red-flag examples, clean
-answers). Each phrase keeps its label; counter-examples have kind `none`.
+Two indexes, one per side of `phrases.bank_phrases` (row i is phrase i), plus
+the alert classifiers trained on them.
 The cache is keyed by the bank's content hash and the embedder; individual
 phrase vectors are cached too, so editing one entry re-embeds only that entry.
 """
@@ -12,43 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.retrieval.bank import content_hash
 from pipeline.retrieval.embedder import DIMENSIONS, Embedder
+from pipeline.retrieval.phrases import SIDES, Phrase, bank_phrases
 from pipeline.retrieval.schema import Bank
-from pipeline.retrieval.text import clean_speech
 
-SIDES = ("interviewer", "candidate")
-
-
-@dataclass(frozen=True)
-class Phrase:
-    text: str
-    kind: str  # question | compliance | red_flag | none
-    entry_id: str  # the entry it belongs to ('' for neutral sentences)
-
-
-def bank_phrases(bank: Bank) -> dict[str, list[Phrase]]:
-    interviewer: list[Phrase] = []
-    for q in bank.questions:
-        interviewer += [Phrase(t, "question", q.id) for t in [q.text, *q.alternatives]]
-        interviewer += [Phrase(t, "none", q.id) for t in q.negative_examples]
-    for c in bank.compliance:
-        interviewer += [Phrase(t, "compliance", c.id) for t in c.examples]
-        lawful = [*c.negative_examples, *([c.alternative] if c.alternative else [])]
-        interviewer += [Phrase(t, "none", c.id) for t in lawful]
-    interviewer += [Phrase(t, "none", "") for t in bank.neutral.interviewer]
-    candidate: list[Phrase] = []
-    for rf in bank.red_flags:
-        candidate += [Phrase(t, "red_flag", rf.id) for t in rf.examples]
-        candidate += [Phrase(t, "none", rf.id) for t in rf.negative_examples]
-    candidate += [Phrase(t, "none", "") for t in bank.neutral.candidate]
-    return {side: [Phrase(clean_speech(p.text), p.kind, p.entry_id) for p in phrases]
-            for side, phrases in (("interviewer", interviewer), ("candidate", candidate))}
+__all__ = ["SIDES", "AlertClassifier", "BankIndex", "Phrase", "SideIndex", "bank_phrases", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
@@ -166,7 +138,8 @@ class BankIndex:
             _atomic_save(folder / f"{s}.npy", sides[s].vectors)
         for kind, classifier in classifiers.items():
             classifier.save(folder / f"{kind}.npz")
-        meta = {"role": bank.role.id, "key": key, "sides": {s: [asdict(p) for p in phrases[s]] for s in SIDES}}
+        rows = {s: [{"text": p.text, "kind": p.kind, "entry_id": p.entry_id} for p in phrases[s]] for s in SIDES}
+        meta = {"role": bank.role.id, "key": key, "sides": rows}
         tmp = folder / "meta.json.tmp"
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, folder / "meta.json")

@@ -9,6 +9,9 @@ per sentence only the best entry of each kind counts.
 - Compliance alerts and red flags: a classifier trained on the bank's examples
   and counter-examples (see `AlertClassifier`); its probability must reach
   `matching.compliance` / `matching.red_flag`.
+`rejection()` is the only place these thresholds are applied: the listener
+(`decide`), `s2q bank search` (`Matcher.candidates`) and the held-out
+`s2q bank test` all go through it, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
+from pipeline.retrieval.phrases import SIDES
 from pipeline.retrieval.schema import Thresholds
 from pipeline.retrieval.text import clean_speech, split_sentences
 
@@ -47,9 +53,69 @@ class Candidate:
     id: str
     score: float
     counter: float | None = None  # closest counter-example (nearest-neighbour kinds only)
+    row: int | None = None  # nearest-neighbour kinds: the phrase row it was found through
+
+
+@dataclass
+class Unit:
+    """One sentence (or the whole text) as the matcher checks it: its top candidates, before thresholds.
+
+    Attributes:
+        text: the words as said.
+        candidates: per kind (questions first), the best entries, best first.
+        counter: the closest counter-example on the interviewer side, as (similarity, phrase row).
+    """
+
+    text: str
+    candidates: list[Candidate] = field(default_factory=list)
+    counter: tuple[float, int] | None = None
 
 
 KIND_OF_LIST = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
+
+
+def rejection(candidate: Candidate, thresholds: Thresholds) -> str | None:
+    """THE threshold rule: why a candidate does not count ("too low", "counter"), or None when it does.
+
+    A candidate counts when its score reaches its kind's threshold and, for nearest-neighbour kinds,
+    beats the closest counter-example by the margin.
+    """
+    if candidate.score < getattr(thresholds, candidate.kind):
+        return "too low"
+    if candidate.counter is not None and candidate.score - candidate.counter < thresholds.margin:
+        return "counter"
+    return None
+
+
+def nearest_questions(sims, rows, phrases, top: int = 1) -> tuple[list[Candidate], tuple[float, int] | None]:
+    """The `top` closest questions and the closest counter-example, from one query's neighbours.
+
+    `sims` and `rows` are the query's similarities and phrase rows (rows < 0 are skipped). Each
+    question counts once, by its closest phrasing; of equally close phrases the first row wins.
+    """
+    sims, rows = np.asarray(sims), np.asarray(rows)
+    order = np.lexsort((rows, -sims))
+    best: dict[str, tuple[float, int]] = {}
+    counter = None
+    for sim, row in zip(sims[order], rows[order]):
+        if row < 0:
+            continue
+        phrase = phrases[row]
+        if phrase.kind == "question" and phrase.entry_id not in best:
+            best[phrase.entry_id] = (float(sim), int(row))
+        elif phrase.kind == "none" and counter is None:
+            counter = (float(sim), int(row))
+        if len(best) >= top and counter is not None:
+            break
+    counter_score = counter[0] if counter else -1.0
+    found = [Candidate("question", qid, score, counter_score, row) for qid, (score, row) in list(best.items())[:top]]
+    return found, counter
+
+
+def ranked_alerts(kind: str, classes: list[str], probs, top: int = 1) -> list[Candidate]:
+    """The `top` most probable entries of a classifier's probabilities (never `none`)."""
+    scored = sorted(((float(p), c) for c, p in zip(classes, probs) if c != "none"), reverse=True)
+    return [Candidate(kind, c, p) for p, c in scored[:top]]
 
 
 class Matcher:
@@ -57,61 +123,45 @@ class Matcher:
         self.index = index
         self.embedder = embedder
         self.thresholds = thresholds or index.bank.role.matching
-        self.timings_ms: dict[str, float] = {}  # of the last scores() call
+        self.timings_ms: dict[str, float] = {}  # of the last scores() / candidates() call
+
+    def candidates(self, text: str, speaker: str, top: int = 1) -> list[Unit]:
+        """Per sentence of `text`, the `top` candidate entries of each kind on this speaker's side.
+
+        An `unknown` speaker is checked as both. What `s2q bank search` shows; `match()` decides on top=1.
+        """
+        units = [Unit(u) for u in split_sentences(text)]
+        if not units:
+            return []
+        sides = SIDES if speaker == "unknown" else (speaker,)
+        t0 = time.perf_counter()
+        vectors = self.embedder.encode([clean_speech(u.text) for u in units])
+        t1 = time.perf_counter()
+        if "interviewer" in sides:
+            side = self.index.sides["interviewer"]
+            sims, rows = side.search(vectors)
+            for unit, unit_sims, unit_rows in zip(units, sims, rows):
+                unit.candidates, unit.counter = nearest_questions(unit_sims, unit_rows, side.phrases, top)
+        for kind, side in AlertClassifier.KINDS.items():
+            classifier = self.index.classifiers.get(kind)
+            if side not in sides or classifier is None:
+                continue
+            for unit, probs in zip(units, classifier.probabilities(vectors)):
+                unit.candidates += ranked_alerts(kind, classifier.classes, probs, top)
+        self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000}
+        return units
 
     def scores(self, text: str, speaker: str) -> list[tuple[str, list[Candidate]]]:
         """Per sentence of `text`, the best candidate entry of each kind on this speaker's side."""
-        units = split_sentences(text)
-        if not units:
-            return []
-        t0 = time.perf_counter()
-        vectors = self.embedder.encode([clean_speech(u) for u in units])
-        t1 = time.perf_counter()
-        per_unit: list[list[Candidate]] = [[] for _ in units]
-        if speaker == "interviewer":
-            self._question_candidates(vectors, per_unit)
-        for kind, side in AlertClassifier.KINDS.items():
-            classifier = self.index.classifiers.get(kind)
-            if side != speaker or classifier is None:
-                continue
-            for candidates, probs in zip(per_unit, classifier.probabilities(vectors)):
-                scored = [(float(p), c) for c, p in zip(classifier.classes, probs) if c != "none"]
-                if scored:
-                    score, entry = max(scored)
-                    candidates.append(Candidate(kind, entry, score))
-        self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000}
-        return list(zip(units, per_unit))
-
-    def _question_candidates(self, vectors, per_unit: list[list[Candidate]]) -> None:
-        side = self.index.sides["interviewer"]
-        sims, rows = side.search(vectors)
-        for candidates, unit_sims, unit_rows in zip(per_unit, sims, rows):
-            best_question, counter = None, -1.0
-            for sim, row in zip(unit_sims, unit_rows):
-                if row < 0:
-                    continue
-                phrase = side.phrases[row]
-                if phrase.kind == "question":
-                    if best_question is None or sim > best_question[1]:
-                        best_question = (phrase.entry_id, float(sim))
-                elif phrase.kind == "none":
-                    counter = max(counter, float(sim))
-            if best_question:
-                candidates.append(Candidate("question", best_question[0], best_question[1], counter))
+        return [(u.text, u.candidates) for u in self.candidates(text, speaker, top=1)]
 
     def match(self, text: str, speaker: str) -> MatchResult:
         """Interviewer text -> questions and compliance alerts; candidate text -> red flags.
 
         An `unknown` speaker is checked as both.
         """
-        sides = ["interviewer", "candidate"] if speaker == "unknown" else [speaker]
-        scored, timings = [], {"embed": 0.0, "search": 0.0}
-        for side in sides:
-            scored += self.scores(text, side)
-            for k, v in self.timings_ms.items():
-                timings[k] += v
-        result = decide(text, speaker, scored, self.thresholds)
-        result.timings_ms = {k: round(v, 2) for k, v in timings.items()}
+        result = decide(text, speaker, self.scores(text, speaker), self.thresholds)
+        result.timings_ms = {k: round(v, 2) for k, v in self.timings_ms.items()}
         return result
 
 
@@ -121,9 +171,7 @@ def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], t
     found: dict[tuple[str, str], Hit] = {}
     for unit, candidates in scored:
         for c in candidates:
-            if c.score < getattr(thresholds, c.kind):
-                continue
-            if c.counter is not None and c.score - c.counter < thresholds.margin:
+            if rejection(c, thresholds) is not None:
                 continue
             hit = found.get((c.kind, c.id))
             if hit is None or c.score > hit.score:

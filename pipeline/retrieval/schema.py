@@ -6,9 +6,9 @@ are what authors see, so they are written for them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Id = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case id, unique in the bank")
 
@@ -115,6 +115,13 @@ class Bank(BaseModel):
     red_flags: list[RedFlag]
     compliance: list[ComplianceAlert]
     neutral: NeutralFile
+    # Where each entry is written (a `bank.Positions`), set while loading; not content, so not hashed.
+    _positions: Any = PrivateAttr(default=None)
+
+    @property
+    def positions(self):
+        """File and line of every entry (`pipeline.retrieval.bank.Positions`), or None if not loaded from YAML."""
+        return self._positions
 
     def question(self, qid: str) -> Question:
         return self._questions_by_id()[qid]

@@ -1,0 +1,96 @@
+"""`s2q bank search`: what the listener would match for a sentence, with every near miss and why.
+
+Shows `Matcher.candidates` (the listener's top entries per kind and sentence) with the status the
+listener's own threshold rule gives each (`matcher.rejection`), and the listener's verdict.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from pipeline.authoring.workbench import Workbench, describe, quote, workbenches
+from pipeline.retrieval.phrases import Phrase
+
+KIND_LISTS = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
+
+
+@dataclass
+class Scored:
+    kind: str
+    id: str
+    score: float
+    status: str  # MATCH, not best, too low, counter (a counter-example is closer)
+    via: Phrase | None = None  # questions: the closest phrasing
+
+
+@dataclass
+class UnitSearch:
+    """One sentence (or the whole text) as the listener checks it."""
+
+    text: str
+    questions: list[Scored] = field(default_factory=list)
+    counter: tuple[float, Phrase] | None = None  # the closest counter-example, for questions
+    compliance: list[Scored] = field(default_factory=list)
+    red_flags: list[Scored] = field(default_factory=list)
+
+
+def search_text(wb: Workbench, text: str, speaker: str, top: int = 3):
+    """Top candidates of each kind for every unit the listener checks, and the listener's own verdict."""
+    from pipeline.retrieval.matcher import rejection
+
+    phrases = wb.phrases["interviewer"]
+    results = []
+    for unit in wb.matcher.candidates(text, speaker, top):
+        found = UnitSearch(unit.text)
+        if unit.counter:
+            found.counter = (unit.counter[0], phrases[unit.counter[1]])
+        for c in unit.candidates:
+            rows = getattr(found, KIND_LISTS[c.kind])
+            status = rejection(c, wb.thresholds) or ("MATCH" if not rows else "not best")
+            rows.append(Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None))
+        results.append(found)
+    return results, wb.matcher.match(text, speaker)
+
+
+def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder=None,
+           cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
+    for wb in workbenches(dirs, embedder, cache_dir):
+        th = wb.thresholds
+        units, verdict = search_text(wb, text, speaker, top)
+        print(f"role {wb.bank.role.id}, speaker {speaker}  (MATCH: what the listener picks; not best: passes, "
+              "but only the best of a kind counts; too low: under the threshold; counter: a counter-example "
+              "is closer)", file=out)
+        if not units:
+            print(f"{quote(text)}\n  fewer than 3 words (without fillers): the listener does not match it", file=out)
+        for n, unit in enumerate(units):
+            whole = len(units) > 1 and n == len(units) - 1
+            print(quote(unit.text, 200) + (" (the whole text, also checked)" if whole else ""), file=out)
+            if speaker in ("interviewer", "unknown"):
+                print(f"  questions: similarity to the closest phrasing; needs {th.question:.2f}, and to beat the "
+                      f"closest counter-example by {th.margin:+.2f}", file=out)
+                for s in unit.questions:
+                    print(f"    {s.score:5.2f}  {s.status:<8}  {s.id}  via {quote(s.via.written, 60)} {s.via.where}",
+                          file=out)
+                if unit.counter:
+                    score, p = unit.counter
+                    print(f"    {score:5.2f}  counter-example: {quote(p.written, 60)} ({describe(p)}) {p.where}",
+                          file=out)
+                _print_alerts("compliance alerts", unit.compliance, th.compliance, out)
+            if speaker in ("candidate", "unknown"):
+                _print_alerts("red flags", unit.red_flags, th.red_flag, out)
+        found = [f"question {h.id} ({h.score:.2f})" for h in verdict.questions]
+        found += [f"compliance alert {h.id} ({h.score:.2f})" for h in verdict.compliance]
+        found += [f"red flag {h.id} ({h.score:.2f})" for h in verdict.red_flags]
+        print("the listener would show: " + (", ".join(found) if found else "nothing"), file=out)
+    return 0
+
+
+def _print_alerts(title: str, rows: list[Scored], threshold: float, out: IO[str]) -> None:
+    print(f"  {title}: classifier probability; needs {threshold:.2f}", file=out)
+    for s in rows:
+        print(f"    {s.score:5.2f}  {s.status:<8}  {s.id}", file=out)
