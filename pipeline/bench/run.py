@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.bench import BENCHMARKS
 from pipeline.bench.latency import (
     STAGES,
     LatencyRun,
@@ -30,9 +31,8 @@ from pipeline.bench.latency import (
 )
 from pipeline.bench.wer import wer
 
-ROOT = Path(__file__).resolve().parents[2]
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "interview.ogg"
-DEFAULT_BUDGET = ROOT / "benchmarks" / "budget.toml"
+DEFAULT_BUDGET = BENCHMARKS / "budget.toml"
 
 
 @dataclass

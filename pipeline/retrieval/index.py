@@ -54,7 +54,7 @@ class AlertClassifier:
     is often the negation of good practice ("we never monitored it" vs "we
     monitored it"), which nearest-neighbour similarity confuses; a linear model
     trained on examples and counter-examples separates them far better (see
-    benchmarks/matcher_eval.py). Trained at build time with scikit-learn,
+    pipeline/bench/matcher_eval.py). Trained at build time with scikit-learn,
     applied with numpy.
     """
 

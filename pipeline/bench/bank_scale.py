@@ -1,9 +1,9 @@
 """Question-bank scale: a generated 100,000-question bank builds and searches fast; a one-entry edit
 of a 1,000-entry bank rebuilds its index quickly, re-embedding only what changed.
 
-    python benchmarks/bank_scale.py                                 # the full run (see the JSON for timings)
-    python benchmarks/bank_scale.py --questions 20000 --queries 200 # a quicker look
-    python benchmarks/bank_scale.py --json benchmarks/results/bank_scale.json
+    python -m pipeline.bench.bank_scale                                 # the full run (see the JSON for timings)
+    python -m pipeline.bench.bank_scale --questions 20000 --queries 200 # a quicker look
+    python -m pipeline.bench.bank_scale --json benchmarks/results/bank_scale.json
 
 Everything runs on the real path: YAML files written to a temporary role folder, `load_bank`
 (parse + validate), `BankIndex.build` (embed with the bundled MiniLM through ONNX, FAISS, classifiers),
@@ -32,15 +32,16 @@ import platform
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipeline.bench import ROOT
+from pipeline.bench.latency import percentiles
+from pipeline.retrieval import DEFAULT_ROLE
+from pipeline.retrieval.embedder import DIMENSIONS
 
-SOURCE_ROLE = ROOT / "question_bank" / "ml-engineer"
+SOURCE_ROLE = ROOT / "question_bank" / DEFAULT_ROLE
 
 OPENERS = [
     "How would you", "Walk me through how you would", "What is your approach to", "Tell me how you would",
@@ -138,16 +139,6 @@ def yaml_compose_times(role: Path) -> dict:
     return result
 
 
-def percentiles(values_ms: list[float]) -> dict:
-    values = sorted(values_ms)
-
-    def pct(p: float) -> float:
-        return round(values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))], 3)
-
-    return {"n": len(values), "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(values[-1], 3),
-            "mean_ms": round(statistics.fmean(values), 3)}
-
-
 def timed(fn):
     t0 = time.perf_counter()
     result = fn()
@@ -209,13 +200,13 @@ def big_bank(work: Path, questions: int, alternatives: int, queries: int, synthe
             t0 = time.perf_counter()
             side.index.search(v[None, :], 10)
             times.append((time.perf_counter() - t0) * 1000)
-        search[f"faiss_k10_threads{threads}"] = percentiles(times)
+        search[f"faiss_k10_threads{threads}"] = percentiles(times, digits=3)
     times = []
     for text in texts:
         t0 = time.perf_counter()
         embedder.encode([text])
         times.append((time.perf_counter() - t0) * 1000)
-    search["embed_only"] = percentiles(times)
+    search["embed_only"] = percentiles(times, digits=3)
     for threads in sorted({1, faiss.omp_get_max_threads()}):
         faiss.omp_set_num_threads(threads)
         times = []
@@ -223,19 +214,19 @@ def big_bank(work: Path, questions: int, alternatives: int, queries: int, synthe
             t0 = time.perf_counter()
             side.index.search(embedder.encode([text]), 10)
             times.append((time.perf_counter() - t0) * 1000)
-        search[f"embed_and_faiss_k10_threads{threads}"] = percentiles(times)
+        search[f"embed_and_faiss_k10_threads{threads}"] = percentiles(times, digits=3)
     faiss.omp_set_num_threads(faiss.omp_get_max_threads())
     matcher = Matcher(index, embedder)
     times = []
     for text in texts[: min(len(texts), 100)]:
         matcher.scores(text, "interviewer")
         times.append(matcher.timings_ms["search"])
-    search["matcher_scores_search_part"] = percentiles(times)
+    search["matcher_scores_search_part"] = percentiles(times, digits=3)
     rng = np.random.default_rng(0)
     for rows in synthetic_rows:
-        data = rng.standard_normal((rows, 384)).astype(np.float32)
+        data = rng.standard_normal((rows, DIMENSIONS)).astype(np.float32)
         data /= np.linalg.norm(data, axis=1, keepdims=True)
-        flat = faiss.IndexFlatIP(384)
+        flat = faiss.IndexFlatIP(DIMENSIONS)
         flat.add(data)
         del data
         times = []
@@ -243,7 +234,7 @@ def big_bank(work: Path, questions: int, alternatives: int, queries: int, synthe
             t0 = time.perf_counter()
             flat.search(v[None, :], 10)
             times.append((time.perf_counter() - t0) * 1000)
-        search[f"faiss_k10_synthetic_{rows}_rows"] = percentiles(times)
+        search[f"faiss_k10_synthetic_{rows}_rows"] = percentiles(times, digits=3)
         del flat
     out["search"] = search
     out["other_faiss_indexes"] = other_indexes(side.vectors, vectors)
@@ -291,7 +282,7 @@ def other_indexes(data, queries) -> dict:
         found = np.array(found)
         results[name] = {
             "build_s": round(build_s, 2),
-            "search_threads1": percentiles(times),
+            "search_threads1": percentiles(times, digits=3),
             "top1_same_as_flat": round(float(np.mean(found[:, 0] == truth[:, 0])), 3),
             "top10_overlap_with_flat": round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])), 3),
         }

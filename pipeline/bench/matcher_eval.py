@@ -1,10 +1,14 @@
 """Matcher quality on labelled utterances: per-label precision/recall/F1, and threshold calibration.
 
-    python benchmarks/matcher_eval.py                      # report on the dev set with the bank's thresholds
-    python benchmarks/matcher_eval.py --calibrate          # sweep thresholds on dev + our own examples
-    python benchmarks/matcher_eval.py --json out.json
+    python -m pipeline.bench.matcher_eval                  # report both sets with the bank's thresholds
+    python -m pipeline.bench.matcher_eval --calibrate      # sweep thresholds on the calibration set only
+    python -m pipeline.bench.matcher_eval --json out.json
 
-Utterance files are TSV with columns speaker, label, text (see ../shared/eval/README.md).
+Two sets, kept apart: `benchmarks/data/calibration_utterances.tsv` is what thresholds are
+tuned on; `benchmarks/data/heldout_utterances.tsv` (a copy of ../shared/eval/dev_utterances.tsv)
+is only measured, so its figures say how the matcher does on sentences it was not fitted to.
+
+Utterance files are TSV with columns speaker, label, text.
 Labels: a red-flag id (candidate), a competency or compliance id (interviewer), or `none`.
 """
 
@@ -14,18 +18,17 @@ import argparse
 import csv
 import itertools
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipeline.bench import DATA
+from pipeline.retrieval import DEFAULT_ROLE
+from pipeline.retrieval.matcher import decide
+from pipeline.retrieval.schema import Thresholds
 
-from pipeline.retrieval.matcher import decide  # noqa: E402
-from pipeline.retrieval.schema import Thresholds  # noqa: E402
-
-DEV_SET = ROOT.parent / "shared" / "eval" / "dev_utterances.tsv"
-OWN_SET = ROOT / "benchmarks" / "data" / "calibration_utterances.tsv"
+# Thresholds are calibrated on the first set only; the second is held out: reported, never tuned on.
+CALIBRATION_SET = DATA / "calibration_utterances.tsv"
+HELDOUT_SET = DATA / "heldout_utterances.tsv"
 
 
 @dataclass
@@ -157,10 +160,12 @@ def calibrate(sets: list[tuple[list[Row], list]], bank, base: Thresholds) -> Thr
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--role", default="ml-engineer")
-    ap.add_argument("--dev", type=Path, default=DEV_SET)
-    ap.add_argument("--own", type=Path, default=OWN_SET)
-    ap.add_argument("--calibrate", action="store_true", help="sweep thresholds and print the best")
+    ap.add_argument("--role", default=DEFAULT_ROLE)
+    ap.add_argument("--calibration", "--own", type=Path, default=CALIBRATION_SET,
+                    help="labelled utterances that --calibrate tunes the thresholds on")
+    ap.add_argument("--heldout", "--dev", type=Path, default=HELDOUT_SET,
+                    help="labelled utterances that are only reported, never tuned on")
+    ap.add_argument("--calibrate", action="store_true", help="sweep thresholds on the calibration set; print the best")
     ap.add_argument("--json", type=Path, help="write the report here")
     args = ap.parse_args()
 
@@ -169,13 +174,14 @@ def main() -> int:
     stage = build_interview_stage(args.role)
     matcher, bank = stage.matcher, stage.bank
     sets = []
-    for name, path in (("dev", args.dev), ("own", args.own)):
+    for name, path in (("calibration", args.calibration), ("heldout", args.heldout)):
         if path.exists():
             rows = read_tsv(path)
             sets.append((name, rows, [matcher.scores(r.text, r.speaker) for r in rows]))
     thresholds = matcher.thresholds
     if args.calibrate:
-        thresholds = calibrate([(rows, scored) for _, rows, scored in sets], bank, thresholds)
+        thresholds = calibrate([(rows, scored) for name, rows, scored in sets if name == "calibration"], bank,
+                               thresholds)
         print(f"calibrated thresholds: {thresholds.model_dump()}")
     out = {"thresholds": thresholds.model_dump()}
     for name, rows, scored in sets:
