@@ -121,8 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threshold", type=float, default=0.9, help="similarity (0-1) from which phrases collide")
     b = bank_sub.choices["test"]
     b.add_argument("--max-miss", type=float, metavar="PCT", help="percent of each group that may miss "
-                   "(default: per group, see docs/authoring.md); 0 for strict")
+                   "(default: the role's baseline + 5 points, see docs/authoring.md); 0 for strict")
     b.add_argument("--folds", type=int, default=5, help="cross-validation folds for the classifiers")
+    b.add_argument("--save-baseline", action="store_true",
+                   help="record today's miss rates as the role's baseline (a rise of 5 points fails)")
     bank_sub.choices["stats"].add_argument("--json", action="store_true", help="as JSON")
     b = bank_sub.choices["new"]
     b.add_argument("kind", choices=["question", "red-flag", "role"])

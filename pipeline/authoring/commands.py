@@ -53,7 +53,8 @@ def handle_bank(args) -> int:
     if command == "dupes":
         return dupes(dirs, args.threshold)
     if command == "test":
-        return run_bank_tests(dirs, args.folds, None if args.max_miss is None else args.max_miss / 100)
+        return run_bank_tests(dirs, args.folds, None if args.max_miss is None else args.max_miss / 100,
+                              save=args.save_baseline)
     if command == "stats":
         return stats(dirs, args.json)
     raise S2QError(f"unknown bank command {command}")

@@ -8,6 +8,7 @@ candidates and the threshold rule are the matcher's own (`nearest_questions`, `r
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,17 +23,35 @@ from pipeline.retrieval.phrases import Phrase
 
 GROUPS = ("question phrasings", "compliance examples", "red flag examples", "negative examples", "neutral lines")
 
-# Share of each group's phrases that may miss, held out, before `s2q bank test` fails; `--max-miss`
-# overrides them all. Measured, not wished for (docs/authoring.md, "How good is good enough"): the shipped
-# roles pass every question phrasing, but at the shipped thresholds the classifiers catch only part of
-# the examples they have not seen, so those groups get a tolerance a few points above today's rate.
+# Share of each group's phrases that may miss, held out, before `s2q bank test` fails, for a role
+# without a baseline; `--max-miss` overrides them all.
 DEFAULT_MAX_MISS = {
-    "question phrasings": 0.0,  # ml-engineer 0%, backend-engineer 0%
-    "compliance examples": 0.30,  # 26%, 25%
-    "red flag examples": 0.75,  # 67%, 61%
-    "negative examples": 0.20,  # 15%, 14%
-    "neutral lines": 0.05,  # 2%, 0%
+    "question phrasings": 0.0,
+    "compliance examples": 0.30,
+    "red flag examples": 0.75,
+    "negative examples": 0.20,
+    "neutral lines": 0.05,
 }
+# A role's measured miss rates (`s2q bank test --save-baseline`), kept beside its YAML: `bank test`
+# fails when a group misses more than RISE_ALLOWED above its baseline, so quality can only go up.
+BASELINE_FILE = "held_out_baseline.json"
+RISE_ALLOWED = 0.05
+
+
+def baseline_max_miss(directory: Path) -> dict[str, float] | None:
+    """The tolerated miss share per group: the role's baseline plus RISE_ALLOWED (None: no baseline)."""
+    path = directory / BASELINE_FILE
+    if not path.exists():
+        return None
+    rates = json.loads(path.read_text(encoding="utf-8"))["miss_rates"]
+    return {g: round(min(1.0, float(rates[g]) + RISE_ALLOWED), 4) for g in GROUPS if g in rates}
+
+
+def save_baseline(directory: Path, report: "ExampleReport", folds: int) -> Path:
+    rates = {g: round(report.missed(g) / n, 4) for g, n in report.checked.items() if n}
+    path = directory / BASELINE_FILE
+    path.write_text(json.dumps({"folds": folds, "miss_rates": rates}, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -116,7 +135,7 @@ def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | f
     a neutral line matches nothing.
     """
     if max_miss is None:
-        max_miss = DEFAULT_MAX_MISS
+        max_miss = baseline_max_miss(wb.directory) or DEFAULT_MAX_MISS
     elif not isinstance(max_miss, dict):
         max_miss = {g: float(max_miss) for g in GROUPS}
     th = wb.thresholds
@@ -239,12 +258,17 @@ def _row(held, i: int):
 
 
 def run_bank_tests(dirs: Iterable[Path], folds: int = 5, max_miss: float | None = None, embedder=None,
-                   cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
-    """`s2q bank test`: prints every miss; exit status 1 when a group of any role misses more than tolerated."""
+                   cache_dir: Path | None = None, out: IO[str] | None = None, save: bool = False) -> int:
+    """`s2q bank test`: prints every miss; exit status 1 when a group of any role misses more than tolerated.
+
+    `save`: record each role's miss rates as its new baseline (after an improvement, or for a new role).
+    """
     out = out or sys.stdout
     failed = False
     for wb in workbenches(dirs, embedder, cache_dir):
         report = check_examples(wb, folds, max_miss)
+        if save:
+            print(f"wrote the baseline {save_baseline(wb.directory, report, folds)}", file=out)
         for miss in report.misses:
             print(miss, file=out)
         print(f"{wb.directory}: {'ok' if report.passed else 'FAILED'} (each phrase checked as if it were not in "
