@@ -23,6 +23,7 @@ from pipeline.retrieval.schema import (
     RedFlagFile,
     Role,
 )
+from pipeline.retrieval.yamlload import YAMLLimitError, compose_file
 
 BANK_ROOT = Path(__file__).resolve().parents[2] / "question_bank"
 DEFAULT_ROLE = "ml-engineer"
@@ -60,8 +61,7 @@ class _Located:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lines: dict[tuple, int] = {}
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_file(path)  # size, depth and alias limits (yamlload.py)
         self._constructor = yaml.constructor.SafeConstructor()
         self.data = self._build(node, ()) if node is not None else None
 
@@ -94,6 +94,9 @@ def _load(path: Path, model: type[BaseModel], problems: list[Problem]):
         what = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         problems.append(Problem(path, line, f"YAML syntax: {what}" + (f" ({context})" if context else "")))
+        return None, None
+    except YAMLLimitError as exc:
+        problems.append(Problem(path, exc.line, exc.message))
         return None, None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(path, 1, f"cannot read: {exc}"))

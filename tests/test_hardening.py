@@ -1,0 +1,93 @@
+"""Hostile or broken input (issue 13): every fault is one readable line and a non-zero exit.
+
+YAML bombs and oddities, paths that climb out of the bank, unreadable or
+unseekable audio, channel maps that don't fit, damaged caches. Real files,
+the real CLI where the user would meet the error.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.retrieval.bank import BANK_ROOT
+from pipeline.retrieval.yamlload import MAX_DEPTH, MAX_FILE_BYTES
+
+ROLE = "ml-engineer"
+
+
+def run_s2q(*args, timeout: float = 60, memory_bytes: int = 2 << 30, **kw) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess with a memory cap, so a runaway input fails the test instead of the machine."""
+    script = Path(sys.executable).with_name("s2q")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline"]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=limit, **kw)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out, out[-3000:]
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr[-3000:]
+    return proc.stderr
+
+
+@pytest.fixture
+def bank_copy(tmp_path) -> Path:
+    target = tmp_path / ROLE
+    shutil.copytree(BANK_ROOT / ROLE, target)
+    return target
+
+
+# -- 7: YAML ---------------------------------------------------------------------------------------
+
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(12)
+)
+
+HOSTILE_YAML = {
+    "billion-laughs": ("neutral.yaml", BILLION_LAUGHS, 1, "aliases"),
+    "self-alias": ("questions/coding-challenge.yaml", "questions: &q [*q]\n", 1, "aliases"),
+    "deep-nesting": ("neutral.yaml", "interviewer: " + "[" * 50_000 + "]" * 50_000 + "\n", 1, "nest"),
+    "deep-block-nesting": ("neutral.yaml", "".join("  " * i + f"k{i}:\n" for i in range(100)), MAX_DEPTH + 1, "nested deeper"),
+    "list-key": ("neutral.yaml", "interviewer: []\n? [a, b]\n: c\n", 2, "mapping key"),
+    "huge-file": ("neutral.yaml", "interviewer:\n" + "  - Can you hear me okay?\n" * (5 * MAX_FILE_BYTES // 26),
+                  1, "larger than"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_yaml_is_one_line_at_its_place(bank_copy, case):
+    name, text, line, needle = HOSTILE_YAML[case]
+    (bank_copy / name).write_text(text, encoding="utf-8")
+    t0 = time.monotonic()
+    proc = run_s2q("bank", "validate", "--bank", bank_copy, timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert_one_line_error(proc, f"{bank_copy / name}:{line}:", needle)
+
+
+def test_depth_limit_leaves_room_for_real_banks(bank_copy):
+    nested = "interviewer: " + "[" * (MAX_DEPTH - 2) + "hello" + "]" * (MAX_DEPTH - 2) + "\n"
+    (bank_copy / "neutral.yaml").write_text(nested, encoding="utf-8")
+    proc = run_s2q("bank", "validate", "--bank", bank_copy)
+    assert "nested deeper" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_yaml_fifo_is_refused_without_blocking(bank_copy):
+    import os
+
+    (bank_copy / "neutral.yaml").unlink()
+    os.mkfifo(bank_copy / "neutral.yaml")
+    proc = run_s2q("bank", "validate", "--bank", bank_copy, timeout=30)
+    assert_one_line_error(proc, f"{bank_copy / 'neutral.yaml'}:1:", "not a regular file")
