@@ -20,7 +20,9 @@ from pipeline.retrieval.bank import (
     BankError,
     Problem,
     check_bank,
+    check_id,
     list_roles,
+    role_dir,
 )
 
 
@@ -30,7 +32,7 @@ def role_dirs(bank: Path | None, role: str | None) -> list[Path]:
     if (root / "role.yaml").exists():
         return [root]
     if role:
-        return [root / role]
+        return [role_dir(role, root)]  # refuses ids like ../other or /abs (retrieval/bank.py)
     roles = list_roles(root)
     if not roles:
         raise BankError([Problem(root, 1, "no role folders (with a role.yaml) found here")])
@@ -905,7 +907,7 @@ def new_entry(kind: str, bank: Path | None, role: str | None, entry_id: str | No
         if not stage or stage not in stages:
             said = f"unknown stage {stage!r}" if stage else "name the stage with --stage"
             raise BankError([Problem(directory / "role.yaml", 1, f"{said} (stages: {', '.join(map(str, stages))})")])
-        path = directory / "questions" / f"{stage}.yaml"
+        path = directory / "questions" / f"{check_id(stage, '--stage')}.yaml"  # role.yaml may be hand-edited
         template = QUESTION_TEMPLATE.format(role=role_id, id=entry_id or "TODO-question-id", stage=stage,
                                             competencies=", ".join(map(str, competencies)))
         line = _append_entry(path, "questions", template)

@@ -7,6 +7,7 @@ the real CLI where the user would meet the error.
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import subprocess
@@ -91,3 +92,40 @@ def test_yaml_fifo_is_refused_without_blocking(bank_copy):
     os.mkfifo(bank_copy / "neutral.yaml")
     proc = run_s2q("bank", "validate", "--bank", bank_copy, timeout=30)
     assert_one_line_error(proc, f"{bank_copy / 'neutral.yaml'}:1:", "not a regular file")
+
+
+# -- 8: paths --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["../other", "/tmp", "ml-engineer/../../other", ".", "..", "ml-engineer/"])
+@pytest.mark.parametrize("command", [("bank", "validate"), ("bank", "stats"),
+                                     ("match", "hello", "--speaker", "interviewer")])
+def test_role_cannot_name_a_folder_outside_the_bank(tmp_path, bank_copy, role, command):
+    outside = tmp_path / "other"
+    shutil.copytree(bank_copy, outside)  # a valid bank, one level above the root: it must not be loaded
+    proc = run_s2q(*command, "--bank", bank_copy.parent, "--role", role, timeout=120)
+    assert_one_line_error(proc, "--role", "ids use lowercase letters")
+
+
+def test_load_bank_refuses_a_role_outside_the_root(bank_copy):
+    from pipeline.errors import S2QError
+    from pipeline.retrieval.bank import load_bank, role_dir
+
+    assert role_dir(ROLE, bank_copy.parent) == bank_copy
+    for role in ("../x", "/etc", "a/b", ""):
+        with pytest.raises(S2QError):
+            load_bank(role, bank_copy.parent)
+
+
+def test_new_question_cannot_write_outside_the_bank(bank_copy, tmp_path):
+    role_yaml = bank_copy / "role.yaml"
+    text = role_yaml.read_text(encoding="utf-8")
+    role_yaml.write_text(text.replace("  - id: system-design\n", "  - id: ../../../../escaped\n", 1), encoding="utf-8")
+    target = Path(os.path.normpath(bank_copy / "questions" / "../../../../escaped.yaml"))
+    assert not target.exists()
+    try:
+        proc = run_s2q("bank", "new", "question", "--bank", bank_copy, "--stage", "../../../../escaped")
+        assert_one_line_error(proc, "--stage", "ids use lowercase letters")
+        assert not target.exists()
+    finally:
+        target.unlink(missing_ok=True)

@@ -7,6 +7,8 @@ Layout of one role folder:
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.errors import S2QError
 from pipeline.retrieval.schema import (
+    ID_PATTERN,
     Bank,
     ComplianceFile,
     NeutralFile,
@@ -138,8 +141,28 @@ def _describe(data: Any, loc: tuple, err: dict) -> str:
 # -- the bank ----------------------------------------------------------------------
 
 
+class BadIdError(S2QError):
+    """An id given on the command line (or read from role.yaml) that could name a path outside the bank."""
+
+
+def check_id(value: str | None, what: str) -> str:
+    """`value` if it is a valid id; ids name files and folders, so `../x` or `/abs` must never pass."""
+    if not isinstance(value, str) or not re.fullmatch(ID_PATTERN, value):
+        raise BadIdError(f"{what} {value!r}: ids use lowercase letters, digits and dashes, like 'model-drift'")
+    return value
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """root/parts, refused when it would leave root (lexically: a symlink the user made is theirs)."""
+    root = Path(os.path.abspath(root))
+    path = Path(os.path.normpath(root.joinpath(*parts)))
+    if path != root and root not in path.parents:
+        raise BadIdError(f"{path}: outside {root}")
+    return path
+
+
 def role_dir(role: str = DEFAULT_ROLE, bank_root: Path | None = None) -> Path:
-    return Path(bank_root or BANK_ROOT) / role
+    return inside(Path(bank_root or BANK_ROOT), check_id(role, "--role"))
 
 
 def list_roles(bank_root: Path | None = None) -> list[str]:
