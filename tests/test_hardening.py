@@ -11,6 +11,7 @@ import os
 import resource
 import shutil
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -129,3 +130,47 @@ def test_new_question_cannot_write_outside_the_bank(bank_copy, tmp_path):
         assert not target.exists()
     finally:
         target.unlink(missing_ok=True)
+
+
+# -- 12 and 10: concurrent cold builds, damaged and unwritable caches -------------------------------
+
+
+def _build_env(cache_home: Path) -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(cache_home)}
+
+
+def test_concurrent_cold_builds_then_a_damaged_cache_is_rebuilt(tmp_path):
+    cache_home = tmp_path / "cache"
+    script = Path(sys.executable).with_name("s2q")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline"]
+    procs = [subprocess.Popen(cmd + ["bank", "build", "--role", ROLE], env=_build_env(cache_home),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0 and "Traceback" not in err, err[-3000:]
+    s2q_dir = cache_home / "s2q"
+    leftovers = [p.name for p in s2q_dir.rglob("*.tmp")]
+    assert not leftovers, leftovers
+
+    # every cache file cut in half: the next build notices and rebuilds
+    damaged = [p for p in s2q_dir.rglob("*") if p.is_file()]
+    assert {p.suffix for p in damaged} >= {".onnx", ".npz", ".npy", ".json"}
+    for p in damaged:
+        p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    proc = run_s2q("bank", "build", "--role", ROLE, env=_build_env(cache_home), timeout=600, memory_bytes=16 << 30)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "index built" in proc.stdout
+    proc = run_s2q("bank", "build", "--role", ROLE, env=_build_env(cache_home), timeout=600, memory_bytes=16 << 30)
+    assert "up to date" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_unwritable_cache_builds_in_memory_with_a_note(tmp_path):
+    cache_home = tmp_path / "not-a-folder"
+    cache_home.write_text("a file where the cache folder would go: nothing can be written under it\n")
+    scratch_before = set(Path(tempfile.gettempdir()).glob("s2q-onnx-*"))
+    proc = run_s2q("bank", "build", "--role", ROLE, env=_build_env(cache_home), timeout=600, memory_bytes=16 << 30)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "index built" in proc.stdout
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("s2q: note: cannot write")]
+    assert len(notes) == 2, proc.stderr  # the ONNX export and the index, one line each
+    assert set(Path(tempfile.gettempdir()).glob("s2q-onnx-*")) == scratch_before, "the temp export is removed"
