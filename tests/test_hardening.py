@@ -174,3 +174,83 @@ def test_unwritable_cache_builds_in_memory_with_a_note(tmp_path):
     notes = [line for line in proc.stderr.splitlines() if line.startswith("s2q: note: cannot write")]
     assert len(notes) == 2, proc.stderr  # the ONNX export and the index, one line each
     assert set(Path(tempfile.gettempdir()).glob("s2q-onnx-*")) == scratch_before, "the temp export is removed"
+
+
+# -- 10, 11, 13: audio -------------------------------------------------------------------------------
+
+
+def _replay(path, *extra, **kw) -> subprocess.CompletedProcess:
+    return run_s2q("replay", path, "--fast", "--no-advice", "--jsonl", *extra, memory_bytes=16 << 30, **kw)
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "/dev/stdin"])
+def test_device_pipe_or_stdin_as_audio_is_refused_by_name(tmp_path, special):
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "audio.wav"
+        os.mkfifo(path)
+    proc = _replay(path, stdin=subprocess.PIPE, timeout=60)
+    message = assert_one_line_error(proc, str(path), "not a regular file")
+    assert "empty" not in message
+
+
+def test_channel_map_must_fit_the_file(tmp_path):
+    import numpy as np
+
+    from conftest import write_wav
+    from pipeline.audio.sources import FileSource
+    from pipeline.errors import AudioDecodeError
+
+    eight = write_wav(tmp_path / "eight.wav", 0.4 * np.ones((8, 16000), np.float32))
+    with pytest.raises(AudioDecodeError, match="8 channel"):
+        FileSource(eight, speakers=("interviewer", "candidate"), realtime=False)
+    proc = _replay(eight, "--channels", "interviewer,candidate", timeout=120)
+    assert_one_line_error(proc, str(eight), "8 channel(s)")
+    # one name mixes every channel into one speaker, without clipping past full scale
+    mixed = np.concatenate([c.samples for c in FileSource(eight, speakers=("unknown",), realtime=False)])
+    assert np.abs(mixed).max() <= 1.0
+
+
+def test_unreadable_audio_file_is_one_line(tmp_path, monkeypatch):
+    import numpy as np
+
+    from conftest import write_wav
+    from pipeline.audio import decode
+    from pipeline.audio.sources import FileSource
+    from pipeline.errors import AudioDecodeError
+
+    path = write_wav(tmp_path / "secret.wav", np.zeros(16000, np.float32))
+    path.chmod(0)
+    if os.geteuid() != 0:
+        assert_one_line_error(_replay(path, timeout=120), str(path), "cannot read")
+    else:  # root reads anything: make the permission check see what an ordinary user would
+        monkeypatch.setattr(decode.os, "access", lambda p, mode: False)
+    with pytest.raises(AudioDecodeError, match="cannot read"):
+        FileSource(path, realtime=False)
+
+
+def _peak_rss_mb(path: Path, env: dict) -> float:
+    """Peak RSS (MB) of a child running `s2q replay --fast --no-advice --jsonl` on the file."""
+    code = ("import resource, subprocess, sys; "
+            "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+            "assert p.returncode == 0, p.stderr[-2000:]; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "pipeline", "replay", str(path),
+                          "--fast", "--no-advice", "--jsonl"], capture_output=True, text=True, timeout=900, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return float(out.stdout.strip())
+
+
+def test_long_replay_memory_stays_flat(tmp_path):
+    """30 minutes of quiet noise (no speech: the pipeline stays fast) vs 1 minute: same peak memory."""
+    if not shutil.which("sox"):
+        pytest.fail("sox is required (tools/install-system-deps.sh installs it)")
+    files = {}
+    for name, seconds in (("short", 60), ("long", 1800)):
+        files[name] = tmp_path / f"{name}.flac"
+        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(files[name]), "synth", str(seconds),
+                        "pinknoise", "vol", "0.002"], check=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    short, long = _peak_rss_mb(files["short"], env), _peak_rss_mb(files["long"], env)
+    print(f"peak RSS: 1 min {short:.0f} MB, 30 min {long:.0f} MB")
+    assert long - short < 50, (short, long)

@@ -64,12 +64,12 @@ class AudioFile:
             resampler = av.AudioResampler(format="fltp", layout=LAYOUTS[self.n_channels], rate=SAMPLE_RATE)
             try:
                 for frame in container.decode(container.streams.audio[0]):
-                    for out in resampler.resample(frame):
-                        block = out.to_ndarray().astype(np.float32, copy=False)
+                    if self.channels > 2:  # one speaker (two need exactly two channels)
+                        frame = _averaged(av, frame)
+                    for block in self._arrays(resampler.resample(frame)):
                         decoded += block.shape[1]
                         yield block
-                for out in resampler.resample(None):
-                    block = out.to_ndarray().astype(np.float32, copy=False)
+                for block in self._arrays(resampler.resample(None)):
                     decoded += block.shape[1]
                     yield block
             except (av.error.FFmpegError, OSError) as exc:
@@ -81,6 +81,37 @@ class AudioFile:
             raise AudioDecodeError(
                 f"{path}: file is truncated (decoded {seconds:.1f} s of {self.declared:.1f} s declared)"
             )
+
+
+    @staticmethod
+    def _arrays(frames) -> Iterator[np.ndarray]:
+        for out in frames:
+            yield out.to_ndarray().astype(np.float32, copy=False)
+
+
+# Full scale of each sample format's integers (and offset for unsigned 8-bit).
+_SCALE = {"u8": (128.0, 128.0), "s16": (32768.0, 0.0), "s32": (2147483648.0, 0.0), "s64": (2.0**63, 0.0),
+          "flt": (1.0, 0.0), "dbl": (1.0, 0.0)}
+
+
+def _averaged(av, frame):
+    """A many-channel frame as the mean of its channels, in mono.
+
+    FFmpeg's own downmix adds channels up (8 channels of a loud signal reached
+    3.1, far past full scale), and PyAV's resampler crashes on layouts it has no
+    name for ("8 channels"): the mean is exact and cannot clip.
+    """
+    name = frame.format.name.rstrip("p")
+    scale, offset = _SCALE.get(name, (1.0, 0.0))
+    data = frame.to_ndarray().astype(np.float64)
+    channels = len(frame.layout.channels)
+    if not frame.format.is_planar:  # interleaved: (1, samples * channels)
+        data = data.reshape(-1, channels).T
+    mono = ((data - offset) / scale).mean(axis=0, keepdims=True).astype(np.float32)
+    out = av.AudioFrame.from_ndarray(mono, format="fltp", layout="mono")
+    out.sample_rate = frame.sample_rate
+    out.pts, out.time_base = frame.pts, frame.time_base
+    return out
 
 
 def decode_file(path: str | Path, n_channels: int = 1) -> np.ndarray:
