@@ -254,3 +254,9 @@ def test_long_replay_memory_stays_flat(tmp_path):
     short, long = _peak_rss_mb(files["short"], env), _peak_rss_mb(files["long"], env)
     print(f"peak RSS: 1 min {short:.0f} MB, 30 min {long:.0f} MB")
     assert long - short < 50, (short, long)
+
+
+def test_schema_to_a_missing_folder_is_one_line(tmp_path):
+    target = tmp_path / "missing" / "x.json"
+    proc = run_s2q("bank", "schema", "-o", target)
+    assert_one_line_error(proc, "cannot write", str(target))
