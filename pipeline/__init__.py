@@ -6,3 +6,7 @@ Each stage lives in its own module and talks to the next through typed events
 """
 
 __version__ = "0.1.0"
+
+from pipeline import privacy as _privacy
+
+_privacy.apply()  # before anything can import onnxruntime

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from pathlib import Path
 
 from pipeline.errors import S2QError
 from pipeline.events import SPEAKERS
 from pipeline.retrieval import DEFAULT_ROLE
-
-# Run time is offline: libraries that could reach a model hub must not try.
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
 def _channels(value: str) -> list[str]:
@@ -138,8 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
     args = build_parser().parse_args(argv)
     module, _, function = args.handler.partition(":")
     try:

@@ -11,11 +11,13 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 from demo_checks import (
     DEMO,
@@ -188,3 +190,75 @@ def test_lag_stays_bounded_and_shedding_is_reported(transcriber):
     accounted = [(e.speaker, e.start) for e in done] + [(e.details["speaker"], e.details["start"]) for e in shed]
     for u in utterances:
         assert any(s == u.speaker and abs(start - u.start) < 0.05 for s, start in accounted), (u.speaker, u.start)
+
+
+ASOUNDRC = """
+pcm.s2q_mic {{ type pulse
+    device "mic.monitor"
+    hint {{ show on description "s2q test: the interviewer's microphone" }} }}
+pcm.s2q_call {{ type pulse
+    device "call.monitor"
+    hint {{ show on description "s2q test: the call's audio" }} }}
+"""
+
+
+@pytest.fixture()
+def two_devices(tmp_path):
+    """Two PulseAudio null sinks, `mic` and `call`, whose monitors are two ALSA input devices."""
+    runtime = tmp_path / "pulse-runtime"
+    runtime.mkdir(mode=0o700)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text(ASOUNDRC.format())
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), PULSE_SERVER=f"unix:{runtime}/pulse/native", HOME=str(home))
+    subprocess.run(
+        ["pulseaudio", "-D", "--exit-idle-time=-1", "-n", "--load=module-native-protocol-unix",
+         "--load=module-null-sink sink_name=call", "--load=module-null-sink sink_name=mic"],
+        env=env, check=True, capture_output=True, timeout=30,
+    )
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    yield env
+    subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True, timeout=30)
+
+
+def test_mic_and_call_as_two_devices_with_saved_audio(two_devices, tmp_path, tts, transcriber):
+    """`--mic` is the interviewer, `--call` the candidate; `--save-audio` keeps each voice in its own WAV."""
+    from conftest import SENTENCE_A, SENTENCE_C, read_wav, silence, wer, write_wav
+
+    from pipeline.events import Utterance
+
+    asked = write_wav(tmp_path / "asked.wav", np.concatenate([tts(SENTENCE_A), silence(0.5)]))
+    answered = write_wav(tmp_path / "answered.wav", np.concatenate([tts(SENTENCE_C), silence(0.5)]))
+    record = tmp_path / "two.jsonl"
+    listen = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "listen", "--mic", "s2q_mic", "--call", "s2q_call", "--save-audio",
+         "--no-partials", "--jsonl", "--record", str(record)],
+        env=two_devices, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out = LineReader(listen)
+    try:
+        assert out.wait_for(lambda line: '"ready"' in line, timeout=120), listen.stderr.read()
+        subprocess.run(["paplay", "-d", "mic", str(asked)], env=two_devices, check=True, timeout=60)
+        subprocess.run(["paplay", "-d", "call", str(answered)], env=two_devices, check=True, timeout=60)
+        said = lambda: [json.loads(x) for x in list(out.lines) if '"transcript"' in x and '"final": true' in x]  # noqa: E731
+        assert out.wait_for(lambda _: {e["speaker"] for e in said()} >= {"interviewer", "candidate"}, timeout=60)
+    finally:
+        listen.send_signal(signal.SIGINT)
+        rc = listen.wait(timeout=60)
+        out.join()
+    stderr = listen.stderr.read()
+    assert rc == 0 and "Traceback" not in stderr, stderr
+    by_speaker = {e["speaker"]: e["text"] for e in finals([json.loads(x) for x in out.lines])}
+    # Each side holds its own sentence, not the other's (live capture on a loaded machine may cost a word or two).
+    assert wer(SENTENCE_A, by_speaker["interviewer"]) <= 0.3 < wer(SENTENCE_C, by_speaker["interviewer"]), by_speaker
+    assert wer(SENTENCE_C, by_speaker["candidate"]) <= 0.3 < wer(SENTENCE_A, by_speaker["candidate"]), by_speaker
+    for speaker, own, other in (("interviewer", SENTENCE_A, SENTENCE_C), ("candidate", SENTENCE_C, SENTENCE_A)):
+        wav = tmp_path / f"two.{speaker}.wav"
+        assert wav.exists(), f"no saved audio for the {speaker}"
+        assert stat.S_IMODE(wav.stat().st_mode) == 0o600
+        audio = read_wav(wav)[0][0].astype(np.float32)
+        text = transcriber.transcribe(Utterance(0, speaker, 0.0, len(audio) / 16000, audio)).text
+        assert wer(own, text) <= 0.3 < wer(other, text), (speaker, text)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only those missing.
-# espeak-ng: test clips; libportaudio2: sounddevice; pulseaudio: the real capture test;
+# espeak-ng: test clips; strace: the privacy test (no network attempt); libportaudio2: sounddevice; pulseaudio: the real capture test;
 # asterisk-core-sounds-en(-wav): real-speech WER set (benchmarks/realspeech.py): transcript + audio,
 # both named since --no-install-recommends would skip the transcript package.
 set -euo pipefail
-packages=(espeak-ng libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox
+packages=(espeak-ng libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox strace
           asterisk-core-sounds-en asterisk-core-sounds-en-wav)
 missing=()
 for p in "${packages[@]}"; do

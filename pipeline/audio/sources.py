@@ -15,7 +15,8 @@ from typing import Iterator, Protocol, Sequence
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.errors import AudioDecodeError, DeviceError, S2QError
+from pipeline.audio.decode import AudioFile, decode_file  # noqa: F401  (decode_file: re-exported)
+from pipeline.errors import DeviceError
 
 
 @dataclass
@@ -35,104 +36,6 @@ class AudioSource(Protocol):
     def __iter__(self) -> Iterator[AudioChunk]: ...
 
     def stop(self) -> None: ...
-
-
-def decode_file(path: str | Path, n_channels: int = 1) -> np.ndarray:
-    """Decode any audio file PyAV reads into float32 (n_channels, samples) at 16 kHz.
-
-    With `n_channels == 1` the file is downmixed; with 2 its first two channels
-    are kept apart. Raises `AudioDecodeError` with one readable line.
-    """
-    import av  # PyAV, which faster-whisper already depends on
-
-    path = Path(path)
-    if not path.exists():
-        raise AudioDecodeError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioDecodeError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioDecodeError(f"{path}: file is empty")
-    _check_not_truncated(path)
-    layout = {1: "mono", 2: "stereo"}.get(n_channels)
-    if layout is None:
-        raise S2QError(f"can map 1 or 2 channels to speakers, not {n_channels}")
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise AudioDecodeError(f"{path}: not a readable audio file ({_reason(exc)})") from None
-    try:
-        streams = container.streams.audio
-        if not streams:
-            raise AudioDecodeError(f"{path}: contains no audio stream")
-        stream = streams[0]
-        if n_channels == 2 and stream.channels < 2:
-            raise AudioDecodeError(
-                f"{path}: has {stream.channels} channel(s); --channels needs a stereo file"
-            )
-        declared = _declared_seconds(container, stream)
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
-        parts: list[np.ndarray] = []
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    parts.append(out.to_ndarray())
-            for out in resampler.resample(None):
-                parts.append(out.to_ndarray())
-        except av.error.FFmpegError as exc:
-            raise AudioDecodeError(f"{path}: audio data is damaged ({_reason(exc)})") from None
-    finally:
-        container.close()
-    if not parts:
-        raise AudioDecodeError(f"{path}: no audio could be decoded (empty or damaged)")
-    audio = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
-    decoded = audio.shape[1] / SAMPLE_RATE
-    if declared and decoded < 0.9 * declared - 0.5:
-        raise AudioDecodeError(
-            f"{path}: file is truncated (decoded {decoded:.1f} s of {declared:.1f} s declared)"
-        )
-    return audio
-
-
-def _check_not_truncated(path: Path) -> None:
-    """FFmpeg quietly decodes what is there; a cut-off WAV or Ogg file should be an error instead."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(12)
-        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-            offset = 12
-            while offset + 8 <= size:
-                f.seek(offset)
-                chunk_id, chunk_size = f.read(4), int.from_bytes(f.read(4), "little")
-                if chunk_id == b"data":
-                    if offset + 8 + chunk_size > size and chunk_size not in (0, 0xFFFFFFFF):  # 0/-1: streamed
-                        raise AudioDecodeError(
-                            f"{path}: file is truncated (header promises {chunk_size} bytes of audio, "
-                            f"{size - offset - 8} present)"
-                        )
-                    return
-                offset += 8 + chunk_size + (chunk_size & 1)
-        elif head[:4] == b"OggS":
-            f.seek(max(0, size - 65536))
-            tail = f.read()
-            last = tail.rfind(b"OggS")
-            if last < 0 or len(tail) < last + 27 or not tail[last + 5] & 0x04:
-                raise AudioDecodeError(f"{path}: file is truncated (the Ogg stream has no end)")
-            segments = tail[last + 26]
-            table = tail[last + 27 : last + 27 + segments]
-            if len(table) < segments or len(tail) < last + 27 + segments + sum(table):
-                raise AudioDecodeError(f"{path}: file is truncated (the last Ogg page is cut off)")
-
-
-def _declared_seconds(container, stream) -> float | None:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000
-    return None
-
-
-def _reason(exc: Exception) -> str:
-    return getattr(exc, "strerror", None) or str(exc).split(":")[0] or type(exc).__name__
 
 
 class FileSource:
@@ -157,7 +60,8 @@ class FileSource:
         self.speakers = list(speakers)
         self.realtime = realtime
         self.chunk = SAMPLE_RATE * chunk_ms // 1000
-        self.audio = decode_file(self.path, n_channels=len(self.speakers))
+        self.file = AudioFile(self.path, n_channels=len(self.speakers))  # checked now, decoded while replayed
+        self._samples: int | None = None
         self._stopped = False
 
     def stop(self) -> None:
@@ -165,12 +69,15 @@ class FileSource:
 
     @property
     def duration(self) -> float:
-        return self.audio.shape[1] / SAMPLE_RATE
+        """Exact once replayed; before that, what the file declares."""
+        if self._samples is not None:
+            return self._samples / SAMPLE_RATE
+        return self.file.declared or 0.0
 
     def __iter__(self) -> Iterator[AudioChunk]:
         t0 = time.monotonic()
-        total = self.audio.shape[1]
-        for offset in range(0, total, self.chunk):
+        offset = 0
+        for chunk in _rechunk(self.file.blocks(), self.chunk):
             if self._stopped:
                 return
             start = offset / SAMPLE_RATE
@@ -181,7 +88,28 @@ class FileSource:
                 if delay > 0:
                     time.sleep(delay)
             for channel, speaker in enumerate(self.speakers):
-                yield AudioChunk(speaker, self.audio[channel, offset : offset + self.chunk], start)
+                yield AudioChunk(speaker, chunk[channel], start)
+            offset += chunk.shape[1]
+        self._samples = offset
+
+
+def _rechunk(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Decoder blocks of any length -> blocks of exactly `size` samples (the last may be shorter)."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += block.shape[1]
+        if held < size:
+            continue
+        joined = np.concatenate(pending, axis=1)
+        cut = held - held % size
+        for i in range(0, cut, size):
+            yield joined[:, i : i + size]
+        pending = [joined[:, cut:]] if cut < held else []
+        held -= cut
+    if held:
+        yield np.concatenate(pending, axis=1)
 
 
 def list_input_devices() -> list[dict]:

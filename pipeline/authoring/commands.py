@@ -113,7 +113,11 @@ def export_schema(path: Path | None, out: IO[str] | None = None) -> int:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if path:
-        Path(path).write_text(text)
+        from pipeline.outfile import (
+            write_text,  # a missing folder or full disk: one line, not a traceback
+        )
+
+        write_text(path, text)
         print(f"wrote {path}", file=out)
     else:
         out.write(text)

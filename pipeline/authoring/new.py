@@ -20,6 +20,7 @@ from pipeline.retrieval.bank import (
     Problem,
     bank_files,
     check_bank,
+    check_id,
     yaml_strings,
 )
 
@@ -83,7 +84,7 @@ def new_entry(kind: str, bank: Path | None, role: str | None, entry_id: str | No
         if not stage or stage not in stages:
             said = f"unknown stage {stage!r}" if stage else "name the stage with --stage"
             raise BankError([Problem(directory / "role.yaml", 1, f"{said} (stages: {', '.join(map(str, stages))})")])
-        path = directory / "questions" / f"{stage}.yaml"
+        path = directory / "questions" / f"{check_id(stage, '--stage')}.yaml"  # role.yaml may be hand-edited
         template = fill_template("question", role=role_id, id=entry_id or "TODO-question-id", stage=stage,
                                             competencies=", ".join(map(str, competencies)))
         line = _append_entry(path, "questions", template)

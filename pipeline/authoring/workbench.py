@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.retrieval.bank import BANK_ROOT, BankError, Problem, list_roles
+from pipeline.retrieval.bank import BANK_ROOT, BankError, Problem, list_roles, role_dir
 from pipeline.retrieval.phrases import Phrase
 
 KIND_NAMES = {"question": "question", "compliance": "compliance alert", "red_flag": "red flag"}
@@ -23,7 +23,7 @@ def role_dirs(bank: Path | None, role: str | None) -> list[Path]:
     if (root / "role.yaml").exists():
         return [root]
     if role:
-        return [root / role]
+        return [role_dir(role, root)]  # refuses ids like ../other or /abs (retrieval/bank.py)
     roles = list_roles(root)
     if not roles:
         raise BankError([Problem(root, 1, "no role folders (with a role.yaml) found here")])

@@ -7,6 +7,8 @@ Layout of one role folder:
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pipeline.errors import S2QError
 from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.retrieval.schema import (
+    ID_PATTERN,
     Bank,
     ComplianceFile,
     NeutralFile,
@@ -24,6 +27,7 @@ from pipeline.retrieval.schema import (
     RedFlagFile,
     Role,
 )
+from pipeline.retrieval.yamlload import YAMLLimitError, compose_file
 
 BANK_ROOT = Path(__file__).resolve().parents[2] / "question_bank"
 MAX_SPOKEN_WORDS = 35
@@ -60,8 +64,7 @@ class _Located:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lines: dict[tuple, int] = {}
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_file(path)  # size, depth and alias limits (yamlload.py)
         self._constructor = yaml.constructor.SafeConstructor()
         self.data = self._build(node, ()) if node is not None else None
 
@@ -94,6 +97,9 @@ def _load(path: Path, model: type[BaseModel], problems: list[Problem]):
         what = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         problems.append(Problem(path, line, f"YAML syntax: {what}" + (f" ({context})" if context else "")))
+        return None, None
+    except YAMLLimitError as exc:
+        problems.append(Problem(path, exc.line, exc.message))
         return None, None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(path, 1, f"cannot read: {exc}"))
@@ -135,8 +141,28 @@ def _describe(data: Any, loc: tuple, err: dict) -> str:
 # -- the bank ----------------------------------------------------------------------
 
 
+class BadIdError(S2QError):
+    """An id given on the command line (or read from role.yaml) that could name a path outside the bank."""
+
+
+def check_id(value: str | None, what: str) -> str:
+    """`value` if it is a valid id; ids name files and folders, so `../x` or `/abs` must never pass."""
+    if not isinstance(value, str) or not re.fullmatch(ID_PATTERN, value):
+        raise BadIdError(f"{what} {value!r}: ids use lowercase letters, digits and dashes, like 'model-drift'")
+    return value
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """root/parts, refused when it would leave root (lexically: a symlink the user made is theirs)."""
+    root = Path(os.path.abspath(root))
+    path = Path(os.path.normpath(root.joinpath(*parts)))
+    if path != root and root not in path.parents:
+        raise BadIdError(f"{path}: outside {root}")
+    return path
+
+
 def role_dir(role: str = DEFAULT_ROLE, bank_root: Path | None = None) -> Path:
-    return Path(bank_root or BANK_ROOT) / role
+    return inside(Path(bank_root or BANK_ROOT), check_id(role, "--role"))
 
 
 def list_roles(bank_root: Path | None = None) -> list[str]:

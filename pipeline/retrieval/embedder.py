@@ -10,13 +10,17 @@ as in the model's sentence-transformers config) and kept in the user's cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import S2QError
 from pipeline.models import DEFAULT_EMBEDDER, resolve_model
 
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
@@ -60,19 +64,39 @@ class Embedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        if not self.onnx_path.exists():
-            export_onnx(self.path, self.onnx_path)
         options = ort.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(self.onnx_path), options, providers=["CPUExecutionProvider"])
+        self._session = self._open_session(ort, options)
         tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()
         self._tokenizer = tokenizer
         self.encode(["warm up"])
         return self
+
+    def _open_session(self, ort, options):
+        """The cached ONNX file; a missing or damaged one is exported (again), into a temp dir if need be."""
+        path = self.onnx_path
+        for attempt in range(2):
+            scratch = None
+            if not path.exists():
+                path, scratch = export_onnx(self.path, path)
+            try:
+                return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime's own error types (InvalidProtobuf, Fail, ...)
+                if attempt:
+                    raise S2QError(f"{path}: cannot load the exported embedder ({str(exc).splitlines()[0]})") from None
+                print(f"s2q: note: {path} is damaged; exporting it again", file=sys.stderr)
+                try:
+                    path.unlink()
+                except OSError:
+                    path = Path(tempfile.mkdtemp(prefix="s2q-onnx-")) / path.name  # read-only cache
+            finally:
+                if scratch:  # the session holds the model in memory
+                    shutil.rmtree(scratch, ignore_errors=True)
+        raise AssertionError("unreachable")
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
@@ -90,8 +114,25 @@ class Embedder:
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
 
-def export_onnx(model_dir: Path, target: Path) -> None:
-    """One-time export of the transformer with mean pooling and L2 normalisation, via torch."""
+def export_onnx(model_dir: Path, target: Path) -> tuple[Path, Path | None]:
+    """One-time export of the transformer with mean pooling and L2 normalisation, via torch.
+
+    Returns where it was written and, when the cache was not writable, the temp
+    folder used instead (for the caller to remove). Concurrent exports each write
+    a temp file of their own and rename it into place.
+    """
+    scratch = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        scratch = Path(tempfile.mkdtemp(prefix="s2q-onnx-"))
+        print(f"s2q: note: cannot write to {target.parent} ({exc.strerror or exc}); "
+              "preparing the embedder in a temporary folder this time", file=sys.stderr)
+        target = scratch / target.name
+        tmp_name = str(target) + ".tmp"
+    tmp = Path(tmp_name)
     print(f"s2q: preparing the embedder for fast start-up (once): {target}", file=sys.stderr)
     import torch
     from transformers import AutoModel
@@ -116,11 +157,9 @@ def export_onnx(model_dir: Path, target: Path) -> None:
 
     ids = torch.ones((2, 8), dtype=torch.int64)
     axes = {"b": 0, "s": 1}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     import warnings
 
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _removed_on_error(tmp):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             Pooled(model),
@@ -138,3 +177,13 @@ def export_onnx(model_dir: Path, target: Path) -> None:
             dynamo=False,
         )
     os.replace(tmp, target)
+    return target, scratch
+
+
+@contextlib.contextmanager
+def _removed_on_error(path: Path):
+    try:
+        yield
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

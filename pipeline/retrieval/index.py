@@ -8,9 +8,13 @@ phrase vectors are cached too, so editing one entry re-embeds only that entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,8 @@ from pipeline.retrieval.phrases import SIDES, Phrase, bank_phrases
 from pipeline.retrieval.schema import Bank
 
 __all__ = ["SIDES", "AlertClassifier", "BankIndex", "Phrase", "SideIndex", "bank_phrases", "default_cache_dir"]
+# What reading a truncated or garbled cache file raises: such an entry is rebuilt, never fatal.
+DAMAGED = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 def default_cache_dir() -> Path:
@@ -84,9 +90,8 @@ class AlertClassifier:
         return e / e.sum(axis=1, keepdims=True)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, classes=np.array(self.classes), coef=self.coef, intercept=self.intercept)
-        os.replace(tmp, path)
+        _atomic_write(path, lambda f: np.savez(f, classes=np.array(self.classes), coef=self.coef,
+                                               intercept=self.intercept))
 
     @classmethod
     def load(cls, path: Path) -> "AlertClassifier | None":
@@ -123,7 +128,7 @@ class BankIndex:
                 expected = {k for k in AlertClassifier.KINDS if _has_kind(phrases, k)}
                 if all(len(sides[s].phrases) == len(sides[s].vectors) for s in SIDES) and expected <= set(classifiers):
                     return cls(bank, sides, key, rebuilt=False, embedded=0, classifiers=classifiers)
-            except (OSError, ValueError):
+            except DAMAGED:
                 pass  # a damaged cache is rebuilt
         store = _VectorStore(cache_dir / f"phrases-{embedder.key}.npz")
         embedded = store.ensure([p.text for s in SIDES for p in phrases[s]], embedder)
@@ -133,17 +138,19 @@ class BankIndex:
             trained = AlertClassifier.train(kind, sides[side].phrases, sides[side].vectors)
             if trained is not None:
                 classifiers[kind] = trained
-        folder.mkdir(parents=True, exist_ok=True)
-        for s in SIDES:
-            _atomic_save(folder / f"{s}.npy", sides[s].vectors)
-        for kind, classifier in classifiers.items():
-            classifier.save(folder / f"{kind}.npz")
         rows = {s: [{"text": p.text, "kind": p.kind, "entry_id": p.entry_id} for p in phrases[s]] for s in SIDES}
         meta = {"role": bank.role.id, "key": key, "sides": rows}
-        tmp = folder / "meta.json.tmp"
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, folder / "meta.json")
-        store.save()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for s in SIDES:
+                _atomic_write(folder / f"{s}.npy", lambda f, s=s: np.save(f, sides[s].vectors))
+            for kind, classifier in classifiers.items():
+                classifier.save(folder / f"{kind}.npz")
+            _atomic_write(folder / "meta.json", lambda f: f.write(json.dumps(meta).encode()))  # last: marks it done
+            store.save()
+        except OSError as exc:  # read-only or full: the index works from memory, only start-up is slower
+            print(f"s2q: note: cannot write the index cache in {cache_dir} ({exc.strerror or exc}); "
+                  "using it from memory this time", file=sys.stderr)
         return cls(bank, sides, key, rebuilt=True, embedded=embedded, classifiers=classifiers)
 
 
@@ -161,8 +168,8 @@ class _VectorStore:
             try:
                 with np.load(path) as data:
                     self.vectors = {k: data[k] for k in data.files}
-            except (OSError, ValueError):
-                self.vectors = {}
+            except DAMAGED:
+                self.vectors = {}  # damaged: re-embedded
 
     @staticmethod
     def _key(text: str) -> str:
@@ -182,12 +189,22 @@ class _VectorStore:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, **self.vectors)
-        os.replace(tmp, self.path)
+        _atomic_write(self.path, lambda f: np.savez(f, **self.vectors))
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
+def _atomic_write(path: Path, write) -> None:
+    """write(file) into a temp file of its own next to `path`, then rename it over `path`.
+
+    Several builds may run at once (two terminals, a test and a replay): each
+    writes its own temp file and the rename is atomic, so readers see an old
+    or a new file, never half of one, and no build removes another's temp file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

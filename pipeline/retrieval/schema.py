@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-Id = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case id, unique in the bank")
+# Ids also name files and folders (roles, stages): the pattern keeps them from naming any other path.
+ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Id = Field(pattern=ID_PATTERN, description="kebab-case id, unique in the bank")
 
 
 class _Strict(BaseModel):
