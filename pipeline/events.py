@@ -119,7 +119,7 @@ class SessionStartEvent(Event):
     source: str  # the audio file's name, or the input devices
 
     @classmethod
-    def new(cls, role: str | None, source: str) -> "SessionStartEvent":
+    def new(cls, role: str | None, source: str) -> SessionStartEvent:
         import secrets
         from datetime import datetime
 

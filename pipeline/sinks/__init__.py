@@ -6,8 +6,9 @@ import errno
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Callable, Protocol
+from typing import IO, Protocol
 
 from pipeline.errors import S2QError
 from pipeline.events import Event
