@@ -11,10 +11,14 @@ import json
 import os
 import re
 import stat
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from pipeline import events as event_types
 from pipeline.cli import main
 from pipeline.errors import S2QError
 from pipeline.events import SessionStartEvent, StatusEvent
@@ -327,3 +331,49 @@ def test_read_only_folder_is_a_one_line_error(tmp_path, capsys):
     finally:
         folder.chmod(0o700)
     assert code != 0 and "cannot write the report" in one_error_line(err)
+
+
+# -- property: any record gives a report or one clean error ----------------------------------
+
+EVENT_CLASSES = [c for c in vars(event_types).values()
+                 if isinstance(c, type) and issubclass(c, event_types.Event) and c is not event_types.Event]
+TYPES = sorted({c.type for c in EVENT_CLASSES})
+FIELDS = sorted({f.name for c in EVENT_CLASSES for f in fields(c)} | {"reason", "kind", "waited_s", "shed_total"})
+NASTY_TEXT = st.sampled_from(["`", "\n", "<script>", "<img src=x onerror=alert(1)>", "|", "\\", "", "aaaa1111"])
+SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-10**30, max_value=10**30)
+           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20) | NASTY_TEXT)
+JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=5), inner, max_size=4),
+                    max_leaves=12)
+EVENTS = st.fixed_dictionaries({"type": st.sampled_from(TYPES)},
+                               optional={name: JSON for name in FIELDS})
+
+
+def _line(kind_and_value) -> bytes:
+    kind, value = kind_and_value
+    if kind == "bytes":
+        return value.replace(b"\n", b" ")
+    text = json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return text[: len(text) // 2] if kind == "cut" else text
+
+
+LINES = st.one_of(
+    st.tuples(st.just("event"), EVENTS), st.tuples(st.just("event"), EVENTS),
+    st.tuples(st.just("event"), EVENTS), st.tuples(st.just("cut"), EVENTS),
+    st.tuples(st.just("json"), JSON), st.tuples(st.just("bytes"), st.binary(max_size=40)),
+).map(_line)
+
+
+@settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINES, max_size=25), session_id=st.none() | st.sampled_from(["aaaa1111", "untagged", "x"]))
+def test_any_record_gives_a_report_or_a_clean_error(tmp_path, lines, session_id):
+    path = tmp_path / "fuzz.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    try:
+        report = render_report(load_session(path, session_id))
+    except S2QError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert not re.search(r"(?<!\\)<", report)
+    for line in report.splitlines():
+        assert len(re.findall(r"(?<!\\)`", line)) % 2 == 0, line
