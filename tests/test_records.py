@@ -192,7 +192,7 @@ def test_session_start_is_written_first(tmp_path):
 
 def test_replay_with_disk_full_record(s2q, mono_clip):
     path, _ = mono_clip
-    proc = s2q("replay", path, "--fast", "--record", "/dev/full", "--jsonl", "--no-advice")
+    proc = s2q("replay", path, "--fast", "--record", "/dev/full", "--jsonl")
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert events[0]["type"] == "session_start"
@@ -288,15 +288,21 @@ def test_endless_or_special_files_are_refused(capsys):
         assert code != 0 and "not a regular file" in one_error_line(err)
 
 
-def test_fifo_is_refused_without_hanging(tmp_path, s2q):
+@pytest.mark.parametrize("writer", [False, True])
+def test_fifo_is_refused_without_hanging(tmp_path, s2q, writer):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a writer that never writes nor closes
+    # Without a writer, opening a FIFO waits for one; with a writer that never writes, reading waits.
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK) if writer else None
     try:
         proc = s2q("report", fifo, timeout=30)
+        as_output = s2q("report", write(tmp_path / "s.jsonl", INTERVIEW), "-o", fifo, timeout=30) if writer else None
     finally:
-        os.close(writer)
+        if fd is not None:
+            os.close(fd)
     assert proc.returncode != 0 and "not a regular file" in one_error_line(proc.stderr)
+    if as_output is not None:  # a FIFO as -o is no record: the report goes into it
+        assert as_output.returncode == 0, as_output.stderr
 
 
 def test_read_is_capped(tmp_path, monkeypatch):
@@ -320,17 +326,25 @@ def test_unwritable_outputs_are_one_line_errors(tmp_path, capsys, case):
     one_error_line(err)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_folder_is_a_one_line_error(tmp_path, capsys):
+def test_read_only_folder_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     record = write(tmp_path / "s.jsonl", INTERVIEW)
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
+    if os.geteuid() == 0:  # root writes into read-only folders: refuse as the kernel would for a user
+        real_open = os.open
+
+        def refuse(path, flags, *args):
+            if Path(path).parent == folder and flags & os.O_CREAT:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real_open(path, flags, *args)
+
+        monkeypatch.setattr(os, "open", refuse)
     try:
         code, _, err = report_cli(record, "-o", folder / "report.md", capsys=capsys)
     finally:
         folder.chmod(0o700)
-    assert code != 0 and "cannot write the report" in one_error_line(err)
+    assert code != 0 and "cannot write the report" in one_error_line(err) and "Permission denied" in err
 
 
 # -- property: any record gives a report or one clean error ----------------------------------

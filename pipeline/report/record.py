@@ -12,6 +12,8 @@ sessions had ids) are one session, `UNTAGGED`.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
@@ -46,7 +48,7 @@ class SessionError(S2QError):
     """The file is not a session record we can report on."""
 
 
-@dataclass
+@dataclass(eq=False)  # sessions are told apart by identity: two can hold the same events
 class Session:
     """One session of a record: its events in file order, and what had to be skipped."""
 
@@ -55,7 +57,7 @@ class Session:
     id: str = UNTAGGED
     cut_lines: list[int] = field(default_factory=list)  # 1-based lines cut by a crash, skipped
     recorded_at: datetime | None = None  # when the record was last written (file time)
-    record: list[Session] = field(default_factory=list)  # every session of the file, in order
+    record: list[Session] = field(default_factory=list, repr=False)  # every session of the file, in order
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
@@ -144,10 +146,8 @@ def starts_like_event(line: bytes) -> bool:
 def is_record(path: Path) -> bool:
     """Whether an existing file reads as a session record (its first line starts like an event)."""
     try:
-        with open(path, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return False
-            head = f.read(64 * 1024)
+        with _open_regular(path) as f:
+            head = f.read(64 * 1024) if f else b""
     except OSError:
         return False
     first = next((line for line in head.split(b"\n") if line.strip()), b"")
@@ -160,14 +160,27 @@ def printable(text: Any, limit: int = 60) -> str:
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
 
 
+def _open_regular(path: Path):
+    """The file opened for reading, or None when it is not a regular file (a FIFO or device may
+    never end, or block on open: O_NONBLOCK opens without waiting for a writer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        return contextlib.nullcontext(None)
+    return os.fdopen(fd, "rb")
+
+
 def _read(path: Path) -> tuple[bytes, datetime]:
-    """The file's bytes, refusing what is not a regular file (a FIFO or device may never end)."""
+    """The file's bytes, at most `MAX_RECORD_BYTES`, refusing what is not a regular file."""
     try:
-        with open(path, "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
+        with _open_regular(path) as f:
+            if f is None:
                 raise SessionError(f"{path}: not a regular file: a session record is a .jsonl file")
             raw = f.read(MAX_RECORD_BYTES + 1)
+            mtime = datetime.fromtimestamp(os.fstat(f.fileno()).st_mtime)
     except FileNotFoundError:
         raise SessionError(f"{path}: no such session record") from None
     except IsADirectoryError:
@@ -176,7 +189,7 @@ def _read(path: Path) -> tuple[bytes, datetime]:
         raise SessionError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_RECORD_BYTES:
         raise SessionError(f"{path}: larger than {MAX_RECORD_BYTES // 2**20} MB: not a session record s2q wrote")
-    return raw, datetime.fromtimestamp(info.st_mtime)
+    return raw, mtime
 
 
 _NOT_JSON = object()  # the line does not parse (as opposed to: JSON, but not an event)
