@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", parents=[_bank_parent("question bank role, for stage and competency names")],
                        help="the after-call Markdown report from a session record")
     p.set_defaults(handler="pipeline.report.command:handle_report")
-    p.add_argument("session", type=Path, help="session record (.jsonl) from `s2q replay --record` or `s2q listen`")
+    p.add_argument("record", type=Path, help="session record (.jsonl) from `s2q replay --record` or `s2q listen`")
+    p.add_argument("--session", dest="session_id", metavar="ID",
+                   help="which session of the record to report (default: the last; the report lists the others)")
     p.add_argument("-o", "--output", type=Path, help="write the report to this file (readable by you only)")
 
     p = sub.add_parser("match", parents=[bank], help="what the listener matches for a sentence")

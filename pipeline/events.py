@@ -107,6 +107,29 @@ class TranscriptEvent(Event):
 
 
 @dataclass
+class SessionStartEvent(Event):
+    """First in every session: one record file may hold several (`--record` appends), and the
+    report tells them apart by this event."""
+
+    type: ClassVar[str] = "session_start"
+    id: str  # random, short: what `s2q report --session ID` takes
+    version: str  # the s2q version that wrote the session
+    started_at: str  # wall clock, ISO 8601 with the UTC offset
+    role: str | None  # the question bank role (None: transcript only)
+    source: str  # the audio file's name, or the input devices
+
+    @classmethod
+    def new(cls, role: str | None, source: str) -> SessionStartEvent:
+        import secrets
+        from datetime import datetime
+
+        from pipeline import __version__
+
+        return cls(id=secrets.token_hex(4), version=__version__,
+                   started_at=datetime.now().astimezone().isoformat(timespec="seconds"), role=role, source=source)
+
+
+@dataclass
 class StatusEvent(Event):
     """Pipeline health: started, shedding work, source ended, errors."""
 

@@ -238,17 +238,17 @@ def test_truncated_last_line_is_skipped_and_noted(tmp_path):
     path = write(tmp_path / "crashed.jsonl", INTERVIEW[:3], tail='{"type": "transcript", "utterance_id": 1, "spea')
     session = load_session(path)
     assert len(session.events) == 3
-    assert session.incomplete_line == 4
+    assert session.cut_lines == [4]
     report = render_report(session)
     footer = report[report.index("\n---\n"):]
-    assert "The last line of the record (line 4) was incomplete" in footer
+    assert "Line 4 of the record was incomplete" in footer
 
 
 def test_blank_lines_are_not_errors(tmp_path):
     path = tmp_path / "s.jsonl"
     path.write_text("\n" + json.dumps(INTERVIEW[2]) + "\n\n", encoding="utf-8")
     session = load_session(path)
-    assert len(session.events) == 1 and session.incomplete_line is None
+    assert len(session.events) == 1 and session.cut_lines == []
 
 
 def test_missing_file(tmp_path):

@@ -6,10 +6,10 @@ record, long after the call, without loading models.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from pipeline.events import SPEAKERS
+from pipeline.report.markdown import blockquote, code, md, ordered, percentages, plural
 from pipeline.report.record import Session, number
 from pipeline.sinks.labels import SPEAKER_LABEL, clock
 
@@ -36,18 +36,39 @@ def render_report(session: Session, bank: Bank | None = None) -> str:
         _never_asked(session, asked),
         _talk_time(session),
         _transcript(session),
+        _other_sessions(session),
         _footer(session, bank),
     ]
-    return "\n\n".join(s.strip("\n") for s in sections) + "\n"
+    return "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
 
 
 def _title(session: Session, bank: Bank | None) -> str:
     lines = [f"# Interview report: {_file_name(session)}", ""]
-    if session.recorded_at:
+    if session.started_at:
+        lines.append(f"- **Date:** {session.started_at:%Y-%m-%d %H:%M}")
+    elif session.recorded_at:
         lines.append(f"- **Date:** {session.recorded_at:%Y-%m-%d %H:%M} (when the record was last written)")
     lines.append(f"- **Duration:** {clock(session.duration)} of audio")
+    start = (session.of("session_start") or [{}])[0]
+    if start.get("source"):
+        lines.append(f"- **Audio:** {md(start['source'])}")
     if bank is not None:
-        lines.append(f"- **Role:** {_md(bank.role.name)}")
+        lines.append(f"- **Role:** {md(bank.role.name)}")
+    if session.others:
+        position = session.record.index(session) + 1
+        lines.append(f"- **Session:** {code(session.id)}, {position} of {len(session.record)} in this record "
+                     "(the others are listed at the end; choose one with `--session ID`)")
+    return "\n".join(lines)
+
+
+def _other_sessions(session: Session) -> str:
+    """The record's other sessions, so a report of one does not hide that there are more."""
+    if not session.others:
+        return ""
+    lines = ["## Other sessions in this record", "", "| Session | Started | Duration |", "|---|---|---:|"]
+    for other in session.others:
+        started = f"{other.started_at:%Y-%m-%d %H:%M}" if other.started_at else "unknown"
+        lines.append(f"| {code(other.id)} | {started} | {clock(other.duration)} |")
     return "\n".join(lines)
 
 
@@ -59,13 +80,13 @@ def _questions(session: Session, asked: list[dict], bank: Bank | None) -> str:
     for event in sorted(asked, key=lambda e: number(e.get("start"))):
         by_stage.setdefault(str(event.get("stage") or "unknown"), []).append(event)
     names = {s.id: s.name for s in bank.role.stages} if bank else {}
-    for stage in _ordered(by_stage, _stage_order(session, bank)):
+    for stage in ordered(by_stage, _stage_order(session, bank)):
         heading = names.get(stage, stage)
-        lines += ["", f"### {_md(heading)} ({len(by_stage[stage])})", ""]
+        lines += ["", f"### {md(heading)} ({len(by_stage[stage])})", ""]
         for event in by_stage[stage]:
-            lines.append(f"- **{clock(event.get('start'))}** {_md(event.get('text') or event.get('id', ''))}")
+            lines.append(f"- **{clock(event.get('start'))}** {md(event.get('text') or event.get('id', ''))}")
             if event.get("quote"):
-                lines.append(f"  - said: “{_md(event['quote'])}”")
+                lines.append(f"  - said: “{md(event['quote'])}”")
     return "\n".join(lines)
 
 
@@ -88,18 +109,18 @@ def _competencies(session: Session, asked: list[dict], bank: Bank | None) -> str
             for c in event.get("competencies") or []:
                 counts[c] = counts.get(c, 0) + 1
     names = {c.id: c.name for c in bank.role.competencies} if bank else {}
-    order = _ordered(list(names) + list(counts), list(names))
+    order = ordered(list(names) + list(counts), list(names))
     covered = [c for c in order if counts.get(c, 0) > 0]
     missing = [c for c in order if counts.get(c, 0) == 0]
 
     def label(c: str) -> str:
-        return f"{_md(names[c])} (`{c}`)" if c in names else f"`{c}`"
+        return f"{md(names[c])} ({code(c)})" if c in names else code(c)
 
     lines = ["## Competencies"]
     if not order:
         return "\n".join(lines + ["", "_No coverage information in this record._"])
     lines += ["", f"**Covered** ({len(covered)} of {len(covered) + len(missing)})", ""]
-    lines += [f"- {label(c)}: {_plural(counts[c], 'question')}" for c in covered] or ["- none"]
+    lines += [f"- {label(c)}: {plural(counts[c], 'question')}" for c in covered] or ["- none"]
     lines += ["", f"**Missing** ({len(missing)})", ""]
     lines += [f"- {label(c)}" for c in missing] or ["- none: every competency got at least one question"]
     return "\n".join(lines)
@@ -111,18 +132,18 @@ def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
     if not flags:
         return "\n".join(lines + ["", "_None raised._"])
     for flag in flags:
-        lines += ["", f"### {_md(flag.get('name') or flag.get('id', ''))} ({clock(flag.get('start'))})", ""]
-        lines += [_blockquote(flag.get("quote", "")), ""]
+        lines += ["", f"### {md(flag.get('name') or flag.get('id', ''))} ({clock(flag.get('start'))})", ""]
+        lines += [blockquote(flag.get("quote", "")), ""]
         probes = list(flag.get("probes") or [])
         # "Afterwards" in audio time: a probe asked before the flag did not follow it up.
         followed = [q for q in asked if q.get("id") in probes and number(q.get("start")) >= number(flag.get("start"))]
         if followed:
             first = min(followed, key=lambda q: number(q.get("start")))
-            wording = _md(first.get("text") or first["id"])
+            wording = md(first.get("text") or first["id"])
             lines.append(f"Probed afterwards: **yes**, at {clock(first.get('start'))}: {wording}")
         elif probes:
             lines.append("Probed afterwards: **no**. Questions that would have probed it:")
-            lines += [f"- {_md(_question_text(p, bank))}" for p in probes]
+            lines += [f"- {md(_question_text(p, bank))}" for p in probes]
         else:
             lines.append("Probed afterwards: **no** (the bank has no probe question for it)")
     return "\n".join(lines)
@@ -134,10 +155,10 @@ def _compliance(session: Session) -> str:
     if not alerts:
         return "\n".join(lines + ["", "_None: no question that must not be asked was recognised._"])
     for alert in alerts:
-        lines += ["", f"### {_md(alert.get('name') or alert.get('id', ''))} ({clock(alert.get('start'))})", ""]
-        lines += [_blockquote(alert.get("quote", "")), ""]
+        lines += ["", f"### {md(alert.get('name') or alert.get('id', ''))} ({clock(alert.get('start'))})", ""]
+        lines += [blockquote(alert.get("quote", "")), ""]
         alternative = alert.get("alternative")
-        lines.append(f"Lawful alternative: {_md(alternative)}" if alternative
+        lines.append(f"Lawful alternative: {md(alternative)}" if alternative
                      else "Lawful alternative: none: leave this topic out.")
     return "\n".join(lines)
 
@@ -158,8 +179,8 @@ def _never_asked(session: Session, asked: list[dict]) -> str:
     lines.append("")
     for _, _, item, utterance in ranked[:MAX_NEVER_ASKED]:
         when = f", last suggested at {clock(ends[utterance])}" if ends.get(utterance) is not None else ""
-        reason = f" _({_md(item['reason'])}{when})_" if item.get("reason") else (f" _({when[2:]})_" if when else "")
-        lines.append(f"- {_md(item.get('text') or item['id'])}{reason}")
+        reason = f" _({md(item['reason'])}{when})_" if item.get("reason") else (f" _({when[2:]})_" if when else "")
+        lines.append(f"- {md(item.get('text') or item['id'])}{reason}")
     if len(ranked) > MAX_NEVER_ASKED:
         lines += ["", f"_…and {len(ranked) - MAX_NEVER_ASKED} more._"]
     return "\n".join(lines)
@@ -175,11 +196,11 @@ def _talk_time(session: Session) -> str:
     lines = ["## Talk time"]
     if not seconds:
         return "\n".join(lines + ["", "_No transcribed speech._"])
-    speakers = _ordered(seconds, list(SPEAKERS))
-    shares = _percentages([seconds[s] for s in speakers])
+    speakers = ordered(seconds, list(SPEAKERS))
+    shares = percentages([seconds[s] for s in speakers])
     lines += ["", "| Speaker | Speech | Share | Words |", "|---|---:|---:|---:|"]
     for who, share in zip(speakers, shares):
-        lines.append(f"| {SPEAKER_LABEL.get(who, _md(who))} | {seconds[who]:.1f} s | {share}% | {words[who]} |")
+        lines.append(f"| {SPEAKER_LABEL.get(who, md(who))} | {seconds[who]:.1f} s | {share}% | {words[who]} |")
     lines.append(f"| **Total** | {sum(seconds.values()):.1f} s | 100% | {sum(words.values())} |")
     return "\n".join(lines)
 
@@ -190,8 +211,8 @@ def _transcript(session: Session) -> str:
     if not finals:
         return "\n".join(lines + ["", "_Empty._"])
     for event in finals:
-        who = SPEAKER_LABEL.get(str(event.get("speaker")), _md(str(event.get("speaker"))))
-        lines += ["", f"**{clock(event.get('start'))} {who}:** {_md(event.get('text', ''))}"]
+        who = SPEAKER_LABEL.get(str(event.get("speaker")), md(str(event.get("speaker"))))
+        lines += ["", f"**{clock(event.get('start'))} {who}:** {md(event.get('text', ''))}"]
     return "\n".join(lines)
 
 
@@ -202,7 +223,7 @@ def _footer(session: Session, bank: Bank | None) -> str:
         spans = [e.get("details") or {} for e in shed]
         lost = sum(max(0.0, number(d.get("end")) - number(d.get("start"))) for d in spans)
         where = ", ".join(_span(d) for d in spans[:10] if "start" in d) + (", …" if len(spans) > 10 else "")
-        notes.append(f"The transcriber fell behind real time and skipped {_plural(len(shed), 'stretch')} of speech "
+        notes.append(f"The transcriber fell behind real time and skipped {plural(len(shed), 'stretch')} of speech "
                      f"({lost:.1f} s{': ' + where if where else ''}): the transcript, questions and alerts "
                      "above miss what was said there.")
     seen = set()
@@ -213,13 +234,15 @@ def _footer(session: Session, bank: Bank | None) -> str:
             continue
         seen.add(key)
         message = event.get("message")
-        notes.append(f"Status `{state}`" + (f": {_md(message)}" if message else ""))
+        notes.append(f"Status {code(state)}" + (f": {md(message)}" if message else ""))
     if bank is not None and _foreign_to(session, bank):
-        notes.append(f"Some stages or competencies in this record are not in the `{bank.role.id}` bank: "
+        notes.append(f"Some stages or competencies in this record are not in the {code(bank.role.id)} bank: "
                      "was it recorded with another role (`--role`)?")
-    if session.incomplete_line is not None:
-        notes.append(f"The last line of the record (line {session.incomplete_line}) was incomplete, probably "
-                     "cut off by a crash, and was skipped.")
+    if session.cut_lines:
+        where = ", ".join(map(str, session.cut_lines[:10])) + (", …" if len(session.cut_lines) > 10 else "")
+        one = len(session.cut_lines) == 1
+        notes.append(f"{'Line' if one else 'Lines'} {where} of the record {'was' if one else 'were'} incomplete, "
+                     "probably cut off by a crash, and skipped.")
     lines = ["---", ""]
     if notes:
         lines += ["**Notes**", ""] + [f"- {n}" for n in notes] + [""]
@@ -229,7 +252,7 @@ def _footer(session: Session, bank: Bank | None) -> str:
 
 def _span(details: dict) -> str:
     who = details.get("speaker")
-    return f"{clock(details.get('start'))}–{clock(details.get('end'))}" + (f" {who}" if who else "")
+    return f"{clock(details.get('start'))}–{clock(details.get('end'))}" + (f" {md(who)}" if who else "")
 
 
 def _foreign_to(session: Session, bank: Bank) -> bool:
@@ -254,42 +277,6 @@ def _question_text(qid: str, bank: Bank | None) -> str:
     return qid
 
 
-def _percentages(values: list[float]) -> list[int]:
-    """Whole percentages that add up to exactly 100 (largest remainder), as readers expect."""
-    total = sum(values)
-    if total <= 0:
-        return [0] * len(values)
-    exact = [v * 100.0 / total for v in values]
-    shares = [int(x) for x in exact]
-    by_remainder = sorted(range(len(values)), key=lambda i: exact[i] - shares[i], reverse=True)
-    for i in by_remainder[: 100 - sum(shares)]:
-        shares[i] += 1
-    return shares
-
-
-def _ordered(items, preferred: list[str]) -> list[str]:
-    """`items` in `preferred` order, then the rest in their own order."""
-    items = list(dict.fromkeys(items))
-    return [p for p in preferred if p in items] + [i for i in items if i not in preferred]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else ('es' if word.endswith('ch') else 's')}"
-
-
 def _file_name(session: Session) -> str:
     """As code, so underscores in file names stay readable in the raw Markdown."""
-    name = session.path.name
-    return f"`{name}`" if "`" not in name else _md(name)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def _md(text: Any) -> str:
-    """Speech as literal text: one line, Markdown's special characters escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-
-
-def _blockquote(text: str) -> str:
-    return "> " + (_md(text) or "_(no quote)_")
+    return code(session.path.name)

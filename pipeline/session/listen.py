@@ -17,6 +17,7 @@ from pipeline.session.run import (
     build_engine,
     open_record,
     run_session,
+    session_start,
     view_sinks,
 )
 
@@ -54,7 +55,9 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
     announce(f"Recording events to {session.output.record}")
     options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter)
     engine = build_engine(sources, session, options)
-    return run_session(engine, record + view_sinks(session.output, terminal_factory))
+    devices = {"mic": config.mic, "call": config.call, "input": config.input}
+    source = ", ".join(f"{kind} {name}" for kind, name in devices.items() if name is not None)
+    return run_session(engine, record + view_sinks(session.output, terminal_factory), session_start(session, source))
 
 
 def handle_listen(args) -> int:

@@ -8,6 +8,7 @@ from pipeline.session.run import (
     build_engine,
     open_record,
     run_session,
+    session_start,
     view_sinks,
 )
 
@@ -22,7 +23,8 @@ def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None
     options = EngineOptions(backpressure=config.fast, partial_every_s=session.partial_every_s,
                             segmenter=session.segmenter)
     engine = build_engine([source], session, options)
-    return run_session(engine, record + view_sinks(session.output, terminal_factory))
+    return run_session(engine, record + view_sinks(session.output, terminal_factory),
+                       session_start(session, config.path.name))
 
 
 def handle_replay(args) -> int:

@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 
 from pipeline.audio.sources import AudioSource
 from pipeline.engine import Engine, EngineOptions
+from pipeline.events import SessionStartEvent
 from pipeline.session.config import OutputOptions, SessionConfig
 from pipeline.sinks import JsonlSink, Sink
 
@@ -35,14 +36,23 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
     return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=stage)
 
 
-def run_session(engine: Engine, sinks: Sequence[Sink]) -> int:
+def session_start(config: SessionConfig, source: str) -> SessionStartEvent:
+    """The event that opens a session in its record (see docs/events.md)."""
+    return SessionStartEvent.new(role=config.role if config.advise else None, source=source)
+
+
+def run_session(engine: Engine, sinks: Sequence[Sink], start: SessionStartEvent) -> int:
     """Engine events into every sink, the record first: a line the user has seen is in the record.
+
+    `start` goes first, once the models are loaded: a session that failed to start leaves no trace.
 
     Ctrl-C finishes the speech in progress (bounded by the engine's `finish_timeout_s`) before
     returning; a second Ctrl-C stops at once. Either way what was written is kept.
     """
     events = engine.events()
     try:
+        for sink in sinks:
+            sink.write(start)
         while True:
             try:
                 for event in events:
