@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 from pipeline.audio.segmenter import Segmenter, SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import AudioSource
 from pipeline.audio.transcriber import Transcriber
+from pipeline.errors import S2QError
 from pipeline.events import (
     EndOfInput,
     Event,
@@ -155,6 +156,7 @@ class Engine:
         self._stop = threading.Event()
         self._finish_by: float | None = None
         self.shed_count = 0
+        self.failures: list[S2QError] = []  # sources that failed; raised once everything they gave is out
 
     @property
     def speculation_hits(self) -> int:
@@ -202,6 +204,11 @@ class Engine:
                     self._maybe_partial(seg, last_partial)
             for utterance in segmenters.flush():
                 self._submit(utterance)
+        except S2QError as exc:  # a device that vanished: keep what it gave, then say so
+            for utterance in segmenters.flush():
+                self._submit(utterance)
+            self._out.put(StatusEvent(state="source_failed", message=str(exc), details={"source": index}))
+            self.failures.append(exc)
         except BaseException as exc:  # reported on the main thread
             self._out.put(StageFailed(exc))
         finally:
@@ -326,6 +333,8 @@ class Engine:
                     if live_sources == 0:
                         self._utterances.put(EndOfInput())  # after whatever is still queued
                 elif isinstance(item, WorkerDone):
+                    if self.failures:
+                        raise self.failures[0]
                     return
                 elif isinstance(item, StageFailed):
                     raise item.error

@@ -262,3 +262,36 @@ def test_mic_and_call_as_two_devices_with_saved_audio(two_devices, tmp_path, tts
         audio = read_wav(wav)[0][0].astype(np.float32)
         text = transcriber.transcribe(Utterance(0, speaker, 0.0, len(audio) / 16000, audio)).text
         assert wer(own, text) <= 0.3 < wer(other, text), (speaker, text)
+
+
+def test_device_vanishing_mid_capture_keeps_what_was_heard(pulse, tmp_path):
+    """The sound server dies while someone talks: one error line, and the record keeps what was said."""
+    record = tmp_path / "vanish.jsonl"
+    listen = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "listen", "--input", "pulse", "--no-partials", "--jsonl",
+         "--record", str(record)],
+        env=pulse, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out = LineReader(listen)
+    player = None
+    try:
+        assert out.wait_for(lambda line: '"ready"' in line, timeout=120), listen.stderr.read()
+        player = subprocess.Popen(["paplay", "-d", "call", str(DEMO)], env=pulse)
+        assert out.wait_for(lambda line: '"final": true' in line, timeout=60), "nothing heard before the failure"
+        time.sleep(TURNS[1]["start"] + 1.0 - TURNS[0]["end"])  # into the next turn: speech in progress
+        subprocess.run(["pulseaudio", "--kill"], env=pulse, capture_output=True, timeout=30)
+        rc = listen.wait(timeout=90)
+    finally:
+        for proc in (listen, player):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out.join()
+    stderr = listen.stderr.read()
+    assert rc == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("s2q: error: input device"), stderr
+    kept = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [e for e in kept if e["type"] == "status" and e["state"] == "source_failed"]
+    spoken = [e for e in kept if e["type"] == "transcript" and e["final"]]
+    assert len(spoken) >= 2, spoken  # the first turn, and the one cut by the failure

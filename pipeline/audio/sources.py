@@ -196,6 +196,10 @@ def resolve_device(spec: str | int | None):
     raise DeviceError(f"no input device matching {spec!r} (run `s2q devices` to list inputs)")
 
 
+# A live input delivers blocks all the time, silence included: this long without one, the device is gone.
+STALL_S = 5.0
+
+
 class MicrophoneSource:
     """Live capture from an input device through sounddevice (PortAudio).
 
@@ -239,14 +243,18 @@ class MicrophoneSource:
         except Exception as exc:  # PortAudioError and friends
             raise DeviceError(f"cannot open input device {self.device_name!r}: {exc}") from None
         position = 0
-        with stream:
+        stream.start()
+        last_block = time.monotonic()
+        try:
             while not self._stopped:
                 try:
-                    block = self.queue.get(timeout=2.0)
+                    block = self.queue.get(timeout=0.5)
                 except queue.Empty:
-                    if not stream.active:
-                        raise DeviceError(f"input device {self.device_name!r} stopped delivering audio") from None
+                    if not stream.active or time.monotonic() - last_block > STALL_S:
+                        raise DeviceError(f"input device {self.device_name!r} stopped delivering audio "
+                                          "(unplugged, or its sound server stopped)") from None
                     continue
+                last_block = time.monotonic()
                 n = 0
                 for channel, (speaker, resample) in enumerate(zip(self.speakers, self._resamplers)):
                     samples = resample(block[:, channel])
@@ -254,6 +262,11 @@ class MicrophoneSource:
                     if n:
                         yield AudioChunk(speaker, samples, position / SAMPLE_RATE)
                 position += n
+        finally:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - a vanished device may fail to close; its audio is already ours
+                pass
 
 
 class _Resampler:
