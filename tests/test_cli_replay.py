@@ -279,3 +279,32 @@ def test_ctrl_c_mid_sentence_keeps_the_speech_in_progress(s2q_command, cli_env, 
     before = normalise_text(" ".join(monologue.texts[:2])).split()
     assert sum(w in said for w in before) >= 0.8 * len(before), said
     assert recorded[-1]["end"] < monologue.spans[-1][0]  # stopped part way, not replayed to the end
+
+
+def test_sigkill_mid_session_keeps_every_complete_line(s2q_command, cli_env, long_replay_clip, tmp_path):
+    """A crash (SIGKILL: nothing can clean up): every complete line of the record loads, the report renders."""
+    from pipeline.report import load_session, render_report
+
+    path, speech = long_replay_clip
+    record = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen(s2q_command + ["replay", str(path), "--jsonl", "--record", str(record)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env, cwd=tmp_path, text=True)
+    try:
+        for line in proc.stdout:
+            if '"final": true' in line:
+                break  # killed right after the first final transcript, mid-session
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    raw = record.read_text()
+    complete = raw.splitlines()[: raw.count("\n")]
+    assert [json.loads(line)["type"] for line in complete][:2] == ["session_start", "status"]
+    assert any(json.loads(line).get("final") for line in complete)
+    # A crash mid-write would leave half a line: the report skips and notes it, and still renders.
+    record.write_text(raw + '{"type": "transcript", "text": "cut sho')
+    session = load_session(record)
+    assert session.cut_lines == [len(complete) + 1]
+    text = render_report(session)
+    assert "## Transcript" in text and "incomplete" in text
