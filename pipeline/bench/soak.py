@@ -81,8 +81,8 @@ def soak(path: Path, speed: float, every_s: float) -> dict:
         if event.end >= next_point:
             lag = percentiles(window)
             wall_min = round((time.monotonic() - started) / 60, 2)
-            points.append({"audio_min": round(event.end / 60, 2), "wall_min": wall_min, "rss_mb": round(rss_mb(), 1), "lag_p50_ms": lag["p50_ms"], "lag_p95_ms": lag["p95_ms"],
-                           "shed": shed, "finals": finals})
+            points.append({"audio_min": round(event.end / 60, 2), "wall_min": wall_min, "rss_mb": round(rss_mb(), 1),
+                           "lag_p50_ms": lag["p50_ms"], "lag_p95_ms": lag["p95_ms"], "shed": shed, "finals": finals})
             print(points[-1], flush=True)
             window, next_point = [], next_point + every_s
     growth = points[-1]["rss_mb"] - points[0]["rss_mb"] if points else 0.0
