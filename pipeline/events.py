@@ -20,7 +20,8 @@ SPEAKERS: tuple[str, ...] = ("interviewer", "candidate", "unknown")
 class Timeline:
     """Monotonic stamps (seconds, `time.monotonic()`), in stage order.
 
-    Names used: `speech_end` (segmenter declared the utterance over),
+    Names used: `last_voice` (the last voiced frame, on a live clock), `speech_end`
+    (segmenter declared the utterance over),
     `asr_start`, `asr_done`, `match_done`, `advise_done`, `emitted`.
     """
 
@@ -172,6 +173,8 @@ def latency_of(timeline: Timeline) -> dict[str, float | None]:
         "asr": timeline.ms("asr_start", "asr_done"),
         "queue": timeline.ms("speech_end", "asr_start"),
         "total": timeline.ms("speech_end", "emitted"),
+        # From the last voiced frame to this event: what the interviewer waits (live or paced input).
+        "end_of_speech": timeline.ms("last_voice", "emitted"),
     }
     if "match_done" in timeline.stamps:
         figures["match"] = timeline.ms("asr_done", "match_done")

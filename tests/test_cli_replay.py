@@ -63,6 +63,7 @@ def test_fast_jsonl_transcript_events(fast_run):
     for key in ("asr", "total"):
         assert isinstance(latency[key], (int, float)) and latency[key] > 0, latency
     assert latency["total"] >= latency["asr"]
+    assert latency["end_of_speech"] >= latency["total"] + 500  # + the pause that ended the turn (hangover)
 
 
 def test_record_permissions_0600(fast_run):

@@ -203,9 +203,12 @@ class Segmenter:
         audio = np.concatenate(self._frames[:keep])
         start = self._start_sample / SAMPLE_RATE
         timeline = Timeline()
-        timeline.stamp("speech_end", time.monotonic())
+        now = time.monotonic()
+        timeline.stamp("speech_end", now)
         last_voiced = max((i for i, v in enumerate(self._voiced[:keep]) if v), default=keep - 1)
         eou_delay = (len(self._frames) - 1 - last_voiced) * self.frame_len / SAMPLE_RATE
+        # Live audio arrives as it is spoken: the last word ended eou_delay (+ the frame) before now.
+        timeline.stamp("last_voice", now - eou_delay - self.frame_len / SAMPLE_RATE)
         return Utterance(
             id=self._utterance_id,
             speaker=self.speaker,
