@@ -255,8 +255,9 @@ def test_each_shipped_role_is_held_to_its_baseline_plus_five_points(reports):
         assert baseline is not None, f"{role} has no {heldout.BASELINE_FILE}"
         assert report.max_miss == baseline
         for group, n in report.checked.items():
-            # today's rate is at or under the baseline; a rise of more than RISE_ALLOWED would fail
-            assert report.missed(group) / n <= baseline[group] - heldout.RISE_ALLOWED + 1e-3, group
+            # the tolerance is at most RISE_ALLOWED above today's rate, and never above the default
+            assert report.missed(group) / n <= baseline[group] <= report.missed(group) / n + heldout.RISE_ALLOWED + 1e-3
+            assert baseline[group] <= max(heldout.DEFAULT_MAX_MISS[group], report.missed(group) / n)
 
 
 def test_a_rise_in_misses_over_the_baseline_fails_bank_test(ml_copy, capsys, embedder):

@@ -139,7 +139,8 @@ def test_bad_input_one_line_error(s2q, bad_inputs, case):
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("s2q:"), lines[0]
     assert expected in lines[0]
-    assert transcripts(json_lines(proc.stdout)) == []
+    if case != "truncated-mp3":  # found only at its end (decoding streams): what came before is kept
+        assert transcripts(json_lines(proc.stdout)) == []
 
 
 @pytest.mark.parametrize("value", ["speaker", "interviewer,candidate,unknown", "interviewer;candidate", ","])
@@ -264,7 +265,8 @@ def test_ctrl_c_mid_sentence_keeps_the_speech_in_progress(s2q_command, cli_env, 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env, cwd=tmp_path, text=True,
     )
     try:
-        assert '"ready"' in proc.stdout.readline()  # models loaded; the paced replay starts now
+        while '"ready"' not in proc.stdout.readline():  # session_start, then ready: the paced replay starts now
+            assert proc.poll() is None, proc.stderr.read()
         time.sleep(monologue.spans[2][1])  # three sentences in: no pause long enough has ended a turn yet
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)

@@ -39,12 +39,14 @@ RISE_ALLOWED = 0.05
 
 
 def baseline_max_miss(directory: Path) -> dict[str, float] | None:
-    """The tolerated miss share per group: the role's baseline plus RISE_ALLOWED (None: no baseline)."""
+    """The tolerated miss share per group (None: no baseline): the role's baseline plus RISE_ALLOWED,
+    never looser than the default (a group that misses nothing, like question phrasings, stays at 0)."""
     path = directory / BASELINE_FILE
     if not path.exists():
         return None
     rates = json.loads(path.read_text(encoding="utf-8"))["miss_rates"]
-    return {g: round(min(1.0, float(rates[g]) + RISE_ALLOWED), 4) for g in GROUPS if g in rates}
+    return {g: round(max(float(rates[g]), min(float(rates[g]) + RISE_ALLOWED, DEFAULT_MAX_MISS[g])), 4)
+            for g in GROUPS if g in rates}
 
 
 def save_baseline(directory: Path, report: "ExampleReport", folds: int) -> Path:
