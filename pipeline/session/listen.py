@@ -12,13 +12,8 @@ from pipeline.session.config import (
     SessionConfig,
     default_record_path,
 )
-from pipeline.session.run import (
-    TerminalFactory,
-    build_engine,
-    open_record,
-    run_session,
-    view_sinks,
-)
+from pipeline.session.run import TerminalFactory, build_engine, open_record, view_sinks
+from pipeline.session.web import run_with_panel
 
 CONSENT_REMINDER = (
     "Reminder: tell the candidate that this call is transcribed locally on this computer "
@@ -53,8 +48,8 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
     record = open_record(session.output)
     announce(f"Recording events to {session.output.record}")
     options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter)
-    engine = build_engine(sources, session, options)
-    return run_session(engine, record + view_sinks(session.output, terminal_factory))
+    return run_with_panel(session, "live interview", lambda: build_engine(sources, session, options),
+                          record + view_sinks(session.output, terminal_factory), announce)
 
 
 def handle_listen(args) -> int:
@@ -65,4 +60,4 @@ def handle_listen(args) -> int:
                           consent_reminder=not args.no_consent_reminder,
                           session=SessionConfig.from_args(args, partial_every_s=partial_every_s))
     return listen(config, terminal_factory=lambda: terminal_view(args.role, "live"),
-                  announce=lambda line: print(line, file=sys.stderr))
+                  announce=lambda line: print(line, file=sys.stderr, flush=True))
