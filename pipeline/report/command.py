@@ -10,7 +10,13 @@ def handle_report(args) -> int:
     from pipeline.report import load_session, render_report
     from pipeline.retrieval.bank import load_bank
 
-    text = render_report(load_session(args.session), load_bank(args.role, args.bank))
+    session, bank = load_session(args.session), load_bank(args.role, args.bank)
+    if getattr(args, "html", False):
+        from pipeline.report.html import render_html
+
+        text = render_html(session, bank)
+    else:
+        text = render_report(session, bank)
     if not args.output:
         sys.stdout.write(text)
         return 0

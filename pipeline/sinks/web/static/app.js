@@ -56,8 +56,8 @@
     if (sentAt && e.final) {
       requestAnimationFrame(() => setTimeout(() => window.s2q.latencies.push(now() - sentAt), 0));
     }
-    const box = document.scrollingElement;
-    if (box.scrollHeight - box.scrollTop - box.clientHeight < 200) li.scrollIntoView({ block: "end" });
+    const box = $("transcript");  // follow the conversation unless the reader scrolled back
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < 250) box.scrollTop = box.scrollHeight;
   }
   function insertByTime(li, start) {
     const list = $("transcript");
@@ -110,8 +110,8 @@
     box.replaceChildren();
     const open = state.alerts.filter((a) => !state.dismissedAlerts.has(alertKey(a)));
     open.sort((a, b) => (a.type === "compliance") - (b.type === "compliance") || Number(a.start) - Number(b.start)).reverse();
-    for (const a of open) {
-      const div = el("div", `alert ${a.type}`);
+    open.forEach((a, i) => {
+      const div = el("div", `alert ${a.type}${i >= 3 ? " compact" : ""}`);  // older ones shrink to a line
       div.dataset.key = alertKey(a);
       div.setAttribute("role", a.type === "compliance" ? "alert" : "status");
       div.append(el("div", "kind", a.type === "compliance" ? `Do not ask · ${clock(a.start)}` : `Red flag · ${clock(a.start)}`));
@@ -124,7 +124,7 @@
       b.addEventListener("click", () => act("dismiss_alert", alertKey(a)));
       div.append(b);
       box.append(div);
-    }
+    });
   }
 
   // -- coverage (CSS bars) --------------------------------------------------------------
@@ -230,6 +230,7 @@
 
   fetch(`info?token=${encodeURIComponent(token)}`).then((r) => r.json()).then((info) => {
     state.live = info.live;
+    document.body.dataset.live = String(info.live);
     state.names = info.names || {};
     $("title").textContent = info.title;
     document.title = `s2q — ${info.title}`;
