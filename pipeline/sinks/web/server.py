@@ -77,11 +77,15 @@ class WebServer:
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.socket.close()
+        """Asks uvicorn to stop (it closes the socket it serves); open streams get a second, then go."""
+        if self._thread is None:
+            self.socket.close()
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout=3)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=3)
 
     def wait(self) -> None:
         """Serves until Ctrl-C."""

@@ -82,6 +82,10 @@
     const list = $("suggestions");
     const items = visibleSuggestions();
     state.selected = Math.min(state.selected, Math.max(0, items.length - 1));
+    // Rebuild only when what is shown changes: a button must not vanish under the pointer.
+    const signature = JSON.stringify([items.map((q) => [q.id, q.reason, state.pinned.has(q.id)]), state.selected, state.live]);
+    if (signature === list.dataset.signature) return;
+    list.dataset.signature = signature;
     list.replaceChildren();
     if (!items.length) list.append(el("li", "empty", state.latest.length ? "Nothing left to suggest." : "Suggestions appear after the first answer."));
     items.forEach((q, i) => {
@@ -107,9 +111,12 @@
   // -- alerts ------------------------------------------------------------------------
   function renderAlerts() {
     const box = $("alerts");
-    box.replaceChildren();
     const open = state.alerts.filter((a) => !state.dismissedAlerts.has(alertKey(a)));
     open.sort((a, b) => (a.type === "compliance") - (b.type === "compliance") || Number(a.start) - Number(b.start)).reverse();
+    const signature = open.map(alertKey).join("|");
+    if (signature === box.dataset.signature) return;
+    box.dataset.signature = signature;
+    box.replaceChildren();
     open.forEach((a, i) => {
       const div = el("div", `alert ${a.type}${i >= 3 ? " compact" : ""}`);  // older ones shrink to a line
       div.dataset.key = alertKey(a);
