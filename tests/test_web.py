@@ -100,7 +100,7 @@ def page_state(page) -> dict:
             tags: [...li.querySelectorAll('.tag')].map(t => t.textContent)})),
         suggestions: [...document.querySelectorAll('#suggestions .suggestion')].map(li => li.dataset.id),
         coverage: [...document.querySelectorAll('#coverage .n')].map(n => n.textContent).join(' '),
-        alerts: [...document.querySelectorAll('#alerts .alert')].map(a => ({
+        alerts: [...document.querySelectorAll('#alerts .alert, #flags .alert')].map(a => ({
             kind: a.classList[1], key: a.dataset.key, name: a.querySelector('.name').textContent,
             quote: a.querySelector('.quote').textContent,
             alternative: (a.querySelector('.alternative') || {}).textContent || null})),
@@ -160,8 +160,8 @@ def live(browser, tmp_path_factory):
         wait_for(page, f"() => !document.querySelector('#suggestions [data-id=\"{before[1]}\"]')")
         seen["keyed"] = before[1]
         compliance = next(a for a in final["alerts"] if a["kind"] == "compliance")
-        page.click(f'#alerts .alert[data-key="{compliance["key"]}"] button.dismiss')
-        wait_for(page, f"() => !document.querySelector('#alerts [data-key=\"{compliance['key']}\"]')")
+        page.click(f'.alert[data-key="{compliance["key"]}"] button.dismiss')
+        wait_for(page, f"() => !document.querySelector('.alert[data-key=\"{compliance['key']}\"]')")
         seen["dismissed_alert"] = compliance["key"]
         if SCREENSHOTS:
             page.reload()
@@ -229,6 +229,7 @@ def test_compliance_alert_prominent_with_lawful_alternative(live):
         assert match["quote"] == f"“{alert['quote']}”"
         assert match["alternative"] == f"Ask instead: {alert['alternative']}"
     assert [a["kind"] for a in live["final"]["alerts"]][: len(shown)] == ["compliance"] * len(shown)  # on top
+    assert len(live["final"]["alerts"]) == len(shown) + len([e for e in live["record"] if e["type"] == "red_flag"])
 
 
 def test_suggestions_change_and_coverage_moves(live):

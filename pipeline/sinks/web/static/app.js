@@ -110,15 +110,19 @@
 
   // -- alerts ------------------------------------------------------------------------
   function renderAlerts() {
-    const box = $("alerts");
-    const open = state.alerts.filter((a) => !state.dismissedAlerts.has(alertKey(a)));
-    open.sort((a, b) => (a.type === "compliance") - (b.type === "compliance") || Number(a.start) - Number(b.start)).reverse();
-    const signature = open.map(alertKey).join("|");
+    // Compliance alerts above "Ask next" (prominent); red flags below it, the latest two in full.
+    const open = state.alerts.filter((a) => !state.dismissedAlerts.has(alertKey(a)))
+      .sort((a, b) => Number(b.start) - Number(a.start));
+    renderAlertBox($("alerts"), open.filter((a) => a.type === "compliance"), 99);
+    renderAlertBox($("flags"), open.filter((a) => a.type !== "compliance"), 2);
+  }
+  function renderAlertBox(box, alerts, expanded) {
+    const signature = alerts.map(alertKey).join("|");
     if (signature === box.dataset.signature) return;
     box.dataset.signature = signature;
     box.replaceChildren();
-    open.forEach((a, i) => {
-      const div = el("div", `alert ${a.type}${i >= 3 ? " compact" : ""}`);  // older ones shrink to a line
+    alerts.forEach((a, i) => {
+      const div = el("div", `alert ${a.type}${i >= expanded ? " compact" : ""}`);  // older ones shrink to a line
       div.dataset.key = alertKey(a);
       div.setAttribute("role", a.type === "compliance" ? "alert" : "status");
       div.append(el("div", "kind", a.type === "compliance" ? `Do not ask · ${clock(a.start)}` : `Red flag · ${clock(a.start)}`));
