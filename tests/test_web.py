@@ -269,7 +269,7 @@ def test_latency_event_to_screen(live):
     """From the event leaving the pipeline (the sink's wall clock) to its text on screen."""
     ms = sorted(live["latencies"])
     assert len(ms) >= 5, ms
-    p50, p95 = statistics.median(ms), ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p50, p95 = statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     print(f"\nweb panel: event sent -> text on screen: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(ms)} lines")
     # Measured under the heaviest load: --fast keeps both cores busy with Whisper while two tabs render.
     assert 0 <= p50 < 1000 and p95 < 2500, ms

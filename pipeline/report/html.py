@@ -62,8 +62,8 @@ def timeline_svg(session: Session, bank: Bank | None = None) -> str:
     def y(row: str) -> int:
         return ROW_H * rows.index(row)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
-             'aria-label="Timeline of the interview">']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
+              'aria-label="Timeline of the interview">')]
     labels = {**SPEAKER_LABEL, "questions": "Questions", "alerts": "Alerts"}
     for row in rows:
         parts.append(f'<text x="4" y="{y(row) + 17}">{html.escape(labels[row])}</text>'

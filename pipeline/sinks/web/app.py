@@ -15,13 +15,19 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from pipeline.events import INTERVIEWER_ACTIONS, Event, InterviewerActionEvent

@@ -61,7 +61,7 @@ class EventLog:
             self._waiters.add(waiter)
         try:
             await asyncio.wait_for(flag.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             with self._lock:
