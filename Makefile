@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install sysdeps demo test bench clean
+.PHONY: install sysdeps demo demo-web test bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ sysdeps:
 
 demo: install
 	$(BIN)/s2q replay pipeline/demo/interview.ogg --channels interviewer,candidate
+
+demo-web: install
+	$(BIN)/s2q replay pipeline/demo/interview.ogg --channels interviewer,candidate --web
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -39,7 +39,18 @@ def _session_parent() -> argparse.ArgumentParser:
     p.add_argument("--compute-type", default="default", help="CTranslate2 compute type (int8, float16, ...)")
     p.add_argument("--beam-size", type=int, default=1,
                    help="Whisper beam size: 1 (greedy) is fastest; 5 is more accurate and about 25%% slower")
+    p.add_argument("--web", action="store_true", help="show the session in a browser panel (local, private URL)")
+    _web_options(p)
+    p.add_argument("--exit-when-done", action="store_true",
+                   help="with --web: stop serving when the session ends (default: until Ctrl-C)")
     return p
+
+
+def _web_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-browser", action="store_true", help="print the panel's URL without opening a browser")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to serve on (default: this computer only; another one is warned about)")
+    p.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", dest="session_id", metavar="ID",
                    help="which session of the record to report (default: the last; the report lists the others)")
     p.add_argument("-o", "--output", type=Path, help="write the report to this file (readable by you only)")
+    p.add_argument("--html", action="store_true", help="a self-contained HTML page with a timeline, not Markdown")
+
+    p = sub.add_parser("serve", parents=[_bank_parent("question bank role, for stage and competency names")],
+                       help="past session records in the browser: each one's panel and report")
+    p.set_defaults(handler="pipeline.sinks.web.serve:handle_serve")
+    p.add_argument("folder", nargs="?", type=Path, help="folder of session records (default: where listen keeps them)")
+    _web_options(p)
 
     p = sub.add_parser("match", parents=[bank], help="what the listener matches for a sentence")
     p.set_defaults(handler="pipeline.authoring.commands:handle_match")

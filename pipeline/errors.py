@@ -15,3 +15,7 @@ class ModelNotFoundError(S2QError):
 
 class DeviceError(S2QError):
     pass
+
+
+class WebServerError(S2QError):
+    """The web panel cannot start (port taken, address not available)."""

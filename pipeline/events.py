@@ -253,3 +253,17 @@ class CoverageEvent(Event):
     competencies: dict[str, int]
     missing: list[str]
     latency_ms: dict[str, float | None]
+
+
+INTERVIEWER_ACTIONS: tuple[str, ...] = ("asked", "pin", "dismiss", "dismiss_alert")
+
+
+@dataclass
+class InterviewerActionEvent(Event):
+    """A click in the web panel: the interviewer's own word, kept in the record beside the machine's."""
+
+    type: ClassVar[str] = "interviewer_action"
+    action: str  # one of INTERVIEWER_ACTIONS
+    target: str  # a question id, or an alert's key `TYPE:ID:START` for dismiss_alert
+    at: float  # audio time (s) of the latest event the session had when the click arrived
+    text: str | None = None  # the question's wording, when the target is a suggested question

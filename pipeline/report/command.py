@@ -21,7 +21,13 @@ def handle_report(args) -> int:
     session = load_session(args.record, args.session_id)
     if args.output:
         check_output(args.output, args.record)
-    text = render_report(session, load_bank(args.role, args.bank))
+    bank = load_bank(args.role, args.bank)
+    if args.html:
+        from pipeline.report.html import render_html
+
+        text = render_html(session, bank)
+    else:
+        text = render_report(session, bank)
     if not args.output:
         sys.stdout.write(text)
         return 0

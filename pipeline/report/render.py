@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pipeline.events import SPEAKERS
+from pipeline.report.actions import BY_CLICK, clicked_questions
 from pipeline.report.markdown import blockquote, code, md, ordered, percentages, plural
 from pipeline.report.record import Session, number
 from pipeline.sinks.labels import SPEAKER_LABEL, clock
@@ -26,7 +27,7 @@ ROUTINE_STATES = {"started", "ready", "listening", "source_done", "stopped", "do
 
 def render_report(session: Session, bank: Bank | None = None) -> str:
     """The whole report, section by section, in the order an interviewer reads it after the call."""
-    asked = session.of("question_asked")
+    asked = session.of("question_asked") + clicked_questions(session, bank)
     sections = [
         _title(session, bank),
         _questions(session, asked, bank),
@@ -84,7 +85,8 @@ def _questions(session: Session, asked: list[dict], bank: Bank | None) -> str:
         heading = names.get(stage, stage)
         lines += ["", f"### {md(heading)} ({len(by_stage[stage])})", ""]
         for event in by_stage[stage]:
-            lines.append(f"- **{clock(event.get('start'))}** {md(event.get('text') or event.get('id', ''))}")
+            lines.append(f"- **{clock(event.get('start'))}** {md(event.get('text') or event.get('id', ''))}"
+                         + (" _(marked asked in the panel)_" if event.get("by") == BY_CLICK else ""))
             if event.get("quote"):
                 lines.append(f"  - said: “{md(event['quote'])}”")
     return "\n".join(lines)
@@ -103,6 +105,9 @@ def _competencies(session: Session, asked: list[dict], bank: Bank | None) -> str
     coverage = session.of("coverage")
     if coverage and isinstance(coverage[-1].get("competencies"), dict):
         counts = {str(k): int(number(v)) for k, v in coverage[-1]["competencies"].items()}
+        for event in (e for e in asked if e.get("by") == BY_CLICK):  # the advisor never saw these
+            for c in event.get("competencies") or []:
+                counts[c] = counts.get(c, 0) + 1
     else:  # no advisor output (e.g. `--no-advice`, or a crash before it): count what was asked
         counts = {}
         for event in asked:

@@ -13,14 +13,40 @@ PARTIAL_EVERY_S = 1.5  # live: a partial transcript this often while someone spe
 
 
 @dataclass
+class WebOptions:
+    """The browser panel (`--web`).
+
+    Attributes:
+      host: interface to listen on; anything but loopback only with a warning.
+      port: 0 picks a free one.
+      open_browser: open the URL with the system's browser.
+      exit_when_done: stop serving when the session ends (default: until Ctrl-C).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    open_browser: bool = True
+    exit_when_done: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "WebOptions | None":
+        if not getattr(args, "web", False):
+            return None
+        return cls(host=args.host, port=args.port, open_browser=not args.no_browser,
+                   exit_when_done=args.exit_when_done)
+
+
+@dataclass
 class OutputOptions:
     """Attributes:
       jsonl: write events as JSON lines to stdout instead of the live view.
       record: also append every event to this JSONL file.
+      web: also show the session in the browser panel (it replaces the terminal view).
     """
 
     jsonl: bool = False
     record: Path | None = None
+    web: WebOptions | None = None
 
 
 @dataclass
@@ -53,7 +79,7 @@ class SessionConfig:
             channels=args.channels,
             transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                                            beam_size=args.beam_size),
-            output=OutputOptions(jsonl=args.jsonl, record=args.record),
+            output=OutputOptions(jsonl=args.jsonl, record=args.record, web=WebOptions.from_args(args)),
             **overrides,
         )
 

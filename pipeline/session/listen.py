@@ -16,10 +16,10 @@ from pipeline.session.run import (
     TerminalFactory,
     build_engine,
     open_record,
-    run_session,
     session_start,
     view_sinks,
 )
+from pipeline.session.web import run_with_panel
 
 CONSENT_REMINDER = (
     "Reminder: tell the candidate that this call is transcribed locally on this computer "
@@ -54,10 +54,11 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
     record = open_record(session.output)
     announce(f"Recording events to {session.output.record}")
     options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter)
-    engine = build_engine(sources, session, options)
     devices = {"mic": config.mic, "call": config.call, "input": config.input}
     source = ", ".join(f"{kind} {name}" for kind, name in devices.items() if name is not None)
-    return run_session(engine, record + view_sinks(session.output, terminal_factory), session_start(session, source))
+    return run_with_panel(session, "live interview", lambda: build_engine(sources, session, options),
+                          record + view_sinks(session.output, terminal_factory), session_start(session, source),
+                          announce)
 
 
 def handle_listen(args) -> int:
@@ -68,4 +69,4 @@ def handle_listen(args) -> int:
                           consent_reminder=not args.no_consent_reminder,
                           session=SessionConfig.from_args(args, partial_every_s=partial_every_s))
     return listen(config, terminal_factory=lambda: terminal_view(args.role, "live"),
-                  announce=lambda line: print(line, file=sys.stderr))
+                  announce=lambda line: print(line, file=sys.stderr, flush=True))

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Callable
+
 from pipeline.session.config import ReplayConfig, SessionConfig
 from pipeline.session.run import (
     TerminalFactory,
     build_engine,
     open_record,
-    run_session,
     session_start,
     view_sinks,
 )
+from pipeline.session.web import run_with_panel
 
 
-def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None) -> int:
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None,
+           announce: Callable[[str], None] = _stderr) -> int:
     from pipeline.audio.sources import FileSource
     from pipeline.engine import EngineOptions
 
@@ -22,9 +30,9 @@ def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None
     record = open_record(session.output)
     options = EngineOptions(backpressure=config.fast, partial_every_s=session.partial_every_s,
                             segmenter=session.segmenter)
-    engine = build_engine([source], session, options)
-    return run_session(engine, record + view_sinks(session.output, terminal_factory),
-                       session_start(session, config.path.name))
+    return run_with_panel(session, config.path.name, lambda: build_engine([source], session, options),
+                          record + view_sinks(session.output, terminal_factory),
+                          session_start(session, config.path.name), announce)
 
 
 def handle_replay(args) -> int:

@@ -19,9 +19,12 @@ def open_record(output: OutputOptions) -> list[Sink]:
 
 
 def view_sinks(output: OutputOptions, terminal_factory: TerminalFactory | None) -> list[Sink]:
-    """What the user watches: JSON lines on stdout, or the terminal view."""
+    """What the user watches: JSON lines on stdout, the browser panel (wired by session/web.py),
+    or the terminal view."""
     if output.jsonl:
         return [JsonlSink()]
+    if output.web is not None:
+        return []
     return [terminal_factory()] if terminal_factory is not None else []
 
 
