@@ -3,7 +3,7 @@
 # Usage: tools/mutation_check.sh   (from the repository root, with .venv built; restores every file)
 set -u
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+PY=${PY:-.venv/bin/python}
 run() {  # name, file, python-regex, replacement, tests...
   local name=$1 file=$2 from=$3 to=$4; shift 4
   cp "$file" /tmp/mutation.bak
