@@ -82,6 +82,9 @@ def read_manifest(path: Path, default_role: str, default_channels: list[str]) ->
         raise BatchError(f"{path}: the manifest needs a `file` column (optional: {', '.join(MANIFEST_COLUMNS[1:])})")
     out = []
     for line, row in enumerate(rows, start=2):
+        if None in row:
+            raise BatchError(f"{path}:{line}: more fields than columns "
+                             "(quote a value with a comma, e.g. \"interviewer,candidate\")")
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         if not row.get("file"):
             raise BatchError(f"{path}:{line}: empty `file`")
