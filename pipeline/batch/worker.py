@@ -33,9 +33,20 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def limit_threads(threads: int) -> None:
-    """Before numpy/FAISS/ONNX load their thread pools: no worker oversubscribes the cores."""
+    """No worker oversubscribes the cores, and every backend runs the same thread count.
+
+    The count matters for results too: numpy's BLAS computes Whisper's mel features, and a
+    different number of BLAS threads sums in a different order, which was seen to flip a word
+    ("built" / "build"). Ray sets OMP_NUM_THREADS for its actors before numpy loads; a pool
+    worker has loaded numpy by now, hence threadpoolctl for the libraries already loaded.
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it only the variables apply
+        return
+    threadpool_limits(threads)
 
 
 class Worker:
