@@ -45,8 +45,9 @@ def check_banks(jobs: list[Job], bank_root: Path | None) -> None:
         load_bank(role, bank_root)
 
 
-def pool_backend(config: SessionConfig, workers: int) -> Backend:
-    """Local: a process pool, one Worker (models loaded once) per process, workers x threads <= cores."""
+def pool_backend(config: SessionConfig, workers: int, threads: int | None = None) -> Backend:
+    """Local: a process pool, one Worker (models loaded once) per process, workers x threads <= cores
+    (`threads`: fixed per worker instead, for the benchmark's scaling curve)."""
     from dataclasses import replace
 
     from pipeline.batch.worker import init_pool_worker, run_pool_job, threads_per_worker
@@ -56,12 +57,12 @@ def pool_backend(config: SessionConfig, workers: int) -> Backend:
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         n = max(1, min(workers, len(jobs)))
-        threads = threads_per_worker(n)
-        worker_config = replace(config, transcriber=replace(config.transcriber, cpu_threads=threads))
+        per_worker = threads or threads_per_worker(n)
+        worker_config = replace(config, transcriber=replace(config.transcriber, cpu_threads=per_worker))
         # spawn, not fork: the driver has threads (the progress bar) that a fork would copy mid-lock.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n, mp_context=context, initializer=init_pool_worker,
-                                 initargs=(worker_config, threads)) as pool:
+                                 initargs=(worker_config, per_worker)) as pool:
             pending = {pool.submit(run_pool_job, job): job for job in jobs}
             try:
                 while pending:
