@@ -30,15 +30,21 @@ def _bank_parent(role_help: str = "question bank role (see `s2q bank roles`)") -
     return p
 
 
-def _session_parent() -> argparse.ArgumentParser:
-    """What replay and listen share: output, Whisper model options."""
+def _model_parent() -> argparse.ArgumentParser:
+    """Whisper model options: replay, listen and batch."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
     p.add_argument("--model", default="tiny.en", help="Whisper model name from models/manifest.toml, or a folder")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where Whisper runs")
     p.add_argument("--compute-type", default="default", help="CTranslate2 compute type (int8, float16, ...)")
     p.add_argument("--beam-size", type=int, default=1,
                    help="Whisper beam size: 1 (greedy) is fastest; 5 is more accurate and about 25%% slower")
+    return p
+
+
+def _session_parent() -> argparse.ArgumentParser:
+    """What replay and listen share: output (JSON lines, the web panel) and Whisper model options."""
+    p = argparse.ArgumentParser(add_help=False, parents=[_model_parent()])
+    p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
     p.add_argument("--web", action="store_true", help="show the session in a browser panel (local, private URL)")
     _web_options(p)
     p.add_argument("--exit-when-done", action="store_true",
@@ -110,6 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", type=Path, help="folder of session records (default: where listen keeps them)")
     _web_options(p)
 
+    p = sub.add_parser("batch", parents=[_model_parent(), bank],
+                       help="an archive of recorded interviews: a record and a report for each file")
+    p.set_defaults(handler="pipeline.batch.command:handle_batch")
+    p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="audio files or folders of them")
+    p.add_argument("--out", type=Path, required=True, help="folder for NAME.jsonl, NAME.md and batch.json")
+    p.add_argument("--manifest", type=Path, metavar="CSV",
+                   help="CSV with a `file` column and optional interviewer, candidate_id, role, channels")
+    p.add_argument("--channels", type=_channels, default=["unknown"],
+                   help="speaker of each channel, e.g. interviewer,candidate for stereo files")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--force", action="store_true", help="process files again even if their record and report exist")
+    p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                   help="run on a Ray cluster: `local` starts one here, else the cluster's address "
+                        "(default: RAY_ADDRESS or the running cluster)")
+
+    p = sub.add_parser("summary", parents=[_bank_parent("question bank role, for names and questions never asked")],
+                       help="the team view across a batch's records")
+    p.set_defaults(handler="pipeline.batch.summary:handle_summary")
+    p.add_argument("folder", type=Path, help="the batch's --out folder (or any folder of session records)")
+    p.add_argument("-o", "--output", type=Path, help="summary.md or summary.html (default: Markdown on stdout)")
+
     p = sub.add_parser("match", parents=[bank], help="what the listener matches for a sentence")
     p.set_defaults(handler="pipeline.authoring.commands:handle_match")
     p.add_argument("text", nargs="?", help="the sentence; without it, one sentence per stdin line")
@@ -146,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("kind", choices=["question", "red-flag", "role"])
     b.add_argument("--id", help="the new entry's id (for a role: the folder name)")
     b.add_argument("--stage", help="for a question: the stage it belongs to")
+    b = bank_sub.add_parser("mine", help="near-miss sentences from batch records: suggested new examples to review")
+    b.add_argument("folder", type=Path, help="a folder of session records (e.g. the --out of `s2q batch`)")
+    b.add_argument("--bank", type=Path, help="question bank root folder (default: the bundled one)")
+    b.add_argument("--role", help="the role (default: each record's own)")
+    b.add_argument("--entry", metavar="ID", help="only this entry")
+    b.add_argument("--top", type=int, default=10, help="suggestions per entry")
     b = bank_sub.add_parser("schema", help="write the bank's JSON Schema (for editors)")
     b.add_argument("-o", "--output", type=Path)
     b = bank_sub.add_parser("roles", help="list the roles in the bank")

@@ -43,6 +43,10 @@ def handle_bank(args) -> int:
         return 0
     if command == "new":
         return new_entry(args.kind, args.bank, args.role, args.id, args.stage)
+    if command == "mine":  # batch records in, suggestions out: lives with the batch
+        from pipeline.batch.mine import handle_mine
+
+        return handle_mine(args)
     dirs = role_dirs(args.bank, args.role)
     if command == "validate":
         return validate(dirs)

@@ -1,0 +1,149 @@
+"""`s2q summary DIR`: the team view across a batch's records, gathered fast.
+
+A thousand records must summarise in seconds, so each line's type is read from its first bytes
+and only the few event types the summary uses are parsed (with the report's own cleaning,
+`pipeline.report.record`); suggestions, status and partial transcripts are never decoded.
+Rendering (Markdown, HTML, plots) is in `summary_render.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.report.record import SessionError, _parse, _read, number
+from pipeline.retrieval import DEFAULT_ROLE
+
+WANTED = (b"session_start", b"compliance", b"question_asked", b"red_flag", b"transcript")
+PREFIX = b'{"type": "'
+NO_INTERVIEWER = "(not given)"
+
+
+@dataclass
+class Interview:
+    """What the summary keeps of one record (its last session)."""
+
+    file: str
+    interviewer: str = NO_INTERVIEWER
+    role: str | None = None
+    compliance: list[dict] = field(default_factory=list)  # id, name, quote, start
+    questions: Counter = field(default_factory=Counter)  # question id -> times asked
+    stages: Counter = field(default_factory=Counter)  # stage id -> questions asked in it
+    competencies: Counter = field(default_factory=Counter)
+    red_flags: Counter = field(default_factory=Counter)  # red flag id -> times raised
+    talk: Counter = field(default_factory=Counter)  # speaker -> seconds
+
+
+@dataclass
+class Team:
+    """All interviews of a folder, and the files that could not be read."""
+
+    interviews: list[Interview] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # red flag / alert id -> name, as recorded
+
+    def by_interviewer(self) -> dict[str, list[Interview]]:
+        groups: dict[str, list[Interview]] = defaultdict(list)
+        for interview in self.interviews:
+            groups[interview.interviewer].append(interview)
+        return dict(sorted(groups.items(), key=lambda kv: (kv[0] == NO_INTERVIEWER, kv[0].lower())))
+
+
+def event_type(line: bytes) -> bytes | None:
+    """The `type` of a recorded line from its first bytes (every line starts `{"type": "...`)."""
+    if not line.startswith(PREFIX):
+        return None
+    end = line.find(b'"', len(PREFIX))
+    return line[len(PREFIX):end] if end > 0 else None
+
+
+def read_interview(path: Path, team: Team) -> Interview | None:
+    """One record's last session, from the event types the summary needs; None when unreadable."""
+    try:
+        raw, _ = _read(path)
+    except SessionError as exc:
+        team.unreadable.append((path.name, str(exc)))
+        return None
+    interview = Interview(path.name)
+    seen = False
+    for line in raw.split(b"\n"):
+        kind = event_type(line)
+        if kind not in WANTED:
+            continue
+        event = _parse(line)
+        if not isinstance(event, dict):
+            continue  # a line cut by a crash: the report notes it, the summary skips it
+        if kind == b"session_start":
+            interview = Interview(path.name, interviewer=event.get("interviewer") or NO_INTERVIEWER,
+                                  role=event.get("role"))
+            seen = True
+        elif kind == b"transcript":
+            if event.get("final", True):
+                who = event.get("speaker") or "unknown"
+                interview.talk[who] += max(0.0, number(event.get("end")) - number(event.get("start")))
+        elif kind == b"question_asked":
+            interview.questions[event.get("id", "?")] += 1
+            interview.stages[event.get("stage", "?")] += 1
+            for competency in event.get("competencies") or []:
+                interview.competencies[competency] += 1
+        elif kind == b"red_flag":
+            interview.red_flags[event.get("id", "?")] += 1
+            team.names.setdefault(event.get("id", "?"), event.get("name") or event.get("id", "?"))
+        elif kind == b"compliance":
+            interview.compliance.append({k: event.get(k) for k in ("id", "name", "quote", "start")})
+            team.names.setdefault(event.get("id", "?"), event.get("name") or event.get("id", "?"))
+    if not seen and not any((interview.talk, interview.questions, interview.compliance)):
+        team.unreadable.append((path.name, "no session events: not a session record"))
+        return None
+    return interview
+
+
+def collect(folder: Path) -> Team:
+    """Every `*.jsonl` record directly in `folder`, in name order."""
+    if not folder.is_dir():
+        raise SessionError(f"{folder}: not a folder: give the --out folder of `s2q batch`")
+    team = Team()
+    for path in sorted(folder.glob("*.jsonl")):
+        interview = read_interview(path, team)
+        if interview is not None:
+            team.interviews.append(interview)
+    if not team.interviews:
+        raise SessionError(f"{folder}: no session records (*.jsonl) in this folder")
+    return team
+
+
+def handle_summary(args) -> int:
+    from pipeline.batch.summary_render import render, write_summary
+
+    team = collect(args.folder)
+    banks = load_banks(team, args.role, args.bank)
+    output = args.output
+    if output is not None and output.suffix.lower() not in (".md", ".html", ".htm"):
+        raise SessionError(f"{output}: the summary is written as .md or .html")
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    text, images = render(team, banks, output)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    write_summary(output, text, images)
+    print(f"wrote {output}" + (f" and {len(images)} plots next to it" if images else ""))
+    return 0
+
+
+def load_banks(team: Team, role: str | None, bank_root: Path | None) -> dict:
+    """The bank of each role the records name (for names and questions never asked); unknown roles skipped."""
+    from pipeline.retrieval.bank import BankError, list_roles, load_bank
+
+    known = set(list_roles(bank_root))  # a record's role is only a name to look up, never a path
+    roles = dict.fromkeys([i.role for i in team.interviews if i.role] or [role or DEFAULT_ROLE])
+    banks = {}
+    for name in (r for r in roles if r in known):
+        try:
+            banks[name] = load_bank(name, bank_root)
+        except (BankError, OSError, ValueError):
+            continue
+    return banks
+
