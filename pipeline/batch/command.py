@@ -10,7 +10,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from pipeline.batch.jobs import BatchIndex, Job, Outcome, is_done, plan, prepare_out, save_outcome
+from pipeline.batch.jobs import (
+    BatchIndex,
+    Job,
+    Outcome,
+    is_done,
+    plan,
+    prepare_out,
+    save_outcome,
+)
 from pipeline.errors import S2QError
 from pipeline.session.config import SessionConfig
 
