@@ -184,7 +184,9 @@ def test_lag_stays_bounded_and_shedding_is_reported(transcriber):
     assert shed, "no status event said work was shed"
     assert done, "nothing was transcribed at all"
     for e in done:
-        assert e.latency_ms["queue"] <= options.max_lag_s * 1000  # lag bounded
+        # Lag bounded: the engine drops what waited longer (checked just before the transcriber stamps
+        # its start, hence a few ms of slack for a preempted thread on a busy machine).
+        assert e.latency_ms["queue"] <= options.max_lag_s * 1000 + 100
     # Every utterance was either transcribed or reported as skipped: nothing vanished silently.
     _, utterances = utterances_of(DEMO, speakers)
     accounted = [(e.speaker, e.start) for e in done] + [(e.details["speaker"], e.details["start"]) for e in shed]
