@@ -34,7 +34,7 @@ def _session_parent() -> argparse.ArgumentParser:
     """What replay and listen share: output, Whisper model options."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
-    p.add_argument("--model", default="tiny.en", help="Whisper model name from models/manifest.toml, or a folder")
+    p.add_argument("--model", default="tiny.en", help="Whisper model name (pipeline/assets/manifest.toml), or a folder")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where Whisper runs")
     p.add_argument("--compute-type", default="default", help="CTranslate2 compute type (int8, float16, ...)")
     p.add_argument("--beam-size", type=int, default=1,
