@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(handler="pipeline.audio.devices:handle_devices")
 
+    p = sub.add_parser("doctor", help="what this installation has (models, bank, audio, extras) and how to fix gaps")
+    p.set_defaults(handler="pipeline.doctor:handle_doctor")
+
     p = sub.add_parser("bench", help="latency per stage on this machine, against the budget")
     p.set_defaults(handler="pipeline.bench.run:handle_bench")
     p.add_argument("audio", nargs="*", help="files (FILE or FILE:interviewer,candidate); default: demo + real speech")
