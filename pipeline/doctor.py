@@ -60,6 +60,15 @@ def check_bank() -> tuple[str, str, str]:
     return MISSING, f"question bank: no roles in {BANK_ROOT}", "reinstall s2q, or pass your own with --bank FOLDER"
 
 
+def check_demo() -> tuple[str, str, str]:
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent / "demo" / "interview.ogg"
+    if demo.exists():
+        return OK, f"demo: s2q replay {demo} --channels interviewer,candidate", ""
+    return MISSING, f"demo: {demo} is missing", "reinstall s2q"
+
+
 def check_audio() -> tuple[str, str, str]:
     from pipeline.audio.sources import list_input_devices
     from pipeline.errors import S2QError
@@ -95,7 +104,7 @@ def handle_doctor(args) -> int:
     from pipeline import __version__
 
     print(f"s2q {__version__}, Python {platform.python_version()} on {platform.system()} ({sys.prefix})")
-    rows = [check_whisper(), check_embedder(), check_bank(), check_audio(), *check_optional()]
+    rows = [check_whisper(), check_embedder(), check_bank(), check_demo(), check_audio(), *check_optional()]
     width = max(len(r[0]) for r in rows)
     for state, what, fix in rows:
         print(f"  {state:<{width}}  {what}")
