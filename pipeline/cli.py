@@ -33,7 +33,7 @@ def _bank_parent(role_help: str = "question bank role (see `s2q bank roles`)") -
 def _model_parent() -> argparse.ArgumentParser:
     """Whisper model options: replay, listen and batch."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--model", default="tiny.en", help="Whisper model name from models/manifest.toml, or a folder")
+    p.add_argument("--model", default="tiny.en", help="Whisper model name (pipeline/assets/manifest.toml), or a folder")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where Whisper runs")
     p.add_argument("--compute-type", default="default", help="CTranslate2 compute type (int8, float16, ...)")
     p.add_argument("--beam-size", type=int, default=1,
@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(handler="pipeline.audio.devices:handle_devices")
+
+    p = sub.add_parser("doctor", help="what this installation has (models, bank, audio, extras) and how to fix gaps")
+    p.set_defaults(handler="pipeline.doctor:handle_doctor")
 
     p = sub.add_parser("bench", help="latency per stage on this machine, against the budget")
     p.set_defaults(handler="pipeline.bench.run:handle_bench")

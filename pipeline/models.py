@@ -1,4 +1,4 @@
-"""Finds models on local disk by name, through `models/manifest.toml`; never downloads."""
+"""Finds models on local disk by name, through the packaged manifest; never downloads."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ from pathlib import Path
 
 from pipeline.errors import ModelNotFoundError
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-MANIFEST = MODELS_DIR / "manifest.toml"
+# Packaged with the code, so an installed `s2q` (pipx, wheel) resolves model names too.
+MANIFEST = Path(__file__).resolve().parent / "assets" / "manifest.toml"
+
+
+def models_dir() -> Path:
+    """Where relative `path` entries (converted Whisper models) live: a checkout's models/, else the data folder."""
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if checkout.is_dir():
+        return checkout
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("s2q")) / "models"
 
 DEFAULT_WHISPER = "tiny.en"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
@@ -46,7 +56,7 @@ def resolve_model(name_or_path: str, kind: str = "whisper") -> Path:
     else:
         path = Path(entry["path"])
         if not path.is_absolute():
-            path = MODELS_DIR / path
+            path = models_dir() / path
     if not path.is_dir():
         howto = entry.get("howto", "see models/README.md")
         raise ModelNotFoundError(f"model {name_or_path!r} is not installed at {path}; to get it, {howto}")

@@ -1,6 +1,6 @@
 """The ONNX embedder against sentence-transformers itself, on the bundled all-MiniLM-L6-v2.
 
-The Embedder gets an ONNX folder under this session's pytest temp dir, so the one-time export
+The Embedder gets an ONNX folder under this session's pytest temp dir, so the one-time export (torch)
 from the bundled weights runs here (once per session: test_index_matcher.py uses the same folder
 and finds the exported file).
 """
@@ -129,3 +129,18 @@ def test_second_embedder_reuses_the_export(embedder):
     assert again.onnx_path == embedder.onnx_path
     assert embedder.onnx_path.stat().st_mtime_ns == before
     np.testing.assert_allclose(again.encode(SENTENCES[:2]), embedder.encode(SENTENCES[:2]), atol=1e-6)
+
+
+def test_bundled_model_agrees_with_sentence_transformers(reference, embedder):
+    """The ONNX file the package ships (float16 weights, `make onnx`): what an installed s2q runs."""
+    from pipeline.retrieval.embedder import BUNDLED
+
+    assert (BUNDLED / "model.onnx").exists(), "the bundled embedder is missing: run `make onnx`"
+    bundled = Embedder().load()
+    assert bundled.bundled and bundled.onnx_path == BUNDLED / "model.onnx"
+    assert bundled.key != embedder.key, "caches must not mix vectors of the two exports"
+    texts = SENTENCES + [LONG]
+    ours, theirs = bundled.encode(texts), reference(texts)
+    cosines = np.sum(ours * theirs, axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))
+    for text, cos in zip(texts, cosines):
+        assert cos >= 0.999, f"cosine {cos:.5f} for {text[:60]!r}"

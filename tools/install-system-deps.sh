@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs, only those missing.
+# Installs the Debian packages the TESTS and the benchmark need, only those missing (`make sysdeps`, run by
+# `make test`; never by `make install` or `make demo`, which need no system packages and no sudo).
 # espeak-ng: test clips; strace: the privacy test (no network attempt); libportaudio2: sounddevice; pulseaudio: the real capture test;
 # asterisk-core-sounds-en(-wav): real-speech WER set (benchmarks/realspeech.py): transcript + audio,
 # both named since --no-install-recommends would skip the transcript package.

@@ -22,7 +22,7 @@ PYEOF
   fi
   cp /tmp/mutation.bak "$file"
 }
-run "red-flag threshold 0.66 -> 0.99" question_bank/ml-engineer/role.yaml 'red_flag: 0\.66' 'red_flag: 0.99' \
+run "red-flag threshold 0.66 -> 0.99" pipeline/question_bank/ml-engineer/role.yaml 'red_flag: 0\.66' 'red_flag: 0.99' \
     tests/test_run_stage.py tests/test_demo_e2e.py
 run "speaker mapping (channels swapped)" pipeline/audio/sources.py 'enumerate\(self\.speakers\)' \
     'enumerate(reversed(self.speakers))' tests/test_cli_replay.py -k stereo

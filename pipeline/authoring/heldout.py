@@ -102,7 +102,13 @@ def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int =
     """
     import warnings
 
-    from sklearn.model_selection import StratifiedGroupKFold
+    try:
+        from sklearn.model_selection import StratifiedGroupKFold
+    except ImportError:  # an authoring extra: the listener itself trains with numpy
+        from pipeline.errors import S2QError
+
+        raise S2QError("`s2q bank test` needs scikit-learn: pip install 'speech-to-question[authoring]' "
+                       "(pipx: pipx inject speech-to-question scikit-learn)") from None
 
     from pipeline.retrieval.index import AlertClassifier
 

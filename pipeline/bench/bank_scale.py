@@ -39,9 +39,10 @@ from pathlib import Path
 from pipeline.bench import ROOT
 from pipeline.bench.latency import percentiles
 from pipeline.retrieval import DEFAULT_ROLE
+from pipeline.retrieval.bank import BANK_ROOT
 from pipeline.retrieval.embedder import DIMENSIONS
 
-SOURCE_ROLE = ROOT / "question_bank" / DEFAULT_ROLE
+SOURCE_ROLE = BANK_ROOT / DEFAULT_ROLE
 
 OPENERS = [
     "How would you", "Walk me through how you would", "What is your approach to", "Tell me how you would",

