@@ -2,10 +2,10 @@
 # Installs the Debian packages the project needs, only those missing.
 # espeak-ng: test clips; strace: the privacy test (no network attempt); libportaudio2: sounddevice; pulseaudio: the real capture test;
 # asterisk-core-sounds-en(-wav): real-speech WER set (benchmarks/realspeech.py): transcript + audio,
-# both named since --no-install-recommends would skip the transcript package.
+# both named since --no-install-recommends would skip the transcript package; codec2-examples: radio-speech WER set.
 set -euo pipefail
 packages=(espeak-ng libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox strace
-          asterisk-core-sounds-en asterisk-core-sounds-en-wav)
+          asterisk-core-sounds-en asterisk-core-sounds-en-wav codec2-examples)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
