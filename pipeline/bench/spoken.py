@@ -100,6 +100,7 @@ def hear(audio: np.ndarray, transcriber, matcher, segmenter_options=None) -> tup
     from pipeline.audio.segmenter import Segmenter
 
     seg = Segmenter(SPEAKER, segmenter_options)
+    transcriber.reset()  # each question is a session of its own: no context from the last one
     utterances = [*seg.feed(np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])), *seg.flush()]
     texts, alerts = [], set()
     for u in utterances:
