@@ -220,3 +220,21 @@ def test_short_answer_still_ends_alone(tts):
     utterances = segment(speech.audio, opts)
     assert len(utterances) == 2
     assert utterances[0].eou_delay == pytest.approx(opts.short_hangover_ms / 1000, abs=0.1)
+
+
+def test_long_turn_split_cuts_no_word(tts):
+    """A 60 s turn with only short pauses is split at the maximum length, and every split
+    falls between two sentences' words, never inside one."""
+    from conftest import MONOLOGUE
+
+    rng = np.random.default_rng(11)
+    parts: list = [silence(0.5)]
+    for sentence in MONOLOGUE * 2:
+        parts += [sentence, silence(float(rng.uniform(0.15, 0.25)))]
+    speech = compose(parts + [silence(1.0)], tts)
+    assert speech.spans[-1][1] > 55.0
+    utterances = [u for u in segment(speech.audio) if not u.speculative]
+    assert len(utterances) >= 3
+    for u in utterances[:-1]:
+        inside = [(a, b) for a, b in speech.spans if a + 0.02 < u.end < b - 0.02]
+        assert not inside, f"split at {u.end:.2f} s cuts the sentence spoken {inside[0]}"

@@ -34,7 +34,9 @@ class SegmenterOptions:
       hangover_ms: silence that closes an utterance; the end-of-utterance delay.
       tail_ms: silence kept after the last voiced frame (Whisper likes a little).
       min_speech_ms: utterances with less voiced audio than this are dropped.
-      max_utterance_s: no utterance is longer than this.
+      max_utterance_s: no utterance is longer than this (25 s measured better than 15 s:
+        radio_speech 13.06% -> 12.78% WER, a 75 s monologue 11.79% -> 9.35%; below the
+        fitted window's 29 s so a long turn is still decoded in one window per piece).
       split_search_s: before the maximum, a pause of `split_pause_ms` splits the utterance;
         at the maximum it is split at the quietest frame of this last stretch.
       split_pause_ms: pause length that splits an utterance once it is near the maximum.
@@ -58,7 +60,7 @@ class SegmenterOptions:
     hangover_ms: int = 600
     tail_ms: int = 200
     min_speech_ms: int = 250
-    max_utterance_s: float = 15.0
+    max_utterance_s: float = 25.0
     split_search_s: float = 4.0
     split_pause_ms: int = 300
     split_tail_ms: int = 60
