@@ -89,6 +89,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
         run.audio_s += duration
         lines = run.transcripts.setdefault(str(path), [])
         speculation = Speculation()
+        transcriber.reset()  # each file is a session: no prompt from the last file's text
         for u, at in emitted:
             if u.speculative:
                 transcript = transcriber.transcribe(u)

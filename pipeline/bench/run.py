@@ -150,6 +150,7 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
             continue
         g = groups.setdefault(item.group, {"ref": [], "ours": [], "plain_utterances": [], "plain_whole": []})
         _, utterances = utterances_of(item.path, item.speakers)
+        transcriber.reset()  # each file is a session: no prompt from the last file's text
         ours, plain = [], []
         for u in sorted(utterances, key=lambda u: u.start):
             t = time.perf_counter()
