@@ -305,12 +305,14 @@ class Engine:
         if guess is None:
             return self.transcriber.transcribe(utterance)
         utterance.timeline.stamp("asr_start")
+        self.transcriber.remember(utterance, guess.text)  # the speaker's context, as if decoded now
         utterance.timeline.stamp("asr_done")
         return Transcript(utterance=utterance, text=guess.text)
 
     # -- main thread --------------------------------------------------------
 
     def events(self) -> Iterator[Event]:
+        self.transcriber.reset()  # a new session: no speaker's context carries over from another
         worker = threading.Thread(target=self._asr_worker, name="asr", daemon=True)
         worker.start()
         captures = [

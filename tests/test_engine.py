@@ -18,6 +18,10 @@ class SlowTranscriber:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
+    def reset(self) -> None: ...
+
+    def remember(self, utterance, text: str) -> None: ...
+
     def transcribe(self, utterance) -> Transcript:
         time.sleep(self.seconds)
         return Transcript(utterance, f"{utterance.duration:.1f} seconds of speech")

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import SR, Speech, silence, white_noise
+from conftest import SENTENCE_B, SR, Speech, compose, silence, white_noise
 
 from pipeline.audio.segmenter import Segmenter, SegmenterOptions
 from pipeline.audio.sources import AudioChunk
@@ -201,3 +201,40 @@ def test_flush_ends_speech_cut_off_by_end_of_stream(tts):
 def test_bad_frame_size_rejected():
     with pytest.raises(ValueError):
         Segmenter("unknown", SegmenterOptions(frame_ms=25))
+
+
+def test_pause_inside_a_sentence_keeps_it_whole(tts, transcriber):
+    """A pause longer than the hangover after a short opening ("By the way, ... how old are you?")
+    must not leave the opening as a fragment decoded alone."""
+    speech = compose([silence(0.5), "By the way,", silence(0.7), "how old are you?", silence(1.2)], tts)
+    utterances = [u for u in segment(speech.audio) if not u.speculative]
+    assert len(utterances) == 1
+    text = transcriber.transcribe(utterances[0]).text.lower()
+    assert "by the way" in text and "old are you" in text
+
+
+def test_short_answer_still_ends_alone(tts):
+    """A short answer followed by a long silence is its own utterance, closed after the short hangover."""
+    opts = SegmenterOptions()
+    speech = compose([silence(0.5), "Yes.", silence(2.0), SENTENCE_B, silence(1.0)], tts)
+    utterances = segment(speech.audio, opts)
+    assert len(utterances) == 2
+    assert utterances[0].eou_delay == pytest.approx(opts.short_hangover_ms / 1000, abs=0.1)
+
+
+def test_long_turn_split_cuts_no_word(tts):
+    """A 60 s turn with only short pauses is split at the maximum length, and every split
+    falls between two sentences' words, never inside one."""
+    from conftest import MONOLOGUE
+
+    rng = np.random.default_rng(11)
+    parts: list = [silence(0.5)]
+    for sentence in MONOLOGUE * 2:
+        parts += [sentence, silence(float(rng.uniform(0.15, 0.25)))]
+    speech = compose(parts + [silence(1.0)], tts)
+    assert speech.spans[-1][1] > 55.0
+    utterances = [u for u in segment(speech.audio) if not u.speculative]
+    assert len(utterances) >= 3
+    for u in utterances[:-1]:
+        inside = [(a, b) for a, b in speech.spans if a + 0.02 < u.end < b - 0.02]
+        assert not inside, f"split at {u.end:.2f} s cuts the sentence spoken {inside[0]}"

@@ -113,3 +113,34 @@ def test_folder_without_model(tmp_path):
     with pytest.raises(ModelNotFoundError) as info:
         Transcriber(TranscriberOptions(model=str(tmp_path)))
     assert str(tmp_path) in str(info.value)
+
+
+def test_context_does_not_leak(tts):
+    """With the previous sentence as prompt, the next utterance is still only what was said in it."""
+    from pipeline.audio.transcriber import Transcriber, TranscriberOptions
+    from pipeline.events import Timeline, Utterance
+
+    t = Transcriber(TranscriberOptions(context_chars=200))
+
+    def utterance(text: str, i: int) -> Utterance:
+        audio = np.concatenate([np.zeros(4000, np.float32), tts(text), np.zeros(4000, np.float32)])
+        return Utterance(id=i, speaker="candidate", start=0.0, end=len(audio) / 16000, audio=audio, timeline=Timeline())
+
+    first = t.transcribe(utterance("Please tell me about your last job.", 0)).text
+    second = t.transcribe(utterance("The dog ran to the park.", 1)).text
+    quiet = t.transcribe(Utterance(id=2, speaker="candidate", start=0.0, end=1.0,
+                                   audio=np.random.default_rng(0).normal(0, 0.02, 16000).astype(np.float32),
+                                   timeline=Timeline())).text
+    assert "last job" in first.lower()
+    assert "dog" in second.lower() and "job" not in second.lower()
+    assert "job" not in quiet.lower()
+
+
+def test_prompt_echo_dropped():
+    from pipeline.audio.transcriber import drop_prompt_echo
+
+    prompt = "I trained the model every week. We checked the results."
+    assert drop_prompt_echo("We checked the results.", prompt) == ""
+    assert drop_prompt_echo("checked the results. Then we shipped it.", prompt) == "Then we shipped it."
+    assert drop_prompt_echo("Then we shipped it.", prompt) == "Then we shipped it."
+    assert drop_prompt_echo("The results.", prompt) == "The results."  # too short to call an echo

@@ -3,11 +3,11 @@
 # `make test`; never by `make install` or `make demo`, which need no system packages and no sudo).
 # espeak-ng: test clips; strace: the privacy test (no network attempt); libportaudio2: sounddevice; pulseaudio: the real capture test;
 # asterisk-core-sounds-en(-wav): real-speech WER set (benchmarks/realspeech.py): transcript + audio,
-# both named since --no-install-recommends would skip the transcript package.
+# both named since --no-install-recommends would skip the transcript package; codec2-examples: radio-speech WER set.
 # chromium: the web panel's browser tests (Playwright drives it; no browser download).
 set -euo pipefail
 packages=(espeak-ng libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox strace
-          asterisk-core-sounds-en asterisk-core-sounds-en-wav chromium)
+          asterisk-core-sounds-en asterisk-core-sounds-en-wav codec2-examples chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

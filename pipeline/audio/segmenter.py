@@ -34,12 +34,19 @@ class SegmenterOptions:
       hangover_ms: silence that closes an utterance; the end-of-utterance delay.
       tail_ms: silence kept after the last voiced frame (Whisper likes a little).
       min_speech_ms: utterances with less voiced audio than this are dropped.
-      max_utterance_s: no utterance is longer than this.
+      max_utterance_s: no utterance is longer than this (25 s measured better than 15 s:
+        radio_speech 13.06% -> 12.78% WER, a 75 s monologue 11.79% -> 9.35%; below the
+        fitted window's 29 s so a long turn is still decoded in one window per piece).
       split_search_s: before the maximum, a pause of `split_pause_ms` splits the utterance;
         at the maximum it is split at the quietest frame of this last stretch.
       split_pause_ms: pause length that splits an utterance once it is near the maximum.
       split_tail_ms: silence kept after the last voiced frame when splitting near the maximum.
       energy_floor_dbfs: frames quieter than this are never speech, whatever the VAD says.
+      short_ms: an utterance with less voiced audio than this is a possible fragment of a
+        sentence cut by a pause ("ask not ..."): it ends only after `short_hangover_ms` of
+        silence, so speech resuming within that joins it instead of being decoded apart.
+      short_hangover_ms: the hangover for such short utterances (a short answer such as "Yes."
+        waits this long too: 900 ms kept the WER gain of 1200 ms at +300 ms); 0 uses `hangover_ms`.
       speculate: when silence has lasted `tail_ms`, also emit the utterance as it will be if
         the silence lasts the whole hangover (`speculative=True`): its transcription can then
         run during the hangover and be ready the moment the utterance is declared over.
@@ -53,11 +60,13 @@ class SegmenterOptions:
     hangover_ms: int = 600
     tail_ms: int = 200
     min_speech_ms: int = 250
-    max_utterance_s: float = 15.0
+    max_utterance_s: float = 25.0
     split_search_s: float = 4.0
     split_pause_ms: int = 300
     split_tail_ms: int = 60
     energy_floor_dbfs: float = -55.0
+    short_ms: int = 1000
+    short_hangover_ms: int = 900
     speculate: bool = False
 
 
@@ -82,6 +91,8 @@ class Segmenter:
         ms = self.opts.frame_ms
         self._start_window = max(1, self.opts.start_window_ms // ms)
         self._hangover = max(1, self.opts.hangover_ms // ms)
+        self._short_hangover = max(self._hangover, self.opts.short_hangover_ms // ms)
+        self._short_voiced = self.opts.short_ms // ms
         self._tail = max(1, self.opts.tail_ms // ms)
         self._pre_roll = max(self._start_window, self.opts.pre_roll_ms // ms)
         self._max_frames = int(self.opts.max_utterance_s * 1000 / ms)
@@ -164,12 +175,13 @@ class Segmenter:
         near_max = length >= self._max_frames - self._search_frames
         # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
         keep_tail = self._split_tail if near_max else self._tail
-        if self.opts.speculate and self._silent_run == keep_tail and self._silent_run < self._hangover:
+        hangover = self._short_hangover if sum(self._voiced) < self._short_voiced else self._hangover
+        if self.opts.speculate and self._silent_run == keep_tail and self._silent_run < hangover:
             guess = self._close(length - self._silent_run + keep_tail)
             if guess is not None:
                 guess.final, guess.speculative = False, True
                 yield guess
-        if self._silent_run >= self._hangover:
+        if self._silent_run >= hangover:
             utterance = self._close(length - self._silent_run + self._tail)
             self.in_speech = False
             self._frames, self._voiced = [], []

@@ -38,6 +38,10 @@ class TranscriberOptions:
         The WER cost is measured by `s2q bench` (see benchmarks/README.md).
       window_pad_s: silence appended to the utterance in the fitted window.
       min_window_s: the fitted window is never shorter than this.
+      context_chars: decode each utterance with up to this many characters of the same
+        speaker's recent final text as Whisper's prompt (0: none), so a sentence split by a
+        pause or by the maximum length is heard in context. Text that only repeats the prompt
+        is cut (`drop_prompt_echo`). 200 measured 13.61% -> 13.06% WER on radio_speech.
     """
 
     model: str = DEFAULT_WHISPER
@@ -53,6 +57,7 @@ class TranscriberOptions:
     fit_window: bool = True
     window_pad_s: float = 1.0
     min_window_s: float = 3.0
+    context_chars: int = 200
 
 
 # Phrases Whisper was trained on from video captions; said to a silent mic, they are noise.
@@ -85,6 +90,17 @@ class Transcriber:
         except (RuntimeError, ValueError) as exc:
             raise ModelNotFoundError(f"cannot load Whisper model from {path} on {device}: {exc}") from None
         self.model_path = path
+        self._history: dict[str, str] = {}  # speaker -> recent final text, the next prompt
+
+    def remember(self, utterance: Utterance, text: str) -> None:
+        """A final text of this speaker, as context for their next utterance."""
+        if self.opts.context_chars and text:
+            context = self._history.get(utterance.speaker, "")
+            self._history[utterance.speaker] = (context + " " + text).strip()[-self.opts.context_chars :]
+
+    def reset(self) -> None:
+        """Forget every speaker's context (a new session or file)."""
+        self._history.clear()
 
     def warm_up(self) -> None:
         """One tiny decode so the first real utterance doesn't pay for lazy initialisation."""
@@ -93,16 +109,22 @@ class Transcriber:
 
     def transcribe(self, utterance: Utterance) -> Transcript:
         utterance.timeline.stamp("asr_start")
-        text, reason = self._guarded_text(utterance.audio)
+        context = self._history.get(utterance.speaker, "") if self.opts.context_chars else ""
+        text, reason = self._guarded_text(utterance.audio, context)
+        if context and text:
+            text = drop_prompt_echo(text, context)
+            reason = reason if text else "echo of the prompt"
+        if utterance.final and not utterance.speculative:
+            self.remember(utterance, text)
         utterance.timeline.stamp("asr_done")
         return Transcript(utterance=utterance, text=text, dropped_reason=reason)
 
-    def _guarded_text(self, audio: np.ndarray) -> tuple[str, str | None]:
+    def _guarded_text(self, audio: np.ndarray, context: str = "") -> tuple[str, str | None]:
         rms = float(np.sqrt(np.mean(audio * audio))) if len(audio) else 0.0
         if rms < 10 ** (self.opts.min_rms_dbfs / 20):
             return "", "too quiet"
         kept, reasons = [], []
-        for seg in self._decode(audio):
+        for seg in self._decode(audio, context):
             text = seg.text.strip()
             if not text:
                 continue
@@ -121,17 +143,17 @@ class Transcriber:
         text = collapse_repeats(" ".join(kept))
         return text, (None if text else (", ".join(sorted(set(reasons))) or "no speech"))
 
-    def _decode(self, audio: np.ndarray):
+    def _decode(self, audio: np.ndarray, context: str = ""):
         if self.opts.fit_window and len(audio) / SAMPLE_RATE + self.opts.window_pad_s < 29.0:
-            decoded = self._decode_fitted(audio)
+            decoded = self._decode_fitted(audio, context)
             # In a short window Whisper often says the utterance, then starts it again: keep the first time.
             decoded.text = cut_repeat(decoded.text)
             if decoded.compression_ratio <= self.opts.compression_ratio_threshold and not has_loop(decoded.text):
                 return [decoded]
             # a loop: fall back to the standard path with its temperature fallback
-        return self._decode_standard(audio)
+        return self._decode_standard(audio, context)
 
-    def _decode_fitted(self, audio: np.ndarray) -> "Decoded":
+    def _decode_fitted(self, audio: np.ndarray, context: str = "") -> "Decoded":
         """Greedy decoding without timestamps over a window that fits the utterance."""
         import ctranslate2
         from faster_whisper.transcribe import (
@@ -148,7 +170,8 @@ class Transcriber:
         features = np.ascontiguousarray(features[None, :, :frames])
         encoder_output = model.model.encode(ctranslate2.StorageView.from_array(features))
         tokenizer = self._tokenizer()
-        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        previous = tokenizer.encode(" " + context.strip()) if context.strip() else []
+        prompt = model.get_prompt(tokenizer, previous, without_timestamps=True)
         max_new = int(6 * len(audio) / SAMPLE_RATE) + 12  # speech is < 5 tokens/s: more is a loop
         result = model.model.generate(
             encoder_output,
@@ -177,13 +200,14 @@ class Transcriber:
             )
         return self._tok
 
-    def _decode_standard(self, audio: np.ndarray):
+    def _decode_standard(self, audio: np.ndarray, context: str = ""):
         try:
             segments, _info = self.model.transcribe(
                 audio,
                 language=self.opts.language,
                 beam_size=self.opts.beam_size,
                 condition_on_previous_text=False,
+                initial_prompt=context or None,
                 without_timestamps=True,
                 vad_filter=False,
                 temperature=(0.0, 0.4, 0.8),
@@ -253,6 +277,19 @@ def _cut_restart_tail(text: str) -> str:
         if not tail or body[: len(tail)] != tail:
             break
         text = m["body"]
+    return text
+
+
+def drop_prompt_echo(text: str, prompt: str, min_words: int = 3) -> str:
+    """Whisper sometimes repeats its prompt: cut an opening that repeats the prompt's last words,
+    and return '' when the whole text is words of the prompt (3+ in a row)."""
+    said, ctx = _normal(text).split(), _normal(prompt).split()
+    if len(said) >= min_words and f" {' '.join(said)} " in f" {' '.join(ctx)} ":
+        return ""
+    tokens = text.split()
+    for n in range(min(len(said), len(ctx)), min_words - 1, -1):
+        if said[:n] == ctx[-n:] and len(tokens) > n:
+            return " ".join(tokens[n:])
     return text
 
 

@@ -89,6 +89,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
         run.audio_s += duration
         lines = run.transcripts.setdefault(str(path), [])
         speculation = Speculation()
+        transcriber.reset()  # each file is a session: no prompt from the last file's text
         for u, at in emitted:
             if u.speculative:
                 transcript = transcriber.transcribe(u)
@@ -101,6 +102,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
             else:
                 asr_ms = guess.asr_ms
                 transcript = Transcript(u, guess.text)
+                transcriber.remember(u, guess.text)  # as the engine does on a speculation hit
                 u.timeline.stamp("asr_start")
                 u.timeline.stamp("asr_done")
                 asr_wait = max(0.0, asr_ms - (at - guess.audio_at) * 1000)

@@ -1,7 +1,8 @@
 """`s2q bench`: latency per stage on this machine against the budget, WER side by side.
 
 Default inputs: the bundled demo interview and, when installed, the real-speech
-set (Asterisk's recorded prompts, clips of 4 s or more). Every utterance is also
+sets (Codec 2's radio and read recordings; Asterisk's recorded prompts, clips of 4 s
+or more). Every utterance is also
 transcribed with plain `WhisperModel.transcribe()` in the same run, so the ASR
 speed-up and any WER cost are measured, not assumed.
 """
@@ -68,15 +69,21 @@ class Input:
 def default_inputs(real_speech: bool) -> tuple[list[Input], str | None]:
     script = json.loads(DEMO.with_suffix(".json").read_text())
     inputs = [Input(DEMO, ["interviewer", "candidate"], " ".join(t["text"] for t in script["turns"]), "demo")]
-    note = None
+    notes = []
+    from pipeline.bench.radiospeech import load_radio_speech_set
+
+    try:  # small (under 3 min of audio): always measured when installed
+        inputs += [Input(c.path, ["candidate"], c.text, "radio_speech") for c in load_radio_speech_set()]
+    except RuntimeError as exc:
+        notes.append(f"radio-speech set skipped: {exc}")
     if real_speech:
         from pipeline.bench.realspeech import load_real_speech_set
 
         try:
             inputs += [Input(c.path, ["candidate"], c.text, "real_speech") for c in load_real_speech_set()]
         except RuntimeError as exc:
-            note = f"real-speech set skipped: {exc}"
-    return inputs, note
+            notes.append(f"real-speech set skipped: {exc}")
+    return inputs, "; ".join(notes) or None
 
 
 def parse_inputs(specs: list[str]) -> list[Input]:
@@ -143,6 +150,7 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
             continue
         g = groups.setdefault(item.group, {"ref": [], "ours": [], "plain_utterances": [], "plain_whole": []})
         _, utterances = utterances_of(item.path, item.speakers)
+        transcriber.reset()  # each file is a session: no prompt from the last file's text
         ours, plain = [], []
         for u in sorted(utterances, key=lambda u: u.start):
             t = time.perf_counter()
