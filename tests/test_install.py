@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import SENTENCE_A, SENTENCE_C, normalise_text
 
 ROOT = Path(__file__).resolve().parents[1]

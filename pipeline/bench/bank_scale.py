@@ -36,7 +36,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.bench import ROOT
 from pipeline.bench.latency import percentiles
 from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.retrieval.bank import BANK_ROOT

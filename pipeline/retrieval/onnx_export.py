@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipeline.errors import S2QError
 
+
 def export_onnx(model_dir: Path, target: Path) -> tuple[Path, Path | None]:
     """One-time export of the transformer with mean pooling and L2 normalisation, via torch.
 
