@@ -233,7 +233,7 @@ class VoiceEncoder:
         """One vector per 1.6 s window (windows overlap), and each window's sample span."""
         audio = normalise_volume(audio)
         n_frames = int(np.ceil((len(audio) + 1) / HOP))
-        step = max(1, int(round(SAMPLE_RATE / self.opts.rate / HOP)))
+        step = max(1, round(SAMPLE_RATE / self.opts.rate / HOP))
         starts = list(range(0, max(1, n_frames - PARTIAL_FRAMES + step + 1), step))
         last = starts[-1] * HOP
         if len(starts) > 1 and (len(audio) - last) / (PARTIAL_FRAMES * HOP) < self.opts.min_coverage:
@@ -245,7 +245,7 @@ class VoiceEncoder:
         mels = np.stack([mel[s:s + PARTIAL_FRAMES] for s in starts])
         return self.forward(mels), [(s * HOP, (s + PARTIAL_FRAMES) * HOP) for s in starts]
 
-    def warm_up(self) -> "VoiceEncoder":
+    def warm_up(self) -> VoiceEncoder:
         """The first run allocates ONNX Runtime's buffers (~0.5 s): done before any audio arrives."""
         self.embed(np.zeros(SAMPLE_RATE, np.float32))
         return self

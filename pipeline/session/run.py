@@ -29,14 +29,23 @@ def view_sinks(output: OutputOptions, terminal_factory: TerminalFactory | None) 
 
 
 def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options: EngineOptions) -> Engine:
-    """Loads the bank, its index and Whisper (in that order: a bank error costs no model load)."""
+    """Loads the bank, its index, the voice model (mixed sources) and Whisper, in that order: a
+    bank error costs no model load.
+
+    A mixed source (a channel named `unknown`) gets the voice labeler, which clusters voices and
+    names them with the interview stage's text evidence; without advice there is no evidence to
+    name them by, so speakers stay `unknown`.
+    """
     from pipeline.audio.transcriber import Transcriber
     from pipeline.interview import build_interview_stage
+    from pipeline.interview.speakers import build_voice_labeler
 
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
+    mixed = any(speaker == "unknown" for source in sources for speaker in source.speakers)
+    labeler = build_voice_labeler(stage) if stage is not None and mixed else stage
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
-    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=stage)
+    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler)
 
 
 def session_start(config: SessionConfig, source: str) -> SessionStartEvent:
