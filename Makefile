@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	# torch first: the pinned CPU build; other versions pull several GB.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4  # only its voice weights; it would pull torch and librosa
 	touch $(STAMP)
 
 sysdeps:

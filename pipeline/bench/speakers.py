@@ -31,8 +31,9 @@ from pipeline.audio.voices import SAMPLE_RATE
 
 DEMO_SCRIPT = Path(__file__).resolve().parents[1] / "demo" / "interview.json"
 DEMO_AUDIO = DEMO_SCRIPT.with_suffix(".ogg")
-# (interviewer, candidate) espeak-ng voices: male/female, accents, and two close male voices.
-VOICE_PAIRS = [("en-us", "en-gb+f3"), ("en-gb-scotland+f4", "en-us+m3"), ("en-us", "en-gb")]
+# (interviewer, candidate) espeak-ng voices: male/female both ways, accents, two close male voices.
+# (`en-gb+f3` is silently the same as `en-gb`: check a variant's output differs before adding it.)
+VOICE_PAIRS = [("en-us+m3", "en+f3"), ("en-gb-scotland+f4", "en-us+m3"), ("en-us", "en-gb"), ("en-gb-x-rp", "en-029")]
 GAP_S = 0.8  # pause between turns in the espeak mixes (the segmenter's hangover is 0.6 s)
 ALERTS = ("red_flag", "compliance", "question_asked")
 
