@@ -3,8 +3,8 @@
 Text alone guesses a role for half the words (a bank question is the
 interviewer's; a red flag or a long statement the candidate's). The voice
 carries the rest: each final utterance's voice vector is embedded, and all
-the utterances heard so far are clustered again (a few hundred vectors take
-milliseconds): long ones by voice, short ones (whose vectors are noisy) joined
+the utterances heard so far are clustered again (with naming: 2 ms for
+100 utterances, 33 ms for 600, about an hour of talk, on the loaded 2-core machine): long ones by voice, short ones (whose vectors are noisy) joined
 to the nearest cluster, or `unknown`. The text labeler's guesses
 are votes for the utterance's cluster; a cluster is named by its votes (see
 `_names`), and once one role is known the largest other voice takes the other. Voices beyond two are `speaker-3`, `speaker-4`... (a panel), never
@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage  # imported before audio: ~0.2 s
 
 from pipeline.audio.voices import VoiceEncoder
 from pipeline.engine import SpeakerLabeler
@@ -123,8 +124,6 @@ class VoiceLabeler:
         long = [i for i, h in enumerate(self.heard) if h.seconds >= self.opts.min_new_s]
         vectors = np.array([self.heard[i].vector for i in long]).reshape(len(long), -1)
         if len(long) >= self.opts.settle_after:
-            from scipy.cluster.hierarchy import fcluster, linkage
-
             centred = _unit(vectors - vectors.mean(axis=0))
             groups = fcluster(linkage(centred, "average", metric="cosine"), self.opts.split, "distance")
         else:
