@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio.voices import SAMPLE_RATE
+from pipeline.bench.latency import percentiles
 
 DEMO_SCRIPT = Path(__file__).resolve().parents[1] / "demo" / "interview.json"
 DEMO_AUDIO = DEMO_SCRIPT.with_suffix(".ogg")
@@ -122,13 +123,6 @@ def _score(transcripts: list[dict], turns: list[dict]) -> dict:
 
 def alerts(events: list[dict]) -> Counter:
     return Counter((e["type"], e["id"], e["speaker"]) for e in events if e["type"] in ALERTS)
-
-
-def percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50_ms": round(float(np.percentile(values, 50)), 1),
-            "p95_ms": round(float(np.percentile(values, 95)), 1)}
 
 
 def embedding_latency(audio: np.ndarray, turns: list[dict]) -> dict:

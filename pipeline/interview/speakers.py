@@ -2,15 +2,17 @@
 
 Text alone guesses a role for half the words (a bank question is the
 interviewer's; a red flag or a long statement the candidate's). The voice
-carries the rest: each final utterance's voice vector is embedded, and all
-the utterances heard so far are clustered again (with naming: 2 ms for
-100 utterances, 33 ms for 600, about an hour of talk, on the loaded 2-core machine): long ones by voice, short ones (whose vectors are noisy) joined
-to the nearest cluster, or `unknown`. The text labeler's guesses
-are votes for the utterance's cluster; a cluster is named by its votes (see
-`_names`), and once one role is known the largest other voice takes the other. Voices beyond two are `speaker-3`, `speaker-4`... (a panel), never
-folded into the candidate. When a cluster is named or renamed, its earlier
-utterances are re-labelled: `revisions()` returns them as transcript events
-with the same `utterance_id` and a higher `revision`.
+carries the rest: each final utterance's voice vector is embedded, and all the
+utterances heard so far are clustered again (with naming: 2 ms for 100
+utterances, 33 ms for 600, about an hour of talk, on the loaded 2-core
+machine): long ones by voice, short ones (whose vectors are noisy) joined to
+the nearest cluster, or `unknown`. The text labeler's guesses are votes for
+the utterance's cluster; a cluster is named by its votes (see `_names`), and
+once one role is known the largest other voice takes the other. Voices beyond
+two are `speaker-3`, `speaker-4`... (a panel), never folded into the
+candidate. When a cluster is named or renamed, its earlier utterances are
+re-labelled: `revisions()` returns them as transcript events with the same
+`utterance_id` and a higher `revision`.
 """
 
 from __future__ import annotations
