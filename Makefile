@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 
 runtime:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[voices]'
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4  # only its voice weights; it would pull torch and librosa
 
 onnx: $(ONNX)
 
@@ -57,7 +58,7 @@ test: $(TEST_STAMP)
 $(TEST_STAMP): $(STAMP)
 	bash tools/install-system-deps.sh
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,build,authoring]'
+	$(BIN)/pip install --quiet -e '.[test,build,authoring,voices]'
 	touch $(TEST_STAMP)
 
 # A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl

@@ -56,6 +56,10 @@ class SpeakerLabeler(Protocol):
 
     def label_speaker(self, transcript: Transcript) -> Speaker: ...
 
+    def revisions(self) -> list[TranscriptEvent]:
+        """Earlier final utterances whose speaker changed since the last call (`revision` > 0)."""
+        ...
+
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -368,10 +372,13 @@ class Engine:
         if not transcript.text:
             return
         u = transcript.utterance
-        if u.speaker == "unknown" and u.final and self.labeler is not None:
+        labelled = u.speaker == "unknown" and u.final and self.labeler is not None
+        if labelled:
             u.speaker = self.labeler.label_speaker(transcript)
         u.timeline.stamp("emitted")
         yield TranscriptEvent.from_transcript(transcript)
         if u.final:
             for stage in self.stages:
                 yield from stage(transcript)
+        if labelled:
+            yield from self.labeler.revisions()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
-Speaker = Literal["interviewer", "candidate", "unknown"]
 SPEAKERS: tuple[str, ...] = ("interviewer", "candidate", "unknown")
+# One of SPEAKERS, or `speaker-N` for an extra voice told apart on a mixed source (pipeline/interview/speakers.py).
+Speaker = str
 
 
 @dataclass
@@ -92,6 +93,7 @@ class TranscriptEvent(Event):
     text: str
     final: bool
     latency_ms: dict[str, float | None]
+    revision: int = 0  # >0: the speaker of an earlier final utterance was revised (same utterance_id)
 
     @classmethod
     def from_transcript(cls, t: Transcript) -> "TranscriptEvent":

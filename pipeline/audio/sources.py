@@ -31,7 +31,12 @@ class AudioChunk:
 
 
 class AudioSource(Protocol):
-    """Anything that yields `AudioChunk`s and can be asked to stop (its iteration then ends)."""
+    """Anything that yields `AudioChunk`s and can be asked to stop (its iteration then ends).
+
+    `speakers`: the speaker of each channel it yields; `unknown` is a mixed source.
+    """
+
+    speakers: list[str]
 
     def __iter__(self) -> Iterator[AudioChunk]: ...
 

@@ -25,7 +25,7 @@ from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import FileSource
 
-STAGES = ("segmenter", "asr", "asr_wait", "embed", "search", "advise", "total")
+STAGES = ("segmenter", "asr", "asr_wait", "voice", "embed", "search", "advise", "total")
 
 
 @dataclass
@@ -75,8 +75,13 @@ def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | No
     return source.duration, out
 
 
-def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate: bool = True) -> LatencyRun:
-    """Runs each file through segmenter -> transcriber -> matcher/advisor, timing every step."""
+def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate: bool = True,
+            voices=None) -> LatencyRun:
+    """Runs each file through segmenter -> transcriber -> matcher/advisor, timing every step.
+
+    `voices` (a `VoiceEncoder`): also times the voice embedding of every final utterance (the
+    `voice` stage, which the engine runs on mixed sources only, so only theirs count in `total`).
+    """
     from pipeline.engine import Guess, Speculation
     from pipeline.events import SuggestionEvent, Transcript
 
@@ -116,10 +121,17 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
                     suggestion = event
             lat = suggestion.latency_ms if suggestion else {}
             after_asr = (lat.get("match") or 0.0) + (lat.get("advise") or 0.0)
+            voice_ms = None
+            if voices is not None:
+                started = time.perf_counter()
+                voices.embed(u.audio)
+                voice_ms = (time.perf_counter() - started) * 1000
+                after_asr += voice_ms if u.speaker == "unknown" else 0.0
             ms = {
                 "segmenter": None if u.eou_delay is None else u.eou_delay * 1000,
                 "asr": asr_ms,
                 "asr_wait": asr_wait,
+                "voice": voice_ms,
                 "embed": lat.get("embed", 0.0),
                 "search": lat.get("search", 0.0),
                 "advise": lat.get("advise", 0.0),

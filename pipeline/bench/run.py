@@ -219,6 +219,7 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     from rich.console import Console
 
     from pipeline.audio.transcriber import Transcriber
+    from pipeline.audio.voices import VoiceEncoder
     from pipeline.interview import build_interview_stage
 
     console = console or Console(highlight=False)
@@ -231,10 +232,11 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     transcriber = Transcriber()
     transcriber.warm_up()
     stage = build_interview_stage()
+    voices = VoiceEncoder().warm_up()
     runs: list[LatencyRun] = []
     for i in range(max(1, opts.runs)):
         console.print(f"latency run {i + 1}/{opts.runs} over {len(inputs)} file(s)…")
-        runs.append(measure([(x.path, x.speakers) for x in inputs], transcriber, stage.fresh()))
+        runs.append(measure([(x.path, x.speakers) for x in inputs], transcriber, stage.fresh(), voices=voices))
     tables = [stage_table(r.timings) for r in runs]
     stages = {
         name: {k: round(statistics.median(t[name][k] for t in tables), 1) for k in ("p50_ms", "p95_ms", "max_ms")}

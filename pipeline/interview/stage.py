@@ -13,6 +13,7 @@ from pipeline.events import (
     RedFlagEvent,
     SuggestionEvent,
     Transcript,
+    TranscriptEvent,
     latency_of,
 )
 from pipeline.retrieval import DEFAULT_ROLE
@@ -46,6 +47,10 @@ class InterviewStage:
         if result.red_flags or (len(text.split()) >= 25 and "?" not in text):
             return "candidate"
         return "unknown"
+
+    def revisions(self) -> list[TranscriptEvent]:
+        """Text alone never changes its mind about an earlier utterance."""
+        return []
 
     def _match(self, transcript: Transcript):
         u = transcript.utterance

@@ -77,9 +77,14 @@ class Session:
 
     @property
     def transcripts(self) -> list[dict[str, Any]]:
-        """Final transcripts in audio-time order; partials are superseded by their final."""
-        finals = [e for e in self.of("transcript") if e.get("final", True)]
-        return sorted(finals, key=lambda e: number(e.get("start")))
+        """Final transcripts in audio-time order; partials are superseded by their final, and a
+        final by its revisions (same `utterance_id`): the last one holds the settled speaker."""
+        settled: dict[Any, dict[str, Any]] = {}
+        for i, e in enumerate(self.of("transcript")):
+            if e.get("final", True):
+                uid = e.get("utterance_id")
+                settled[uid if isinstance(uid, (int, str)) else ("no id", i)] = e
+        return sorted(settled.values(), key=lambda e: number(e.get("start")))
 
     @property
     def duration(self) -> float:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Callable, Sequence
 
 from pipeline.audio.sources import AudioSource
 from pipeline.engine import Engine, EngineOptions
+from pipeline.errors import S2QError
 from pipeline.events import SessionStartEvent
 from pipeline.session.config import OutputOptions, SessionConfig
 from pipeline.sinks import JsonlSink, Sink
@@ -29,14 +31,36 @@ def view_sinks(output: OutputOptions, terminal_factory: TerminalFactory | None) 
 
 
 def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options: EngineOptions) -> Engine:
-    """Loads the bank, its index and Whisper (in that order: a bank error costs no model load)."""
+    """Loads the bank, its index, the voice model (mixed sources) and Whisper, in that order: a
+    bank error costs no model load.
+
+    A mixed source (a channel named `unknown`) gets the voice labeler, which clusters voices and
+    names them with the interview stage's text evidence; without advice there is no evidence to
+    name them by, so speakers stay `unknown`.
+    """
     from pipeline.audio.transcriber import Transcriber
     from pipeline.interview import build_interview_stage
 
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
+    mixed = any(speaker == "unknown" for source in sources for speaker in source.speakers)
+    labeler = voice_labeler(stage) if stage is not None and mixed else stage
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
-    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=stage)
+    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler)
+
+
+def voice_labeler(stage):
+    """Voices clustered and named (the `voices` extra); without it, speakers from what they say alone."""
+    try:
+        from pipeline.interview.speakers import build_voice_labeler
+
+        return build_voice_labeler(stage)
+    except (ImportError, S2QError) as exc:
+        reason = f"{exc.name} is not installed" if isinstance(exc, ImportError) else str(exc)
+        print(f"s2q: note: speakers of a mixed source come from what they say only ({reason}; "
+              "`pip install 'speech-to-question[voices]'` and `pip install --no-deps resemblyzer==0.1.4` "
+              "add voice attribution)", file=sys.stderr)
+        return stage
 
 
 def session_start(config: SessionConfig, source: str) -> SessionStartEvent:

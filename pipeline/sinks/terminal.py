@@ -98,7 +98,10 @@ class LiveView:
     def write(self, event: Event) -> None:
         if isinstance(event, TranscriptEvent):
             self.audio_time = max(self.audio_time, event.end)
-            if event.final:
+            if event.revision:  # an earlier line's speaker, settled
+                self.lines = deque((event if e.utterance_id == event.utterance_id else e for e in self.lines),
+                                   maxlen=self.lines.maxlen)
+            elif event.final:
                 self.partial.pop(event.speaker, None)
                 self.lines.append(event)
             else:
