@@ -254,10 +254,12 @@ def test_each_shipped_role_is_held_to_its_baseline_plus_five_points(reports):
         baseline = heldout.baseline_max_miss(BANK_ROOT / role)
         assert baseline is not None, f"{role} has no {heldout.BASELINE_FILE}"
         assert report.max_miss == baseline
+        rates = json.loads((BANK_ROOT / role / heldout.BASELINE_FILE).read_text())["miss_rates"]
         for group, n in report.checked.items():
-            # the tolerance is at most RISE_ALLOWED above today's rate, and never above the default
-            assert report.missed(group) / n <= baseline[group] <= report.missed(group) / n + heldout.RISE_ALLOWED + 1e-3
-            assert baseline[group] <= max(heldout.DEFAULT_MAX_MISS[group], report.missed(group) / n)
+            # today passes; the tolerance is the recorded rate plus at most RISE_ALLOWED, never above the default
+            assert report.missed(group) / n <= baseline[group], (role, group)
+            assert rates[group] <= baseline[group] <= rates[group] + heldout.RISE_ALLOWED + 1e-9, (role, group)
+            assert baseline[group] <= max(heldout.DEFAULT_MAX_MISS[group], rates[group]), (role, group)
 
 
 def test_a_rise_in_misses_over_the_baseline_fails_bank_test(ml_copy, capsys, embedder):

@@ -19,8 +19,9 @@ from hypothesis import strategies as st  # noqa: E402
 from pipeline.errors import S2QError  # noqa: E402
 from pipeline.retrieval.bank import BANK_ROOT, BankError, check_bank  # noqa: E402
 
-SETTINGS = settings(max_examples=50, deadline=10_000, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                             HealthCheck.too_slow])
+# derandomize: CI runs the same examples every time (explore locally with derandomize=False)
+SETTINGS = settings(max_examples=50, deadline=10_000, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 SECONDS = 10  # bound on one example
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
@@ -66,8 +67,9 @@ def test_bank_loader_gives_data_or_a_clean_error(role_copy, name, text):
 def _wav_header(channels: int, rate: int, bits: int, data_len: int) -> bytes:
     block = channels * max(bits // 8, 1)
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, bits)
-    return b"RIFF" + struct.pack("<I", 36 + data_len) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + \
-        struct.pack("<I", data_len)
+    riff_len = (36 + data_len) & 0xFFFFFFFF  # a lying header may claim anything; struct needs 32 bits
+    return (b"RIFF" + struct.pack("<I", riff_len) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data"
+            + struct.pack("<I", data_len))
 
 
 headers = st.one_of(

@@ -46,7 +46,10 @@ class AudioFile:
             streams = container.streams.audio
             if not streams:
                 raise AudioDecodeError(f"{path}: contains no audio stream")
-            self.channels = streams[0].channels
+            # PyAV raises AttributeError for a stream whose header declares no channel layout.
+            self.channels = int(getattr(streams[0].codec_context, "channels", 0) or 0)
+            if self.channels < 1:
+                raise AudioDecodeError(f"{path}: the audio stream declares no channels (a damaged header)")
             self.declared = _declared_seconds(container, streams[0])
         if n_channels == 2 and self.channels != 2:
             need = "a stereo file" if self.channels < 2 else "exactly 2 (one per speaker); use one name to mix them"
