@@ -45,7 +45,10 @@ def wheelhouse(shared_dir) -> tuple[Path, Path]:
     house = shared_dir / "wheels"
     _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", house, ROOT])
     wheel = next(house.glob("speech_to_question-*.whl"))
-    _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house, wheel, "setuptools>=68", "wheel"])
+    _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house, f"{wheel}[voices]", "setuptools>=68",
+         "wheel"])
+    # `make install` adds the voice weights without their dependencies (they would pull torch)
+    _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", house, "resemblyzer==0.1.4"])
     for path in [house, *house.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return wheel, house

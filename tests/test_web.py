@@ -141,7 +141,11 @@ def live(browser, tmp_path_factory):
                 continue
             if seen["reloaded_at"] is not None and seen["clicked"] is None and state["suggestions"]:
                 target = state["suggestions"][0]
-                page.click(f'#suggestions .suggestion[data-id="{target}"] button[data-action="asked"]')
+                try:  # the list may be redrawn by the next event under the pointer: try again on the next pass
+                    page.click(f'#suggestions .suggestion[data-id="{target}"] button[data-action="asked"]',
+                               timeout=5000, no_wait_after=True)
+                except sync_api.TimeoutError:
+                    continue
                 seen["clicked"] = target
                 wait_for(page, f"() => !document.querySelector('#suggestions [data-id=\"{target}\"]')")
                 continue

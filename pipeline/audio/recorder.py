@@ -27,6 +27,10 @@ class WavTee:
         self.writers: dict[str, wave.Wave_write] = {}
         self.unflushed: dict[str, int] = {}
 
+    @property
+    def speakers(self) -> list[str]:
+        return self.source.speakers
+
     def stop(self) -> None:
         self.source.stop()
 
