@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -43,8 +41,10 @@ def test_matches_scikit_learn(seed, classes):
     assert (p.argmax(1) == theirs.argmax(1)).all()
 
 
-def test_fast_enough_for_a_bank_build():
-    x, labels = _clustered(3, 20, per_class=30)  # about 1,300 phrases, 20 alert ids
-    start = time.perf_counter()
-    logreg.fit(x, labels, c=10.0)
-    assert time.perf_counter() - start < 5.0
+def test_a_bank_sized_fit_separates_its_classes():
+    """About 1,300 phrases and 20 alert ids, as a bank build trains (its speed is in the bank-scale benchmark)."""
+    x, labels = _clustered(3, 20, per_class=30)
+    classes, coef, intercept = logreg.fit(x, labels, c=10.0)
+    test_x, test_labels = _clustered(3, 20, per_class=5)
+    predicted = [classes[i] for i in (test_x @ coef.T + intercept).argmax(axis=1)]
+    assert np.mean([p == t for p, t in zip(predicted, test_labels)]) > 0.9
