@@ -252,13 +252,20 @@ def monologue(tts) -> Speech:
 
 
 @pytest.fixture(scope="session")
-def transcriber():
+def loaded_transcriber():
     """The default Transcriber (bundled tiny.en on CPU), loaded once."""
     from pipeline.audio.transcriber import Transcriber
 
     t = Transcriber()
     t.warm_up()
     return t
+
+
+@pytest.fixture
+def transcriber(loaded_transcriber):
+    """The loaded Transcriber with no speaker context: each test starts as a new session would."""
+    loaded_transcriber.reset()
+    return loaded_transcriber
 
 
 # -- files for the CLI -----------------------------------------------------------

@@ -144,3 +144,14 @@ def test_prompt_echo_dropped():
     assert drop_prompt_echo("checked the results. Then we shipped it.", prompt) == "Then we shipped it."
     assert drop_prompt_echo("Then we shipped it.", prompt) == "Then we shipped it."
     assert drop_prompt_echo("The results.", prompt) == "The results."  # too short to call an echo
+    # said again, at a speaking rate for its audio: a repeat, not an echo
+    assert drop_prompt_echo("We checked the results.", prompt, seconds=2.0) == "We checked the results."
+    assert drop_prompt_echo("We checked the results.", prompt, seconds=0.5) == ""
+
+
+def test_a_sentence_said_twice_is_heard_twice(transcriber, tts):
+    """"Could you repeat that?" - the same words again are speech, not an echo of the prompt."""
+    audio = np.concatenate([silence(0.3), tts(SENTENCE_A), silence(0.3)])
+    first = transcriber.transcribe(utterance(audio))
+    again = transcriber.transcribe(utterance(audio.copy()))
+    assert wer(SENTENCE_A, first.text) < MAX_WER and wer(SENTENCE_A, again.text) < MAX_WER, (first.text, again.text)

@@ -112,7 +112,7 @@ class Transcriber:
         context = self._history.get(utterance.speaker, "") if self.opts.context_chars else ""
         text, reason = self._guarded_text(utterance.audio, context)
         if context and text:
-            text = drop_prompt_echo(text, context)
+            text = drop_prompt_echo(text, context, seconds=utterance.duration)
             reason = reason if text else "echo of the prompt"
         if utterance.final and not utterance.speculative:
             self.remember(utterance, text)
@@ -280,10 +280,19 @@ def _cut_restart_tail(text: str) -> str:
     return text
 
 
-def drop_prompt_echo(text: str, prompt: str, min_words: int = 3) -> str:
+# Faster than anyone speaks: words beyond this rate for the audio came from the prompt, not the speaker.
+MAX_WORDS_PER_S = 4.5
+
+
+def drop_prompt_echo(text: str, prompt: str, seconds: float | None = None, min_words: int = 3) -> str:
     """Whisper sometimes repeats its prompt: cut an opening that repeats the prompt's last words,
-    and return '' when the whole text is words of the prompt (3+ in a row)."""
+    and return '' when the whole text is words of the prompt (3+ in a row).
+
+    With `seconds` (the utterance's length), text that fits the audio at a speaking rate is kept
+    as it is: a speaker who says the same thing again ("Could you repeat that?") is heard."""
     said, ctx = _normal(text).split(), _normal(prompt).split()
+    if seconds is not None and len(said) <= MAX_WORDS_PER_S * seconds:
+        return text
     if len(said) >= min_words and f" {' '.join(said)} " in f" {' '.join(ctx)} ":
         return ""
     tokens = text.split()
