@@ -137,8 +137,7 @@ def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
     if not flags:
         return "\n".join(lines + ["", "_None raised._"])
     for flag in flags:
-        lines += ["", f"### {md(flag.get('name') or flag.get('id', ''))} ({clock(flag.get('start'))})", ""]
-        lines += [blockquote(flag.get("quote", "")), ""]
+        lines += _alert_heading(flag)
         probes = list(flag.get("probes") or [])
         # "Afterwards" in audio time: a probe asked before the flag did not follow it up.
         followed = [q for q in asked if q.get("id") in probes and number(q.get("start")) >= number(flag.get("start"))]
@@ -154,14 +153,19 @@ def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
     return "\n".join(lines)
 
 
+def _alert_heading(event: dict) -> list[str]:
+    """A red flag's or compliance alert's heading (name, time) and the quote that raised it."""
+    name = md(event.get("name") or event.get("id", ""))
+    return ["", f"### {name} ({clock(event.get('start'))})", "", blockquote(event.get("quote", "")), ""]
+
+
 def _compliance(session: Session) -> str:
     alerts = sorted(session.of("compliance"), key=lambda e: number(e.get("start")))
     lines = ["## Compliance alerts"]
     if not alerts:
         return "\n".join(lines + ["", "_None: no question that must not be asked was recognised._"])
     for alert in alerts:
-        lines += ["", f"### {md(alert.get('name') or alert.get('id', ''))} ({clock(alert.get('start'))})", ""]
-        lines += [blockquote(alert.get("quote", "")), ""]
+        lines += _alert_heading(alert)
         alternative = alert.get("alternative")
         lines.append(f"Lawful alternative: {md(alternative)}" if alternative
                      else "Lawful alternative: none: leave this topic out.")
