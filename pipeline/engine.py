@@ -36,6 +36,7 @@ from pipeline.events import (
     Event,
     SourceDone,
     Speaker,
+    SpeakerRevision,
     StageFailed,
     StatusEvent,
     Transcript,
@@ -43,10 +44,15 @@ from pipeline.events import (
     Utterance,
     WorkerDone,
 )
+from pipeline.memory import Finals, Guess, Speculation
 
 
 class Stage(Protocol):
-    """A stage after transcription: each final transcript in, more events out."""
+    """A stage after transcription: each final transcript in, more events out.
+
+    A transcript with `revision > 0` is an earlier final utterance again (same utterance, better
+    text or its settled speaker): the stage checks it again and emits only what changed.
+    """
 
     def __call__(self, transcript: Transcript) -> Iterable[Event]: ...
 
@@ -56,8 +62,8 @@ class SpeakerLabeler(Protocol):
 
     def label_speaker(self, transcript: Transcript) -> Speaker: ...
 
-    def revisions(self) -> list[TranscriptEvent]:
-        """Earlier final utterances whose speaker changed since the last call (`revision` > 0)."""
+    def revisions(self) -> list[SpeakerRevision]:
+        """Earlier final utterances whose speaker changed since the last call."""
         ...
 
 
@@ -76,34 +82,6 @@ def run_stage(step: Callable[[In], Iterable[Out]], inputs: Iterable[In],
     if flush is not None:
         outputs.extend(flush())
     return outputs
-
-
-@dataclass
-class Guess:
-    """A transcript made during the end-of-utterance pause, before the utterance was declared over."""
-
-    text: str
-    asr_ms: float | None = None
-    audio_at: float = 0.0  # audio time at which the guess was offered (the benchmark's clock)
-
-
-class Speculation:
-    """Guesses keyed by (utterance id, audio length): a final utterance with the same audio reuses its text."""
-
-    def __init__(self, keep_last: int = 8) -> None:
-        self.keep_last = keep_last
-        self._guesses: dict[tuple[int, int], Guess] = {}
-        self.hits = 0
-
-    def remember(self, utterance: Utterance, guess: Guess) -> None:
-        self._guesses = {k: v for k, v in self._guesses.items() if k[0] >= utterance.id - self.keep_last}
-        self._guesses[(utterance.id, len(utterance.audio))] = guess
-
-    def take(self, utterance: Utterance) -> Guess | None:
-        guess = self._guesses.pop((utterance.id, len(utterance.audio)), None)
-        if guess is not None:
-            self.hits += 1
-        return guess
 
 
 @dataclass
@@ -160,6 +138,7 @@ class Engine:
         self._stop = threading.Event()
         self._finish_by: float | None = None
         self.shed_count = 0
+        self.finals = Finals()
         self.failures: list[S2QError] = []  # sources that failed; raised once everything they gave is out
 
     @property
@@ -375,10 +354,18 @@ class Engine:
         labelled = u.speaker == "unknown" and u.final and self.labeler is not None
         if labelled:
             u.speaker = self.labeler.label_speaker(transcript)
-        u.timeline.stamp("emitted")
-        yield TranscriptEvent.from_transcript(transcript)
         if u.final:
+            transcript = self.finals.keep(transcript)
+        u.timeline.stamp("emitted")
+        yield from self._emit(transcript)
+        if labelled:
+            for change in self.labeler.revisions():
+                revised = self.finals.revise(change.utterance_id, speaker=change.speaker)
+                if revised is not None:
+                    yield from self._emit(revised)
+
+    def _emit(self, transcript: Transcript) -> Iterator[Event]:
+        yield TranscriptEvent.from_transcript(transcript)
+        if transcript.utterance.final:
             for stage in self.stages:
                 yield from stage(transcript)
-        if labelled:
-            yield from self.labeler.revisions()

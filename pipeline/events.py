@@ -64,6 +64,15 @@ class Transcript:
     utterance: Utterance
     text: str
     dropped_reason: str | None = None  # why text was suppressed (silence, hallucination...)
+    revision: int = 0  # >0: an earlier final utterance again, with better text or its settled speaker
+
+
+@dataclass
+class SpeakerRevision:
+    """A speaker labeler changed its mind about an earlier final utterance (the engine re-emits it)."""
+
+    utterance_id: int
+    speaker: Speaker
 
 
 class Event:
@@ -93,7 +102,7 @@ class TranscriptEvent(Event):
     text: str
     final: bool
     latency_ms: dict[str, float | None]
-    revision: int = 0  # >0: the speaker of an earlier final utterance was revised (same utterance_id)
+    revision: int = 0  # >0: an earlier final utterance revised (same utterance_id): new text or speaker
 
     @classmethod
     def from_transcript(cls, t: Transcript) -> "TranscriptEvent":
@@ -106,6 +115,7 @@ class TranscriptEvent(Event):
             text=t.text,
             final=u.final,
             latency_ms=latency_of(u.timeline),
+            revision=t.revision,
         )
 
 

@@ -29,7 +29,7 @@ from pipeline.bench.speakers import (
     settled,
     write_wav,
 )
-from pipeline.events import Transcript, TranscriptEvent, Utterance
+from pipeline.events import SpeakerRevision, Transcript, TranscriptEvent, Utterance
 from pipeline.interview.speakers import SpeakerOptions, VoiceLabeler
 from pipeline.report.record import load_record
 
@@ -91,7 +91,7 @@ class FakeText:
     def label_speaker(self, transcript: Transcript) -> str:
         return self.votes.get(transcript.utterance.id, "unknown")
 
-    def revisions(self) -> list[TranscriptEvent]:
+    def revisions(self) -> list[SpeakerRevision]:
         return []
 
 
@@ -106,12 +106,12 @@ def test_roles_come_from_votes_earlier_utterances_are_revised_and_a_third_voice_
     assert labeler.revisions() == []
     assert labeler.label_speaker(utterance(1, voice=0)) == "interviewer"  # asked a bank question
     revised = labeler.revisions()
-    assert [(e.utterance_id, e.speaker, e.revision) for e in revised] == [(0, "interviewer", 1)]
+    assert revised == [SpeakerRevision(0, "interviewer")]
     assert labeler.label_speaker(utterance(2, voice=1)) == "candidate"  # the other voice
     for uid in range(3, 7):
         labeler.label_speaker(utterance(uid, voice=uid % 2))
     assert labeler.label_speaker(utterance(7, voice=2)) == "speaker-3"  # a panel's third voice
-    assert {h.event.speaker for h in labeler.heard[:7]} == {"interviewer", "candidate"}
+    assert {h.speaker for h in labeler.heard[:7]} == {"interviewer", "candidate"}
 
 
 def test_candidate_quoting_a_question_once_does_not_take_the_interviewer_role():

@@ -4,7 +4,7 @@ The benchmark drives the same objects as `s2q replay` — segmenter, transcriber
 matcher, advisor — one utterance at a time, so each figure is what that
 utterance costs on this machine, not how long it waited behind another one.
 
-Speculative transcription (`pipeline.engine.Speculation`) is measured on the audio
+Speculative transcription (`pipeline.memory.Speculation`) is measured on the audio
 clock: the guess is transcribed when the segmenter offers it (time measured),
 and the utterance is declared over a known stretch of audio later; the wait
 after the declaration is what the guess's transcription had left, if anything.
@@ -82,8 +82,8 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
     `voices` (a `VoiceEncoder`): also times the voice embedding of every final utterance (the
     `voice` stage, which the engine runs on mixed sources only, so only theirs count in `total`).
     """
-    from pipeline.engine import Guess, Speculation
     from pipeline.events import SuggestionEvent, Transcript
+    from pipeline.memory import Guess, Speculation
 
     run = LatencyRun()
     cpu0 = _cpu()

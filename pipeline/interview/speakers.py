@@ -11,8 +11,8 @@ the utterance's cluster; a cluster is named by its votes (see `_names`), and
 once one role is known the largest other voice takes the other. Voices beyond
 two are `speaker-3`, `speaker-4`... (a panel), never folded into the
 candidate. When a cluster is named or renamed, its earlier utterances are
-re-labelled: `revisions()` returns them as transcript events with the same
-`utterance_id` and a higher `revision`.
+re-labelled: `revisions()` returns them, and the engine emits each again as a
+transcript event with the same `utterance_id` and a higher `revision`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from scipy.cluster.hierarchy import fcluster, linkage  # imported before audio: 
 
 from pipeline.audio.voices import VoiceEncoder
 from pipeline.engine import SpeakerLabeler
-from pipeline.events import Speaker, Transcript, TranscriptEvent, latency_of
+from pipeline.events import Speaker, SpeakerRevision, Transcript
 
 
 @dataclass
@@ -70,7 +70,8 @@ class _Cluster:
 
 @dataclass
 class _Heard:
-    event: TranscriptEvent  # as last emitted
+    utterance_id: int
+    speaker: Speaker  # as last emitted
     vector: np.ndarray
     seconds: float
     vote: str
@@ -90,7 +91,7 @@ class VoiceLabeler:
         self.opts = options or SpeakerOptions()
         self.clusters: list[_Cluster] = []
         self.heard: list[_Heard] = []
-        self._pending: list[TranscriptEvent] = []
+        self._pending: list[SpeakerRevision] = []
         self._interviewer: set[int] = set()  # utterances last named interviewer: the role sticks to them
 
     def label_speaker(self, transcript: Transcript) -> Speaker:
@@ -99,22 +100,20 @@ class VoiceLabeler:
         vector = self.encoder.embed(u.audio)
         u.timeline.extra_ms["voice"] = round((time.monotonic() - started) * 1000.0, 1)
         vote = self.text.label_speaker(transcript)
-        event = TranscriptEvent(utterance_id=u.id, speaker="unknown", start=round(u.start, 3), end=round(u.end, 3),
-                                text=transcript.text, final=True, latency_ms=latency_of(u.timeline))
-        self.heard.append(_Heard(event, vector, u.duration, vote))
+        self.heard.append(_Heard(u.id, "unknown", vector, u.duration, vote))
         self._cluster()
         names = self._names()
         *earlier, current = self.heard
         for h in earlier:
             speaker = names.get(h.cluster, "unknown")
-            if speaker != h.event.speaker:
-                h.event = TranscriptEvent(**{**h.event.__dict__, "speaker": speaker, "revision": h.event.revision + 1})
-                self._pending.append(h.event)
-        current.event.speaker = names.get(current.cluster, "unknown")
-        return current.event.speaker
+            if speaker != h.speaker:
+                h.speaker = speaker
+                self._pending.append(SpeakerRevision(h.utterance_id, speaker))
+        current.speaker = names.get(current.cluster, "unknown")
+        return current.speaker
 
-    def revisions(self) -> list[TranscriptEvent]:
-        """Earlier utterances whose speaker changed since the last call, as revision events."""
+    def revisions(self) -> list[SpeakerRevision]:
+        """Earlier utterances whose speaker changed since the last call (the engine re-emits them)."""
         out, self._pending = self._pending, []
         return out
 

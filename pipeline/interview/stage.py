@@ -11,9 +11,9 @@ from pipeline.events import (
     Event,
     QuestionAskedEvent,
     RedFlagEvent,
+    SpeakerRevision,
     SuggestionEvent,
     Transcript,
-    TranscriptEvent,
     latency_of,
 )
 from pipeline.retrieval import DEFAULT_ROLE
@@ -48,7 +48,7 @@ class InterviewStage:
             return "candidate"
         return "unknown"
 
-    def revisions(self) -> list[TranscriptEvent]:
+    def revisions(self) -> list[SpeakerRevision]:
         """Text alone never changes its mind about an earlier utterance."""
         return []
 
@@ -64,7 +64,7 @@ class InterviewStage:
 
     def __call__(self, transcript: Transcript) -> Iterator[Event]:
         u = transcript.utterance
-        if not u.final:
+        if not u.final or transcript.revision:  # a revision's alerts: not re-checked yet
             return
         result = self._match(transcript)
         speaker = u.speaker
