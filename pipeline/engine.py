@@ -48,13 +48,22 @@ from pipeline.memory import Finals, Guess, Speculation
 
 
 class Stage(Protocol):
-    """A stage after transcription: each final transcript in, more events out.
+    """A stage after transcription: each transcript in, more events out.
 
-    A transcript with `revision > 0` is an earlier final utterance again (same utterance, better
-    text or its settled speaker): the stage checks it again and emits only what changed.
+    Partial transcripts (`utterance.final` false: speech still going on) come too, for early
+    warnings; a stage that only wants finals skips them. A transcript with `revision > 0` is an
+    earlier final utterance again (same utterance, better text or its settled speaker): the stage
+    checks it again and emits only what changed.
     """
 
     def __call__(self, transcript: Transcript) -> Iterable[Event]: ...
+
+
+class UtteranceSplitter(Protocol):
+    """Cuts a final utterance from a mixed source where the voice changes (a turn taken without a
+    pause); returns it whole when there is one voice. Runs on the capture thread, before ASR."""
+
+    def split(self, utterance: Utterance, next_id: Callable[[], int]) -> list[Utterance]: ...
 
 
 class SpeakerLabeler(Protocol):
@@ -118,11 +127,13 @@ class Engine:
         stages: Sequence[Stage] = (),
         options: EngineOptions | None = None,
         labeler: SpeakerLabeler | None = None,
+        splitter: UtteranceSplitter | None = None,
     ) -> None:
         self.sources = list(sources)
         self.transcriber = transcriber
         self.stages = list(stages)
         self.labeler = labeler
+        self.splitter = splitter
         self.opts = options or EngineOptions()
         self.speculate = self.opts.speculate and not self.opts.backpressure
         if self.speculate:
@@ -204,7 +215,11 @@ class Engine:
                 self._speculative[utterance.speaker] = utterance
                 return
             self._speculative.pop(utterance.speaker, None)
-        self._submit(utterance)
+        parts = [utterance]
+        if self.splitter is not None and utterance.speaker == "unknown":
+            parts = self.splitter.split(utterance, self._next_id)
+        for part in parts:
+            self._submit(part)
 
     def _maybe_partial(self, seg: Segmenter, last_partial: dict[str, float]) -> None:
         now = time.monotonic()
@@ -366,6 +381,5 @@ class Engine:
 
     def _emit(self, transcript: Transcript) -> Iterator[Event]:
         yield TranscriptEvent.from_transcript(transcript)
-        if transcript.utterance.final:
-            for stage in self.stages:
-                yield from stage(transcript)
+        for stage in self.stages:
+            yield from stage(transcript)
