@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paced", action="store_true", help="also replay the demo at real-time pace")
     p.add_argument("--check", action="store_true", help="exit 1 when over budget")
     p.add_argument("--no-real-speech", action="store_true", help="skip the real-speech set")
+    p.add_argument("--levers", action="store_true",
+                   help="the hearing levers side by side (WER, end of speech, CPU) instead of the stage budget")
     p.add_argument("--budget", type=Path, help="budget file (default: benchmarks/budget.toml)")
 
     p = sub.add_parser("report", parents=[_bank_parent("question bank role, for stage and competency names")],

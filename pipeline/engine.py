@@ -11,7 +11,11 @@ bounded. Partial transcripts of speech still going on are made only when the
 worker has nothing final to do. When a speaker pauses, the segmenter offers the
 utterance as it will be if the pause lasts (`speculative`); the worker
 transcribes it during the rest of the pause (`Speculation`), and when the
-utterance is declared over with the same audio the text is already there.
+utterance is declared over with the same audio the text is already there; when
+that text is a complete sentence the turn ends there, before the hangover
+(`pipeline/audio/turns.py`). With nothing else to do and nobody speaking, the
+worker decodes recent finals again, better, and emits what changed as revisions
+(`pipeline/audio/second_pass.py`); that is the first work shed under load.
 Replaying a file with `backpressure=True` (`--fast`) instead waits for the
 transcriber, so no audio is lost.
 
@@ -24,12 +28,15 @@ import itertools
 import queue
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from pipeline.audio.segmenter import Segmenter, SegmenterOptions, SpeakerSegmenters
+from pipeline.audio.second_pass import Revision, SecondPass
+from pipeline.audio.segmenter import Segmenter, SpeakerSegmenters
 from pipeline.audio.sources import AudioSource
 from pipeline.audio.transcriber import Transcriber
+from pipeline.audio.turns import is_complete
+from pipeline.engine_options import EngineOptions
 from pipeline.errors import S2QError
 from pipeline.events import (
     EndOfInput,
@@ -93,30 +100,6 @@ def run_stage(step: Callable[[In], Iterable[Out]], inputs: Iterable[In],
     return outputs
 
 
-@dataclass
-class EngineOptions:
-    """How the engine behaves under load and when stopped.
-
-    Attributes:
-      backpressure: wait for the transcriber instead of shedding (file replay with --fast).
-      max_pending: utterances waiting for ASR before the oldest is shed.
-      max_lag_s: speech that waited longer than this for ASR is dropped (live only).
-      partial_every_s: while someone speaks, a partial transcript this often (0: none).
-      speculate: transcribe during the end-of-utterance pause (see above); off with backpressure.
-      finish_timeout_s: on Ctrl-C, how long the speech in progress may take to be transcribed
-        and recorded before the engine gives up and records that it was cut.
-      segmenter: voice activity segmentation settings.
-    """
-
-    backpressure: bool = False
-    max_pending: int = 4
-    max_lag_s: float = 20.0
-    partial_every_s: float = 0.0
-    speculate: bool = True
-    finish_timeout_s: float = 8.0
-    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
-
-
 class Engine:
     """Audio sources in, a stream of events out (`events()` is a generator)."""
 
@@ -145,6 +128,11 @@ class Engine:
         self._speculative: dict[str, Utterance] = {}  # latest guess per speaker
         self._slot_lock = threading.Lock()
         self.speculation = Speculation()
+        self._end_now: dict[str, tuple[int, int]] = {}  # speaker -> (utterance id, samples) to end early
+        self._speaking: set[tuple[int, str]] = set()  # (source, speaker) in speech now
+        sp = self.opts.second_pass
+        self.second_pass = (SecondPass(transcriber, sp) if sp.enabled and (sp.with_backpressure or not
+                            self.opts.backpressure) else None)
         self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StageFailed] = queue.Queue()
         self._stop = threading.Event()
         self._finish_by: float | None = None
@@ -194,6 +182,9 @@ class Engine:
                 seg = segmenters.get(chunk.speaker)
                 for utterance in seg.feed(chunk):
                     self._route(utterance)
+                if (end := self._end_now.pop(chunk.speaker, None)) and (utterance := seg.end_early(*end)):
+                    self._route(utterance)  # a complete sentence: the turn ends before the hangover
+                (self._speaking.add if seg.in_speech else self._speaking.discard)((index, chunk.speaker))
                 if self.opts.partial_every_s and seg.in_speech and not self.finishing:
                     self._maybe_partial(seg, last_partial)
             for utterance in segmenters.flush():
@@ -206,6 +197,7 @@ class Engine:
         except BaseException as exc:  # reported on the main thread
             self._out.put(StageFailed(exc))
         finally:
+            self._speaking -= {key for key in self._speaking if key[0] == index}
             self._out.put(SourceDone(index))
 
     def _route(self, utterance: Utterance) -> None:
@@ -268,19 +260,24 @@ class Engine:
     def _asr_worker(self) -> None:
         try:
             while not self._stop.is_set():
-                idle_work = (self.speculate or self.opts.partial_every_s) and not self.finishing
+                idle_work = (self.speculate or self.opts.partial_every_s or self.second_pass) and not self.finishing
                 try:
                     utterance = self._utterances.get(timeout=0.02 if idle_work else None)
                 except queue.Empty:
                     self._idle_work()
                     continue
                 if isinstance(utterance, EndOfInput):
+                    while self.opts.backpressure and self.second_pass and self.second_pass.waiting:
+                        self._revise()  # nobody waits for a --fast replay: every final gets its pass
                     return
                 waited = time.monotonic() - utterance.timeline.stamps.get("speech_end", time.monotonic())
                 if not self.opts.backpressure and not self.finishing and waited > self.opts.max_lag_s:
                     self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
                     continue
-                self._out.put(self._transcribe_final(utterance))
+                transcript = self._transcribe_final(utterance)
+                self._out.put(transcript)
+                if self.second_pass is not None:
+                    self.second_pass.offer(transcript)
         except BaseException as exc:
             self._out.put(StageFailed(exc))
         finally:
@@ -292,11 +289,20 @@ class Engine:
             slot = self._speculative or self._partials
             utterance = slot.pop(next(iter(slot))) if slot else None
         if utterance is None:
+            if self.second_pass is not None and not self._speaking:
+                self._revise()  # the first work shed: only when nothing else waits and nobody speaks
             return
         transcript = self.transcriber.transcribe(utterance)
         if utterance.speculative:
             self.speculation.remember(utterance, Guess(transcript.text))
+            if self.opts.end_of_turn.enabled and is_complete(transcript.text, self.opts.end_of_turn):
+                self._end_now[utterance.speaker] = (utterance.id, len(utterance.audio))
         self._out.put(transcript)
+
+    def _revise(self) -> None:
+        revision = self.second_pass.run_one()
+        if revision is not None:
+            self._out.put(revision)
 
     def _transcribe_final(self, utterance: Utterance) -> Transcript:
         guess = self.speculation.take(utterance)
@@ -340,6 +346,9 @@ class Engine:
                     raise item.error
                 elif isinstance(item, Event):
                     yield item
+                elif isinstance(item, Revision):
+                    if (revised := self.finals.revise(item.utterance_id, text=item.text)) is not None:
+                        yield from self._emit(revised)
                 else:
                     yield from self._after_asr(item)
         finally:

@@ -26,6 +26,9 @@ class SlowTranscriber:
         time.sleep(self.seconds)
         return Transcript(utterance, f"{utterance.duration:.1f} seconds of speech")
 
+    def redecode(self, utterance, context: str, beam_size: int, fit_window: bool) -> str:
+        return self.transcribe(utterance).text
+
 
 def run_and_finish(path, transcriber, finish_after_s: float, timeout_s: float) -> list:
     engine = Engine([FileSource(path, ["candidate"], realtime=True)], transcriber,

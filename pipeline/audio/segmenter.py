@@ -50,6 +50,12 @@ class SegmenterOptions:
       speculate: when silence has lasted `tail_ms`, also emit the utterance as it will be if
         the silence lasts the whole hangover (`speculative=True`): its transcription can then
         run during the hangover and be ready the moment the utterance is declared over.
+      commit_after_s: a long turn is committed while it is spoken: once an utterance is this
+        long, a pause of `split_pause_ms` ends it (as near the maximum), so it is transcribed
+        while the speaker goes on and what is left to decode when they stop is short (0: off,
+        only the maximum length splits).
+      commit_pause_ms: the pause that commits a long turn between `commit_after_s` and the
+        stretch before the maximum (sentences inside a turn are often this close).
     """
 
     frame_ms: int = 30
@@ -68,6 +74,8 @@ class SegmenterOptions:
     short_ms: int = 1000
     short_hangover_ms: int = 900
     speculate: bool = False
+    commit_after_s: float = 10.0
+    commit_pause_ms: int = 180
 
 
 class Segmenter:
@@ -97,8 +105,12 @@ class Segmenter:
         self._pre_roll = max(self._start_window, self.opts.pre_roll_ms // ms)
         self._max_frames = int(self.opts.max_utterance_s * 1000 / ms)
         self._search_frames = int(self.opts.split_search_s * 1000 / ms)
+        near = self._max_frames - self._search_frames
+        commit = int(self.opts.commit_after_s * 1000 / ms)
+        self._near_max = min(near, commit) if commit > 0 else near
         self._split_pause = max(1, self.opts.split_pause_ms // ms)
         self._split_tail = max(1, min(self.opts.split_tail_ms // ms, self._split_pause))
+        self._commit_pause = max(1, min(self.opts.commit_pause_ms // ms, self._split_pause))
         self._min_voiced = self.opts.min_speech_ms // ms
         self._floor = 10 ** (self.opts.energy_floor_dbfs / 20)
 
@@ -144,6 +156,19 @@ class Segmenter:
         return Utterance(id=self._utterance_id, speaker=self.speaker, start=start,
                          end=start + len(audio) / SAMPLE_RATE, audio=audio, timeline=timeline, final=False)
 
+    def end_early(self, utterance_id: int, n_samples: int) -> Utterance | None:
+        """Ends the utterance now with the audio of its speculative guess (`n_samples` long), when the
+        guess was a complete sentence (pipeline/audio/turns.py) and no voice came since: the turn ends
+        before the hangover. None when the utterance is already over or the speaker went on."""
+        keep = n_samples // self.frame_len
+        if (not self.in_speech or self._utterance_id != utterance_id or keep > len(self._frames)
+                or any(self._voiced[keep:]) or self._silent_run == 0):
+            return None
+        utterance = self._close(keep)
+        self.in_speech = False
+        self._frames, self._voiced = [], []
+        return utterance
+
     # -- internals ----------------------------------------------------------
 
     def _is_speech(self, frame: np.ndarray) -> bool:
@@ -172,7 +197,7 @@ class Segmenter:
         self._voiced.append(voiced)
         self._silent_run = 0 if voiced else self._silent_run + 1
         length = len(self._frames)
-        near_max = length >= self._max_frames - self._search_frames
+        near_max = length >= self._near_max
         # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
         keep_tail = self._split_tail if near_max else self._tail
         hangover = self._short_hangover if sum(self._voiced) < self._short_voiced else self._hangover
@@ -187,7 +212,8 @@ class Segmenter:
             self._frames, self._voiced = [], []
             if utterance is not None:
                 yield utterance
-        elif near_max and self._silent_run >= self._split_pause:
+        elif near_max and self._silent_run >= (self._split_pause if length >= self._max_frames - self._search_frames
+                                               else self._commit_pause):
             yield from self._split(length - self._silent_run + keep_tail)
         elif length >= self._max_frames:
             yield from self._split(self._quietest_frame())

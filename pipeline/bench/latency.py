@@ -22,10 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.second_pass import SecondPass, SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import FileSource
+from pipeline.audio.turns import EndOfTurnOptions
 
-STAGES = ("segmenter", "asr", "asr_wait", "voice", "embed", "search", "advise", "total")
+# end_of_speech: from the last voiced frame to the final text (segmenter's delay + what ASR had left).
+STAGES = ("segmenter", "asr", "asr_wait", "end_of_speech", "voice", "embed", "search", "advise", "total")
 
 
 @dataclass
@@ -45,6 +48,8 @@ class LatencyRun:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     transcripts: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)  # source -> (start, speaker, text)
+    revised: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)  # the same, best text
+    second_pass_s: float = 0.0  # wall time of the second pass (all finals decoded again)
 
     @property
     def rtf(self) -> float:
@@ -75,72 +80,173 @@ def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | No
     return source.duration, out
 
 
+@dataclass
+class Hearing:
+    """How `measure` hears (the levers of issue 9), as the engine would with these options.
+
+    Attributes:
+      segmenter: segmentation (e.g. `commit_after_s` for long turns).
+      end_of_turn: a complete sentence in the speculative transcript ends the turn (None: off).
+      second_pass: every final decoded again (None: off); timed as ASR CPU, not as latency.
+      hotwords: Whisper hotwords for this run (the transcriber's own otherwise).
+    """
+
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+    end_of_turn: EndOfTurnOptions | None = field(default_factory=EndOfTurnOptions)
+    second_pass: SecondPassOptions | None = None
+    hotwords: str | None = None
+
+
 def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate: bool = True,
-            voices=None) -> LatencyRun:
+            voices=None, hearing: Hearing | None = None) -> LatencyRun:
     """Runs each file through segmenter -> transcriber -> matcher/advisor, timing every step.
 
-    `voices` (a `VoiceEncoder`): also times the voice embedding of every final utterance (the
-    `voice` stage, which the engine runs on mixed sources only, so only theirs count in `total`).
+    The segmenter is fed chunk by chunk on the audio clock: a speculative guess is transcribed
+    when offered, and when it is a complete sentence the turn ends `asr` ms of audio later
+    (`Segmenter.end_early`), as the engine does. `voices` (a `VoiceEncoder`): also times the
+    voice embedding of every final utterance (the `voice` stage, which the engine runs on mixed
+    sources only, so only theirs count in `total`).
     """
-    from pipeline.events import SuggestionEvent, Transcript
-    from pipeline.memory import Guess, Speculation
+    from dataclasses import replace
 
+
+    hearing = hearing or Hearing()
     run = LatencyRun()
     cpu0 = _cpu()
     t0 = time.perf_counter()
-    options = SegmenterOptions(speculate=speculate)
-    for path, speakers in inputs:
-        duration, emitted = segment_file(path, speakers, options)
-        run.audio_s += duration
-        lines = run.transcripts.setdefault(str(path), [])
-        speculation = Speculation()
-        transcriber.reset()  # each file is a session: no prompt from the last file's text
-        for u, at in emitted:
-            if u.speculative:
-                transcript = transcriber.transcribe(u)
-                speculation.remember(u, Guess(transcript.text, u.timeline.ms("asr_start", "asr_done"), at))
-                continue
-            guess = speculation.take(u)
-            if guess is None:
-                transcript = transcriber.transcribe(u)
-                asr_ms = asr_wait = u.timeline.ms("asr_start", "asr_done")
-            else:
-                asr_ms = guess.asr_ms
-                transcript = Transcript(u, guess.text)
-                transcriber.remember(u, guess.text)  # as the engine does on a speculation hit
-                u.timeline.stamp("asr_start")
-                u.timeline.stamp("asr_done")
-                asr_wait = max(0.0, asr_ms - (at - guess.audio_at) * 1000)
-            if not transcript.text:
-                continue
-            lines.append((u.start, u.speaker, transcript.text))
-            u.timeline.stamp("emitted")
-            suggestion = None
-            for event in stage(transcript) if stage else ():
-                if isinstance(event, SuggestionEvent):
-                    suggestion = event
-            lat = suggestion.latency_ms if suggestion else {}
-            after_asr = (lat.get("match") or 0.0) + (lat.get("advise") or 0.0)
-            voice_ms = None
-            if voices is not None:
-                started = time.perf_counter()
-                voices.embed(u.audio)
-                voice_ms = (time.perf_counter() - started) * 1000
-                after_asr += voice_ms if u.speaker == "unknown" else 0.0
-            ms = {
-                "segmenter": None if u.eou_delay is None else u.eou_delay * 1000,
-                "asr": asr_ms,
-                "asr_wait": asr_wait,
-                "voice": voice_ms,
-                "embed": lat.get("embed", 0.0),
-                "search": lat.get("search", 0.0),
-                "advise": lat.get("advise", 0.0),
-                "total": asr_wait + after_asr,
-            }
-            run.timings.append(UtteranceTiming(str(path), u.speaker, u.start, u.end, transcript.text, ms))
+    options = replace(hearing.segmenter, speculate=speculate)
+    saved_hotwords = transcriber.opts.hotwords
+    if hearing.hotwords is not None:
+        transcriber.opts.hotwords = hearing.hotwords
+    try:
+        for path, speakers in inputs:
+            transcriber.reset()  # each file is a session: no prompt from the last file's text
+            second = SecondPass(transcriber, hearing.second_pass) if hearing.second_pass else None
+            file = _FileRun(run, str(path), transcriber, stage, voices, hearing.end_of_turn, second)
+            run.audio_s += _feed(path, speakers, options, file)
+            run.transcripts[str(path)] = [(t.start, t.speaker, t.text) for t in file.timings]
+            run.revised[str(path)] = [(t.start, t.speaker, file.best.get(t.id, t.text)) for t in file.timings]
+            run.timings += [t.timing for t in file.timings]
+    finally:
+        transcriber.opts.hotwords = saved_hotwords
     run.wall_s = time.perf_counter() - t0
     run.cpu_s = _cpu() - cpu0
     return run
+
+
+def _feed(path: Path, speakers: list[str], options: SegmenterOptions, file: "_FileRun") -> float:
+    """The file through the segmenters chunk by chunk, then a second of silence per speaker."""
+    from pipeline.audio.sources import AudioChunk
+
+    source = FileSource(path, speakers=speakers, realtime=False)
+    segmenters = SpeakerSegmenters(options)
+    chunks = iter(source)
+    while (chunk := next(chunks, None)) is not None:
+        file.chunk(segmenters.get(chunk.speaker), chunk)
+    # A live input goes on after the last word: a second of silence ends the last utterance
+    # the way a pause does, instead of the end of the file cutting it.
+    for speaker in speakers:
+        n = SAMPLE_RATE * options.frame_ms // 1000
+        for i in range(1000 // options.frame_ms):
+            file.chunk(segmenters.get(speaker), AudioChunk(speaker, np.zeros(n, np.float32),
+                                                            source.duration + (i + 1) * n / SAMPLE_RATE))
+        for u in segmenters.get(speaker).flush():
+            file.utterance(u, source.duration + 1.0)
+    return source.duration
+
+
+@dataclass
+class _Final:
+    id: int
+    start: float
+    speaker: str
+    text: str
+    timing: UtteranceTiming
+
+
+class _FileRun:
+    """One file's utterances as the engine's worker would handle them, timed on the audio clock."""
+
+    def __init__(self, run, source, transcriber, stage, voices, end_of_turn, second) -> None:
+        from pipeline.memory import Speculation
+
+        self.run, self.source, self.transcriber, self.stage, self.voices = run, source, transcriber, stage, voices
+        self.end_of_turn, self.second = end_of_turn, second
+        self.speculation = Speculation()
+        self.end_at: dict[str, tuple[int, int, float]] = {}  # speaker -> (id, samples, audio time due)
+        self.timings: list[_Final] = []
+        self.best: dict[int, str] = {}
+
+    def chunk(self, seg, chunk) -> None:
+        for u in seg.feed(chunk):
+            self.utterance(u, chunk.end)
+        due = self.end_at.get(chunk.speaker)
+        if due is not None and chunk.end >= due[2]:
+            del self.end_at[chunk.speaker]
+            if (u := seg.end_early(due[0], due[1])) is not None:
+                self.utterance(u, chunk.end)
+
+    def utterance(self, u, at: float) -> None:
+        from pipeline.audio.turns import is_complete
+        from pipeline.events import SuggestionEvent, Transcript
+        from pipeline.memory import Guess
+
+        if u.speculative:
+            transcript = self.transcriber.transcribe(u)
+            asr_ms = u.timeline.ms("asr_start", "asr_done")
+            self.speculation.remember(u, Guess(transcript.text, asr_ms, at))
+            if self.end_of_turn is not None and self.end_of_turn.enabled and is_complete(transcript.text,
+                                                                                          self.end_of_turn):
+                self.end_at[u.speaker] = (u.id, len(u.audio), at + asr_ms / 1000)
+            return
+        self.end_at.pop(u.speaker, None)
+        guess = self.speculation.take(u)
+        if guess is None:
+            transcript = self.transcriber.transcribe(u)
+            asr_ms = asr_wait = u.timeline.ms("asr_start", "asr_done")
+        else:
+            asr_ms = guess.asr_ms
+            transcript = Transcript(u, guess.text)
+            self.transcriber.remember(u, guess.text)  # as the engine does on a speculation hit
+            u.timeline.stamp("asr_start")
+            u.timeline.stamp("asr_done")
+            asr_wait = max(0.0, asr_ms - (at - guess.audio_at) * 1000)
+        if not transcript.text:
+            return
+        u.timeline.stamp("emitted")
+        suggestion = None
+        for event in self.stage(transcript) if self.stage else ():
+            if isinstance(event, SuggestionEvent):
+                suggestion = event
+        lat = suggestion.latency_ms if suggestion else {}
+        after_asr = (lat.get("match") or 0.0) + (lat.get("advise") or 0.0)
+        voice_ms = None
+        if self.voices is not None:
+            started = time.perf_counter()
+            self.voices.embed(u.audio)
+            voice_ms = (time.perf_counter() - started) * 1000
+            after_asr += voice_ms if u.speaker == "unknown" else 0.0
+        segmenter_ms = None if u.eou_delay is None else u.eou_delay * 1000
+        ms = {
+            "segmenter": segmenter_ms,
+            "asr": asr_ms,
+            "asr_wait": asr_wait,
+            "end_of_speech": None if segmenter_ms is None else segmenter_ms + asr_wait,
+            "voice": voice_ms,
+            "embed": lat.get("embed", 0.0),
+            "search": lat.get("search", 0.0),
+            "advise": lat.get("advise", 0.0),
+            "total": asr_wait + after_asr,
+        }
+        timing = UtteranceTiming(self.source, u.speaker, u.start, u.end, transcript.text, ms)
+        self.timings.append(_Final(u.id, u.start, u.speaker, transcript.text, timing))
+        if self.second is not None:
+            self.second.offer(transcript)
+            started = time.perf_counter()
+            revision = self.second.run_one()
+            self.run.second_pass_s += time.perf_counter() - started
+            if revision is not None:
+                self.best[u.id] = revision.text
 
 
 def percentiles(values: list[float], digits: int = 1) -> dict[str, float]:

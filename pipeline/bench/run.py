@@ -379,6 +379,10 @@ def _plot(run: LatencyRun, path: Path, console) -> None:
 
 
 def handle_bench(args) -> int:
+    if getattr(args, "levers", False):
+        from pipeline.bench.levers import run_levers
+
+        return run_levers(args)
     return run_bench(BenchOptions(
         audio=args.audio, real_speech=not args.no_real_speech, runs=args.runs, paced=args.paced,
         check=args.check, json_path=args.json, markdown_path=args.markdown, plot_path=args.plot,

@@ -1,0 +1,107 @@
+"""The second pass: recent final utterances decoded again, better, with the CPU the first pass leaves.
+
+The first pass is fast (greedy, a window fitted to the utterance) so the live view and the
+alerts are not kept waiting. When the ASR worker has nothing else to do and nobody is speaking,
+it takes the oldest final still waiting here and decodes it again with beam search and the same
+speaker's text before it (the best text so far) as the prompt. Different text becomes a
+revision of that utterance (`transcript` event, same `utterance_id`, next `revision`): the report
+and the record keep it, the stages check it again.
+
+Under load this is the first work shed: at most `keep` finals wait, the oldest goes first, and a
+revision starts only when no final, guess or partial waits (see `Engine._idle_work`).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+
+from pipeline.events import Transcript, Utterance
+
+
+@dataclass
+class SecondPassOptions:
+    """Revisions of final utterances with a better decoding.
+
+    Attributes:
+      enabled: decode final utterances again when the worker is idle (live and paced replay).
+      beam_size: beam search width of the second pass (the first pass is greedy).
+      fit_window: encode only the utterance, as the first pass does; False uses Whisper's
+        30 s window (slower, measured in `s2q bench --levers`).
+      keep: finals waiting for their second pass; past this the oldest is shed.
+      max_s: longer utterances are not decoded again (the pass would hold the worker too long).
+      context_chars: the same speaker's earlier text given as the prompt.
+      with_backpressure: also in a replay with `--fast` (each final's second pass runs when the
+        queue is empty, the rest at the end): the best text for a batch, at about twice the ASR time.
+    """
+
+    enabled: bool = True
+    beam_size: int = 5
+    fit_window: bool = True
+    keep: int = 8
+    max_s: float = 15.0
+    context_chars: int = 200
+    with_backpressure: bool = False
+
+
+@dataclass
+class Revision:
+    """On the engine's output queue: better text for an earlier final utterance."""
+
+    utterance_id: int
+    text: str
+    asr_ms: float
+
+
+class SecondPass:
+    """Finals waiting for a better decoding, and each speaker's best text so far (the prompt).
+
+    Used from the ASR worker thread only: it offers each final it made and runs one revision
+    at a time when idle."""
+
+    def __init__(self, transcriber, options: SecondPassOptions | None = None) -> None:
+        self.transcriber = transcriber
+        self.opts = options or SecondPassOptions()
+        self._waiting: collections.deque[tuple[Utterance, str, str]] = collections.deque()
+        self._said: dict[str, list[tuple[int, str]]] = {}  # speaker -> [(utterance id, best text)]
+        self.shed = 0
+        self.revised = 0
+        self.done = 0
+
+    def offer(self, transcript: Transcript) -> None:
+        """A final the first pass made; decoded again later if it waits its turn."""
+        u = transcript.utterance
+        if not transcript.text or not u.final or u.speculative:
+            return
+        said = self._said.setdefault(u.speaker, [])
+        context = " ".join(text for _, text in said)[-self.opts.context_chars :]
+        said.append((u.id, transcript.text))
+        del said[: -max(self.opts.keep, 4)]
+        if u.duration > self.opts.max_s:
+            return
+        self._waiting.append((u, transcript.text, context))
+        while len(self._waiting) > self.opts.keep:
+            self._waiting.popleft()
+            self.shed += 1
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def run_one(self) -> Revision | None:
+        """Decode the oldest waiting final again; a `Revision` if its text changed."""
+        if not self._waiting:
+            return None
+        u, first, context = self._waiting.popleft()
+        started = time.perf_counter()
+        text = self.transcriber.redecode(u, context, self.opts.beam_size, self.opts.fit_window)
+        asr_ms = round((time.perf_counter() - started) * 1000, 1)
+        self.done += 1
+        if not text or text == first:
+            return None
+        for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):
+            if uid == u.id:
+                self._said[u.speaker][i] = (uid, text)
+        self.revised += 1
+        return Revision(u.id, text, asr_ms)

@@ -1,0 +1,178 @@
+"""Hearing a conversation right and fast (issue 9): end of turn at a complete sentence, long turns
+committed while spoken, the second pass that revises finals, hotwords that never leak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import MONOLOGUE, SR, compose, silence, write_wav
+
+from pipeline.audio.second_pass import SecondPass, SecondPassOptions
+from pipeline.audio.segmenter import Segmenter, SegmenterOptions
+from pipeline.audio.transcriber import drop_prompt_echo
+from pipeline.audio.turns import is_complete
+from pipeline.events import Transcript, Utterance
+
+# -- end of turn -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["How old are you?", "By the way, how old are you?", "Yes.",
+                                  "We retrained the model every month.", "I can handle the schedule!"])
+def test_complete_sentences(text):
+    assert is_complete(text)
+
+
+@pytest.mark.parametrize("text", ["", "By the way,", "Ask not.", "and then I", "I worked on the.",
+                                  "We moved to a new team and", "So what I mean is...", "Well"])
+def test_incomplete_sentences(text):
+    assert not is_complete(text)
+
+
+def end_of_turn(audio: np.ndarray, transcriber) -> list[Utterance]:
+    """Final utterances as the engine cuts them: each speculative guess is transcribed when
+    offered, and a complete sentence ends the turn at the next frame (`Segmenter.end_early`)."""
+    seg = Segmenter("interviewer", SegmenterOptions(speculate=True))
+    finals, end = [], None
+    for i in range(0, len(audio), seg.frame_len):
+        for u in seg.feed(audio[i : i + seg.frame_len]):
+            if not u.speculative:
+                finals.append(u)
+            elif is_complete(transcriber.transcribe(u).text):
+                end = (u.id, len(u.audio))
+        if end is not None and (u := seg.end_early(*end)) is not None:
+            finals.append(u)
+        end = None
+    return finals + list(seg.flush())
+
+
+def test_a_complete_question_ends_the_turn_before_the_hangover(tts, transcriber):
+    speech = compose([silence(0.5), "Where did you work before this job?", silence(1.5)], tts)
+    finals = end_of_turn(speech.audio, transcriber)
+    assert len(finals) == 1
+    opts = SegmenterOptions()
+    assert finals[0].eou_delay < opts.hangover_ms / 1000 - 0.2  # ended at the guess, not the hangover
+    assert "work before this job" in transcriber.transcribe(finals[0]).text.lower()
+
+
+def test_an_incomplete_sentence_keeps_the_hangover(tts, transcriber):
+    """"By the way," then a pause: not the end of the turn; the question after it joins it."""
+    speech = compose([silence(0.5), "By the way,", silence(0.7), "how old are you?", silence(1.5)], tts)
+    finals = end_of_turn(speech.audio, transcriber)
+    assert len(finals) == 1
+    text = transcriber.transcribe(finals[0]).text.lower()
+    assert "by the way" in text and "old are you" in text
+
+
+def test_end_early_refuses_when_the_speaker_went_on(tts):
+    speech = compose([silence(0.5), "How old are you?", silence(0.3), "And where do you live?", silence(1.5)], tts)
+    seg = Segmenter("interviewer", SegmenterOptions(speculate=True))
+    guesses = [u for u in seg.feed(speech.audio[: int(speech.spans[1][0] * SR) + 4800]) if u.speculative]
+    assert guesses
+    assert seg.end_early(guesses[0].id, len(guesses[0].audio)) is None  # voice came after the guess
+
+
+# -- long turns --------------------------------------------------------------------------
+
+
+def test_a_60_s_turn_is_committed_while_spoken(tts):
+    """Sentences 0.15-0.25 s apart for a minute: the turn is committed at its pauses as it goes,
+    so what is left to decode when the speaker stops is short, and no piece cuts a word."""
+    rng = np.random.default_rng(11)
+    parts: list = [silence(0.5)]
+    for sentence in MONOLOGUE * 2:
+        parts += [sentence, silence(float(rng.uniform(0.15, 0.25)))]
+    speech = compose(parts + [silence(1.5)], tts)
+    assert speech.spans[-1][1] - speech.spans[0][0] > 55.0
+    opts = SegmenterOptions()
+    assert opts.commit_after_s > 0
+    seg = Segmenter("candidate", opts)
+    pieces = list(seg.feed(speech.audio)) + list(seg.flush())
+    for u in pieces[:-1]:
+        inside = [(a, b) for a, b in speech.spans if a + 0.02 < u.end < b - 0.02]
+        assert not inside, f"cut at {u.end:.2f} s inside the sentence spoken {inside[0]}"
+    last_words = max(b for _, b in speech.spans)
+    undecoded = last_words - pieces[-1].start  # what is left to decode when the speaker stops
+    assert undecoded <= opts.commit_after_s + 4.0, [round(u.duration, 1) for u in pieces]
+    assert max(u.duration for u in pieces) < opts.max_utterance_s
+
+
+# -- second pass -------------------------------------------------------------------------
+
+
+class Revising:
+    """The real transcriber whose second pass always hears one more word, so a revision is certain."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def redecode(self, utterance, context, beam_size, fit_window):
+        return self.real.redecode(utterance, context, beam_size, fit_window) + " Indeed."
+
+
+def test_a_revision_replaces_the_first_pass_text_in_the_report(tts, transcriber, workdir, tmp_path):
+    from pipeline.audio.sources import FileSource
+    from pipeline.engine import Engine, EngineOptions
+    from pipeline.events import TranscriptEvent
+    from pipeline.report import load_session, render_report
+    from pipeline.retrieval.bank import load_bank
+    from pipeline.sinks import JsonlSink
+
+    speech = compose([silence(0.5), "We built a model to predict sales.", silence(1.2)], tts)
+    path = write_wav(workdir / "second-pass.wav", speech.audio)
+    options = EngineOptions(backpressure=True, second_pass=SecondPassOptions(with_backpressure=True))
+    engine = Engine([FileSource(path, ["candidate"], realtime=False)], Revising(transcriber), options=options)
+    record = tmp_path / "session.jsonl"
+    sink = JsonlSink(path=record)
+    events = list(engine.events())
+    for event in events:
+        sink.write(event)
+    sink.close()
+    finals = [e for e in events if isinstance(e, TranscriptEvent) and e.final]
+    assert [e.revision for e in finals] == [0, 1]
+    assert finals[0].utterance_id == finals[1].utterance_id
+    assert finals[1].text.endswith("Indeed.") and not finals[0].text.endswith("Indeed.")
+    assert finals[1].latency_ms["end_of_speech"] is not None
+    kept = load_session(record).transcripts
+    assert [e["text"] for e in kept] == [finals[1].text]
+    assert finals[1].text in render_report(load_session(record), load_bank())
+
+
+def utterance(uid: int, speaker: str = "candidate", seconds: float = 2.0) -> Utterance:
+    return Utterance(id=uid, speaker=speaker, start=0.0, end=seconds, audio=np.zeros(int(seconds * SR), np.float32))
+
+
+class Echo:
+    """Records what the second pass was asked to decode."""
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def redecode(self, u, context, beam_size, fit_window):
+        self.calls.append((u.id, context))
+        return f"better {u.id}"
+
+
+def test_second_pass_sheds_the_oldest_and_prompts_with_the_same_speaker():
+    echo = Echo()
+    second = SecondPass(echo, SecondPassOptions(keep=2))
+    second.offer(Transcript(utterance(1), "one"))
+    second.offer(Transcript(utterance(2, "interviewer"), "two"))
+    second.offer(Transcript(utterance(3), "three"))
+    second.offer(Transcript(utterance(4, seconds=40.0), "too long to decode again"))
+    assert second.shed == 1
+    revisions = [second.run_one(), second.run_one(), second.run_one()]
+    assert [r.utterance_id for r in revisions[:2]] == [2, 3] and revisions[2] is None
+    assert echo.calls == [(2, ""), (3, "one")]
+
+
+# -- hotwords ----------------------------------------------------------------------------
+
+
+def test_hotwords_do_not_leak_into_the_text():
+    hotwords = "overfitting, regularization, precision, churn, AUC"
+    assert drop_prompt_echo("Overfitting, regularization, precision, churn.", hotwords, seconds=0.5) == ""
+    said = "We watched the churn and the AUC every week."
+    assert drop_prompt_echo(said, hotwords, seconds=3.0) == said
