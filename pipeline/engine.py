@@ -267,8 +267,8 @@ class Engine:
                     self._idle_work()
                     continue
                 if isinstance(utterance, EndOfInput):
-                    while self.opts.backpressure and self.second_pass and self.second_pass.waiting:
-                        self._revise()  # nobody waits for a --fast replay: every final gets its pass
+                    while self.second_pass and self.second_pass.waiting and not self.finishing:
+                        self._revise()  # the input is over: nobody waits, every final gets its pass
                     return
                 waited = time.monotonic() - utterance.timeline.stamps.get("speech_end", time.monotonic())
                 if not self.opts.backpressure and not self.finishing and waited > self.opts.max_lag_s:
