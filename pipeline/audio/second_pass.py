@@ -40,7 +40,7 @@ class SecondPassOptions:
     beam_size: int = 5
     fit_window: bool = True
     keep: int = 8
-    max_s: float = 15.0
+    max_s: float = 10.0
     context_chars: int = 200
     with_backpressure: bool = False
 

@@ -74,8 +74,8 @@ class SegmenterOptions:
     short_ms: int = 1000
     short_hangover_ms: int = 900
     speculate: bool = False
-    commit_after_s: float = 10.0
-    commit_pause_ms: int = 180
+    commit_after_s: float = 6.0
+    commit_pause_ms: int = 150
 
 
 class Segmenter:
