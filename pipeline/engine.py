@@ -51,7 +51,7 @@ from pipeline.events import (
     Utterance,
     WorkerDone,
 )
-from pipeline.memory import Finals, Guess, Speculation
+from pipeline.memory import Finals, Guess, Speculation, Turns
 
 
 class Stage(Protocol):
@@ -137,7 +137,7 @@ class Engine:
         self._stop = threading.Event()
         self._finish_by: float | None = None
         self.shed_count = 0
-        self.finals = Finals()
+        self.finals, self.turns = Finals(), Turns()
         self.failures: list[S2QError] = []  # sources that failed; raised once everything they gave is out
 
     @property
@@ -339,6 +339,8 @@ class Engine:
                     if live_sources == 0:
                         self._utterances.put(EndOfInput())  # after whatever is still queued
                 elif isinstance(item, WorkerDone):
+                    for turn in self.turns.close_all():  # the input ended inside a long turn
+                        yield from self._after_asr(turn)
                     if self.failures:
                         raise self.failures[0]
                     return
@@ -346,8 +348,9 @@ class Engine:
                     raise item.error
                 elif isinstance(item, Event):
                     yield item
-                elif isinstance(item, Revision):
-                    if (revised := self.finals.revise(item.utterance_id, text=item.text)) is not None:
+                elif isinstance(item, Revision):  # better text for a final, or a piece of a turn
+                    uid, text = self.turns.revise(item.utterance_id, item.text) or (item.utterance_id, item.text)
+                    if (revised := self.finals.revise(uid, text=text)) is not None:
                         yield from self._emit(revised)
                 else:
                     yield from self._after_asr(item)
@@ -372,6 +375,8 @@ class Engine:
                 self.finish()
 
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
+        if transcript.utterance.final:  # a piece of a long turn: the turn so far, or the whole turn at its end
+            transcript = self.turns.add(transcript)
         if not transcript.text:
             return
         u = transcript.utterance

@@ -76,3 +76,62 @@ class Finals:
 
 
 _NO_AUDIO = np.zeros(0, np.float32)
+
+
+class Turns:
+    """A long turn is committed in pieces while it is spoken (`Utterance.continues`, see
+    `SegmenterOptions.commit_after_s`), each transcribed at once; the stages and the record get
+    the turn so far as a partial after each piece, and one final utterance, the whole turn, when
+    it ends, so an answer is matched whole. Only what was said after the last piece is left to
+    decode when the speaker stops. A second-pass revision of a piece revises its turn."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._open: dict[Speaker, list[Transcript]] = {}
+        self._texts: dict[int, list[str]] = {}  # turn id -> text of each piece (best so far)
+        self._piece: dict[int, tuple[int, int]] = {}  # piece id -> (turn id, index)
+
+    def add(self, transcript: Transcript) -> Transcript:
+        """A final transcript in; out: itself (a turn of one piece), the turn so far as a partial
+        (a piece), or the whole turn as one final (its last piece, perhaps silent)."""
+        u = transcript.utterance
+        pieces = self._open.get(u.speaker)
+        if not u.continues and not pieces:
+            return transcript
+        pieces = self._open.setdefault(u.speaker, [])
+        pieces.append(transcript)
+        first = pieces[0].utterance
+        texts = self._texts.setdefault(first.id, [])
+        texts.append(transcript.text)
+        self._piece[u.id] = (first.id, len(texts) - 1)
+        for old in list(self._texts)[: -self.keep]:
+            del self._texts[old]
+        text = " ".join(t for t in texts if t)
+        if u.continues:
+            return Transcript(replace(u, id=first.id, start=first.start, final=False, continues=False), text)
+        return self._join(self._open.pop(u.speaker), text)
+
+    def close_all(self) -> list[Transcript]:
+        """Every turn still open (the input ended after a piece), as finals."""
+        out = []
+        for speaker in list(self._open):
+            pieces = self._open.pop(speaker)
+            out.append(self._join(pieces, " ".join(t for t in self._texts.get(pieces[0].utterance.id, []) if t)))
+        return out
+
+    def revise(self, piece_id: int, text: str) -> tuple[int, str] | None:
+        """A piece's better text: (turn id, the turn's text), or None if the piece was a turn alone."""
+        turn_id, index = self._piece.get(piece_id, (None, 0))
+        if turn_id is None or turn_id not in self._texts:
+            return None
+        self._texts[turn_id][index] = text
+        return turn_id, " ".join(t for t in self._texts[turn_id] if t)
+
+    @staticmethod
+    def _join(pieces: list[Transcript], text: str) -> Transcript:
+        first, last = pieces[0].utterance, pieces[-1].utterance
+        said = next((p.utterance for p in reversed(pieces) if p.text), last)  # its timeline: the last word
+        audio = np.concatenate([p.utterance.audio for p in pieces])
+        u = replace(last, id=first.id, start=first.start, audio=audio, timeline=said.timeline,
+                    eou_delay=said.eou_delay if said is last else last.eou_delay, continues=False)
+        return Transcript(utterance=u, text=text)

@@ -176,3 +176,25 @@ def test_hotwords_do_not_leak_into_the_text():
     assert drop_prompt_echo("Overfitting, regularization, precision, churn.", hotwords, seconds=0.5) == ""
     said = "We watched the churn and the AUC every week."
     assert drop_prompt_echo(said, hotwords, seconds=3.0) == said
+
+
+def test_pieces_of_a_long_turn_go_out_as_one_final_the_whole_turn():
+    from dataclasses import replace
+
+    from pipeline.memory import Turns
+
+    turns = Turns()
+    a, b = replace(utterance(10), continues=True), replace(utterance(11), start=2.0, end=4.0, continues=True)
+    closing = replace(utterance(12), start=4.0, end=4.3)
+    so_far = turns.add(Transcript(a, "I mostly write quick scripts."))
+    assert not so_far.utterance.final and so_far.utterance.id == 10
+    turns.add(Transcript(b, "Unit tests are the job of software engineers,"))
+    whole = turns.add(Transcript(closing, ""))  # the turn ended in silence after its last piece
+    assert whole.utterance.final and whole.utterance.id == 10
+    assert (whole.utterance.start, whole.utterance.end) == (0.0, 4.3)
+    assert whole.text == "I mostly write quick scripts. Unit tests are the job of software engineers,"
+    assert whole.utterance.timeline is b.timeline  # end of speech counts from the last words
+    assert turns.revise(11, "unit tests are the job of software engineers.") == (
+        10, "I mostly write quick scripts. unit tests are the job of software engineers.")
+    alone = Transcript(utterance(13), "Yes.")
+    assert turns.add(alone) is alone

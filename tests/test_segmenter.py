@@ -121,7 +121,11 @@ def test_monologue_split_below_maximum(monologue, monologue_options, monologue_p
     assert len(monologue_pieces) >= 3
     for u in monologue_pieces:
         assert u.duration <= limit + 1e-9, u.duration
+    for u in monologue_pieces[:-1]:
+        assert u.continues  # pieces of one turn (pipeline.memory.Turns joins them)
         assert np.sqrt(np.mean(u.audio**2)) > 0.01  # each piece has speech in it
+    # The last one ends the turn: its last words, or silence when the turn ended at a piece's pause.
+    assert not monologue_pieces[-1].continues
 
 
 def test_monologue_no_audio_lost(monologue, monologue_pieces):
@@ -140,7 +144,7 @@ def test_monologue_no_audio_lost(monologue, monologue_pieces):
 
 def test_monologue_split_in_pauses(monologue, monologue_pieces):
     """Splits fall between sentences, not in the middle of a word."""
-    gaps = [(a[1], b[0]) for a, b in zip(monologue.spans, monologue.spans[1:])]
+    gaps = [(a[1], b[0]) for a, b in zip(monologue.spans, monologue.spans[1:])] + [(monologue.spans[-1][1], 1e9)]
     for u in monologue_pieces[:-1]:
         assert any(g0 - 0.03 <= u.end <= g1 + 0.03 for g0, g1 in gaps), f"split at {u.end:.2f}s is inside speech"
 

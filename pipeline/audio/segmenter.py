@@ -122,6 +122,7 @@ class Segmenter:
         self._start_sample = 0
         self._silent_run = 0
         self._utterance_id = -1
+        self._turn_open = False  # a piece of this turn went out: its end must be said, even if silent
         self.in_speech = False
 
     # -- public -------------------------------------------------------------
@@ -138,7 +139,8 @@ class Segmenter:
     def flush(self) -> Iterator[Utterance]:
         """End of stream: whatever is being spoken becomes an utterance."""
         if self.in_speech:
-            utterance = self._close(len(self._frames))
+            utterance = self._close(len(self._frames), force=self._turn_open)
+            self._turn_open = False
             if utterance is not None:
                 utterance.eou_delay = None  # cut by the end of the stream, not by a pause
                 yield utterance
@@ -164,8 +166,8 @@ class Segmenter:
         if (not self.in_speech or self._utterance_id != utterance_id or keep > len(self._frames)
                 or any(self._voiced[keep:]) or self._silent_run == 0):
             return None
-        utterance = self._close(keep)
-        self.in_speech = False
+        utterance = self._close(keep, force=self._turn_open)
+        self.in_speech = self._turn_open = False
         self._frames, self._voiced = [], []
         return utterance
 
@@ -207,8 +209,8 @@ class Segmenter:
                 guess.final, guess.speculative = False, True
                 yield guess
         if self._silent_run >= hangover:
-            utterance = self._close(length - self._silent_run + self._tail)
-            self.in_speech = False
+            utterance = self._close(length - self._silent_run + self._tail, force=self._turn_open)
+            self.in_speech = self._turn_open = False
             self._frames, self._voiced = [], []
             if utterance is not None:
                 yield utterance
@@ -232,11 +234,16 @@ class Segmenter:
         self._silent_run = 0
         self._utterance_id = self.next_id()
         if utterance is not None:
+            utterance.continues = self._turn_open = True
             yield utterance
 
-    def _close(self, keep: int) -> Utterance | None:
-        keep = max(0, min(keep, len(self._frames)))
-        if sum(self._voiced[:keep]) < self._min_voiced or keep == 0:
+    def _close(self, keep: int, force: bool = False) -> Utterance | None:
+        """The first `keep` frames as an utterance; None if too little is voiced, unless `force` (the
+        end of a turn whose earlier pieces went out: an utterance, if silent, says the turn is over)."""
+        if not self._frames:
+            return None
+        keep = max(1 if force else 0, min(keep, len(self._frames)))
+        if not force and (sum(self._voiced[:keep]) < self._min_voiced or keep == 0):
             return None
         audio = np.concatenate(self._frames[:keep])
         start = self._start_sample / SAMPLE_RATE

@@ -175,6 +175,7 @@ class _FileRun:
         self.speculation = Speculation()
         self.end_at: dict[str, tuple[int, int, float]] = {}  # speaker -> (id, samples, audio time due)
         self.timings: list[_Final] = []
+        self.piece: dict[str, tuple[dict, float]] = {}  # speaker -> (ms of its last piece, audio time emitted)
         self.best: dict[int, str] = {}
 
     def chunk(self, seg, chunk) -> None:
@@ -211,6 +212,12 @@ class _FileRun:
             u.timeline.stamp("asr_start")
             u.timeline.stamp("asr_done")
             asr_wait = max(0.0, asr_ms - (at - guess.audio_at) * 1000)
+        piece = self.piece.pop(u.speaker, None)
+        if piece is not None and not u.continues and not transcript.text and piece[0]["end_of_speech"] is not None:
+            # The turn ends with a silent piece: the whole turn goes out now (memory.Turns).
+            piece[0]["end_of_speech"] += (at - piece[1]) * 1000 + asr_wait
+        elif piece is not None:
+            piece[0]["end_of_speech"] = None  # the turn went on: that piece was not the end of speech
         if not transcript.text:
             return
         u.timeline.stamp("emitted")
@@ -231,7 +238,7 @@ class _FileRun:
             "segmenter": segmenter_ms,
             "asr": asr_ms,
             "asr_wait": asr_wait,
-            "end_of_speech": None if segmenter_ms is None else segmenter_ms + asr_wait,
+            "end_of_speech": None if segmenter_ms is None else segmenter_ms + asr_wait,  # for a piece: below
             "voice": voice_ms,
             "embed": lat.get("embed", 0.0),
             "search": lat.get("search", 0.0),
@@ -239,6 +246,8 @@ class _FileRun:
             "total": asr_wait + after_asr,
         }
         timing = UtteranceTiming(self.source, u.speaker, u.start, u.end, transcript.text, ms)
+        if u.continues:  # a piece of a turn still going on: no final text yet, unless the turn ends silent
+            self.piece[u.speaker] = (ms, at)
         self.timings.append(_Final(u.id, u.start, u.speaker, transcript.text, timing))
         if self.second is not None:
             self.second.offer(transcript)

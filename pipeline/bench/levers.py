@@ -119,7 +119,7 @@ def compare(inputs, transcriber, hotwords: str, console, only: list[str] | None 
             "wer_first_pass": {g: round(100 * wer(plain[g]["ref"], first[g]), 2) for g in groups},
             "wer_best": {g: round(100 * wer(plain[g]["ref"], best[g]), 2) for g in groups},
             "end_of_speech": percentiles(eos),
-            "long_turn_end_of_speech_ms": [round(t.ms["end_of_speech"], 1) for t in long_last],
+            "long_turn_end_of_speech_ms": [round(t.ms["end_of_speech"] or -1, 1) for t in long_last],
             "long_turn_last_piece_s": [round(t.end - t.start, 2) for t in long_last],
             "long_turn_longest_piece_s": round(max(pieces), 2) if pieces else None,
             "finals": len(run.timings),
