@@ -349,7 +349,7 @@ class Engine:
                 elif isinstance(item, Event):
                     yield item
                 elif isinstance(item, Revision):  # better text for a final, or a piece of a turn
-                    uid, text = self.turns.revise(item.utterance_id, item.text) or (item.utterance_id, item.text)
+                    uid, text = self.turns.revise(item.utterance_id, item.text, item.whole_turn)
                     if (revised := self.finals.revise(uid, text=text)) is not None:
                         yield from self._emit(revised)
                 else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions
@@ -21,7 +21,8 @@ class EngineOptions:
       speculate: transcribe during the end-of-utterance pause (see above); off with backpressure.
       finish_timeout_s: on Ctrl-C, how long the speech in progress may take to be transcribed
         and recorded before the engine gives up and records that it was cut.
-      segmenter: voice activity segmentation settings.
+      segmenter: voice activity segmentation settings; with `backpressure` a long turn is not
+        committed in pieces (`commit_after_s` 0): nobody waits, and one window hears it best.
       end_of_turn: end a turn when the speculative transcript is a complete sentence.
       second_pass: decode finals again when idle and emit better text as revisions.
     """
@@ -35,3 +36,7 @@ class EngineOptions:
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     end_of_turn: EndOfTurnOptions = field(default_factory=EndOfTurnOptions)
     second_pass: SecondPassOptions = field(default_factory=SecondPassOptions)
+
+    def __post_init__(self) -> None:
+        if self.backpressure and self.segmenter.commit_after_s:
+            self.segmenter = replace(self.segmenter, commit_after_s=0.0)

@@ -119,11 +119,11 @@ class Turns:
             out.append(self._join(pieces, " ".join(t for t in self._texts.get(pieces[0].utterance.id, []) if t)))
         return out
 
-    def revise(self, piece_id: int, text: str) -> tuple[int, str] | None:
-        """A piece's better text: (turn id, the turn's text), or None if the piece was a turn alone."""
-        turn_id, index = self._piece.get(piece_id, (None, 0))
-        if turn_id is None or turn_id not in self._texts:
-            return None
+    def revise(self, utterance_id: int, text: str, whole_turn: bool = False) -> tuple[int, str]:
+        """Better text for a final, a whole turn, or a piece of a turn: (the final's id, its text)."""
+        turn_id, index = self._piece.get(utterance_id, (None, 0))
+        if whole_turn or turn_id is None or turn_id not in self._texts:
+            return utterance_id, text
         self._texts[turn_id][index] = text
         return turn_id, " ".join(t for t in self._texts[turn_id] if t)
 

@@ -198,3 +198,17 @@ def test_pieces_of_a_long_turn_go_out_as_one_final_the_whole_turn():
         10, "I mostly write quick scripts. unit tests are the job of software engineers.")
     alone = Transcript(utterance(13), "Yes.")
     assert turns.add(alone) is alone
+
+
+def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
+    from dataclasses import replace
+
+    echo = Echo()
+    second = SecondPass(echo, SecondPassOptions())
+    second.offer(Transcript(replace(utterance(20), continues=True), "I mostly write quick scripts."))
+    second.offer(Transcript(replace(utterance(21), start=2.0, end=4.0, continues=True), "Tests are not my job."))
+    assert second.waiting == 0  # the turn goes on
+    second.offer(Transcript(replace(utterance(22), start=4.0, end=4.3), ""))  # it ended in silence
+    revision = second.run_one()
+    assert revision.whole_turn and revision.utterance_id == 20
+    assert echo.calls == [(20, "")] and second.waiting == 0

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import collections
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from pipeline.events import Transcript, Utterance
 
@@ -31,6 +33,9 @@ class SecondPassOptions:
         30 s window (slower, measured in `s2q bench --levers`).
       keep: finals waiting for their second pass; past this the oldest is shed.
       max_s: longer utterances are not decoded again (the pass would hold the worker too long).
+      max_turn_s: a long turn that came in pieces (`Utterance.continues`) is decoded again whole
+        when it is no longer than this (one window: the answer's sentences heard together, as if it
+        had not been cut), else piece by piece.
       context_chars: the same speaker's earlier text given as the prompt.
       with_backpressure: also in a replay with `--fast` (each final's second pass runs when the
         queue is empty, the rest at the end): the best text for a batch, at about twice the ASR time.
@@ -41,6 +46,7 @@ class SecondPassOptions:
     fit_window: bool = True
     keep: int = 8
     max_s: float = 10.0
+    max_turn_s: float = 20.0
     context_chars: int = 200
     with_backpressure: bool = False
 
@@ -52,6 +58,7 @@ class Revision:
     utterance_id: int
     text: str
     asr_ms: float
+    whole_turn: bool = False  # the text of a whole turn (its first piece's id), not of one piece
 
 
 class SecondPass:
@@ -63,24 +70,44 @@ class SecondPass:
     def __init__(self, transcriber, options: SecondPassOptions | None = None) -> None:
         self.transcriber = transcriber
         self.opts = options or SecondPassOptions()
-        self._waiting: collections.deque[tuple[Utterance, str, str]] = collections.deque()
+        self._waiting: collections.deque[tuple[Utterance, str, str, bool]] = collections.deque()
+        self._pieces: dict[str, list[Transcript]] = {}  # speaker -> pieces of the turn going on
         self._said: dict[str, list[tuple[int, str]]] = {}  # speaker -> [(utterance id, best text)]
         self.shed = 0
         self.revised = 0
         self.done = 0
 
     def offer(self, transcript: Transcript) -> None:
-        """A final the first pass made; decoded again later if it waits its turn."""
+        """A final the first pass made (or a piece of a turn); decoded again later if it waits its turn."""
         u = transcript.utterance
-        if not transcript.text or not u.final or u.speculative:
+        if not u.final or u.speculative:
+            return
+        pieces = self._pieces.get(u.speaker)
+        if u.continues or pieces:
+            self._pieces.setdefault(u.speaker, []).append(transcript)
+            if u.continues:
+                return
+            pieces = self._pieces.pop(u.speaker)
+            if pieces[-1].utterance.end - pieces[0].utterance.start <= self.opts.max_turn_s:
+                whole = replace(pieces[0].utterance, end=u.end, continues=False,
+                                audio=np.concatenate([p.utterance.audio for p in pieces]))
+                self._wait(whole, " ".join(p.text for p in pieces if p.text), True)
+            else:
+                for p in pieces:
+                    self._wait(p.utterance, p.text, False)
+            return
+        self._wait(u, transcript.text, False)
+
+    def _wait(self, u: Utterance, text: str, whole_turn: bool) -> None:
+        if not text:
             return
         said = self._said.setdefault(u.speaker, [])
-        context = " ".join(text for _, text in said)[-self.opts.context_chars :]
-        said.append((u.id, transcript.text))
+        context = " ".join(t for _, t in said)[-self.opts.context_chars :]
+        said.append((u.id, text))
         del said[: -max(self.opts.keep, 4)]
-        if u.duration > self.opts.max_s:
+        if u.duration > (self.opts.max_turn_s if whole_turn else self.opts.max_s):
             return
-        self._waiting.append((u, transcript.text, context))
+        self._waiting.append((u, text, context, whole_turn))
         while len(self._waiting) > self.opts.keep:
             self._waiting.popleft()
             self.shed += 1
@@ -93,7 +120,7 @@ class SecondPass:
         """Decode the oldest waiting final again; a `Revision` if its text changed."""
         if not self._waiting:
             return None
-        u, first, context = self._waiting.popleft()
+        u, first, context, whole_turn = self._waiting.popleft()
         started = time.perf_counter()
         text = self.transcriber.redecode(u, context, self.opts.beam_size, self.opts.fit_window)
         asr_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -104,4 +131,4 @@ class SecondPass:
             if uid == u.id:
                 self._said[u.speaker][i] = (uid, text)
         self.revised += 1
-        return Revision(u.id, text, asr_ms)
+        return Revision(u.id, text, asr_ms, whole_turn)

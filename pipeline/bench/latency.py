@@ -176,6 +176,7 @@ class _FileRun:
         self.end_at: dict[str, tuple[int, int, float]] = {}  # speaker -> (id, samples, audio time due)
         self.timings: list[_Final] = []
         self.piece: dict[str, tuple[dict, float]] = {}  # speaker -> (ms of its last piece, audio time emitted)
+        self.turn: dict[str, list[int]] = {}  # speaker -> ids of the pieces of the turn going on
         self.best: dict[int, str] = {}
 
     def chunk(self, seg, chunk) -> None:
@@ -218,6 +219,8 @@ class _FileRun:
             piece[0]["end_of_speech"] += (at - piece[1]) * 1000 + asr_wait
         elif piece is not None:
             piece[0]["end_of_speech"] = None  # the turn went on: that piece was not the end of speech
+        if self.second is not None:
+            self._second_pass(transcript)
         if not transcript.text:
             return
         u.timeline.stamp("emitted")
@@ -249,13 +252,23 @@ class _FileRun:
         if u.continues:  # a piece of a turn still going on: no final text yet, unless the turn ends silent
             self.piece[u.speaker] = (ms, at)
         self.timings.append(_Final(u.id, u.start, u.speaker, transcript.text, timing))
-        if self.second is not None:
-            self.second.offer(transcript)
-            started = time.perf_counter()
-            revision = self.second.run_one()
-            self.run.second_pass_s += time.perf_counter() - started
-            if revision is not None:
-                self.best[u.id] = revision.text
+
+    def _second_pass(self, transcript) -> None:
+        """Every final (and turn) decoded again at once; a whole-turn revision replaces its pieces."""
+        u = transcript.utterance
+        turn = self.turn.setdefault(u.speaker, [])
+        if u.continues or turn:
+            turn.append(u.id)
+        if not u.continues:
+            self.turn.pop(u.speaker, None)
+        self.second.offer(transcript)
+        started = time.perf_counter()
+        revision = self.second.run_one()
+        self.run.second_pass_s += time.perf_counter() - started
+        if revision is not None:
+            for uid in turn if revision.whole_turn else ():
+                self.best[uid] = ""
+            self.best[revision.utterance_id] = revision.text
 
 
 def percentiles(values: list[float], digits: int = 1) -> dict[str, float]:
