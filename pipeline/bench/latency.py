@@ -57,8 +57,9 @@ class LatencyRun:
 
 
 def utterances_of(path: Path, speakers: list[str], options: SegmenterOptions | None = None):
-    """All final utterances of a file, in the order a live segmenter would emit them."""
-    duration, events = segment_file(path, speakers, options)
+    """All final utterances of a file, in the order a live segmenter would emit them; a long turn
+    whole, as the engine's final for it (its pieces are joined, `pipeline.memory.Turns`)."""
+    duration, events = segment_file(path, speakers, options or SegmenterOptions(commit_after_s=0.0))
     return duration, [u for u, _ in events if not u.speculative]
 
 
