@@ -14,6 +14,7 @@ revision starts only when no final, guess or partial waits (see `Engine._idle_wo
 from __future__ import annotations
 
 import collections
+import re
 import time
 from dataclasses import dataclass, replace
 
@@ -125,10 +126,14 @@ class SecondPass:
         text = self.transcriber.redecode(u, context, self.opts.beam_size, self.opts.fit_window)
         asr_ms = round((time.perf_counter() - started) * 1000, 1)
         self.done += 1
-        if not text or text == first:
-            return None
+        if not text or _words(text) == _words(first):
+            return None  # the same words (beam search may only drop punctuation): nothing to revise
         for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):
             if uid == u.id:
                 self._said[u.speaker][i] = (uid, text)
         self.revised += 1
         return Revision(u.id, text, asr_ms, whole_turn)
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
