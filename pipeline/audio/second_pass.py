@@ -2,8 +2,9 @@
 
 The first pass is fast (greedy, a window fitted to the utterance) so the live view and the
 alerts are not kept waiting. When the ASR worker has nothing else to do and nobody is speaking,
-it takes the oldest final still waiting here and decodes it again with beam search and the same
-speaker's text before it (the best text so far) as the prompt. Different text becomes a
+it takes the oldest final still waiting here and decodes it again with beam search in Whisper's
+full 30 s window (the first pass fits the window to the utterance) and the same speaker's text
+before it (the best text so far) as the prompt; a long turn that came in pieces is heard whole. Different text becomes a
 revision of that utterance (`transcript` event, same `utterance_id`, next `revision`): the report
 and the record keep it, the stages check it again.
 
@@ -30,8 +31,10 @@ class SecondPassOptions:
     Attributes:
       enabled: decode final utterances again when the worker is idle (live and paced replay).
       beam_size: beam search width of the second pass (the first pass is greedy).
-      fit_window: encode only the utterance, as the first pass does; False uses Whisper's
-        30 s window (slower, measured in `s2q bench --levers`).
+      fit_window: encode only the utterance, as the first pass does; False (the default) uses
+        Whisper's 30 s window. Measured side by side (`s2q bench --levers`, 2026-11-30): best
+        text on radio_speech 11.11% fitted vs 6.39% with the 30 s window (first pass 10.83%,
+        plain whole clip beam 5 7.5%), demo 0.5% vs 0.0%, at 0.086 vs 0.099 s per audio s.
       keep: finals waiting for their second pass; past this the oldest is shed.
       max_s: longer utterances are not decoded again (the pass would hold the worker too long).
       max_turn_s: a long turn that came in pieces (`Utterance.continues`) is decoded again whole
@@ -44,7 +47,7 @@ class SecondPassOptions:
 
     enabled: bool = True
     beam_size: int = 5
-    fit_window: bool = True
+    fit_window: bool = False
     keep: int = 8
     max_s: float = 10.0
     max_turn_s: float = 20.0
