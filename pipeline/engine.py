@@ -13,7 +13,7 @@ utterance as it will be if the pause lasts (`speculative`); the worker
 transcribes it during the rest of the pause (`Speculation`), and when the
 utterance is declared over with the same audio the text is already there; when
 that text is a complete sentence the turn ends there, before the hangover
-(`pipeline/audio/turns.py`). With nothing else to do and nobody speaking, the
+(`pipeline/audio/end_of_turn.py`). With nothing else to do and nobody speaking, the
 worker decodes recent finals again, better, and emits what changed as revisions
 (`pipeline/audio/second_pass.py`); that is the first work shed under load.
 Replaying a file with `backpressure=True` (`--fast`) instead waits for the
@@ -31,11 +31,11 @@ import time
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
+from pipeline.audio.end_of_turn import is_complete
 from pipeline.audio.second_pass import Revision, SecondPass
 from pipeline.audio.segmenter import Segmenter, SpeakerSegmenters
 from pipeline.audio.sources import AudioSource
 from pipeline.audio.transcriber import Transcriber
-from pipeline.audio.turns import is_complete
 from pipeline.engine_options import EngineOptions
 from pipeline.errors import S2QError
 from pipeline.events import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from pipeline.audio.end_of_turn import EndOfTurnOptions
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions
-from pipeline.audio.turns import EndOfTurnOptions
 
 
 @dataclass

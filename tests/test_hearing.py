@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from conftest import MONOLOGUE, SR, compose, silence, write_wav
 
+from pipeline.audio.end_of_turn import is_complete
 from pipeline.audio.second_pass import SecondPass, SecondPassOptions
 from pipeline.audio.segmenter import Segmenter, SegmenterOptions
 from pipeline.audio.transcriber import drop_prompt_echo
-from pipeline.audio.turns import is_complete
 from pipeline.events import Transcript, Utterance
 
 # -- end of turn -----------------------------------------------------------------------

@@ -159,9 +159,10 @@ class Segmenter:
                          end=start + len(audio) / SAMPLE_RATE, audio=audio, timeline=timeline, final=False)
 
     def end_early(self, utterance_id: int, n_samples: int) -> Utterance | None:
-        """Ends the utterance now with the audio of its speculative guess (`n_samples` long), when the
-        guess was a complete sentence (pipeline/audio/turns.py) and no voice came since: the turn ends
-        before the hangover. None when the utterance is already over or the speaker went on."""
+        """Ends the utterance now with the audio of its speculative guess (`n_samples` long), when
+        the guess was a complete sentence (pipeline/audio/end_of_turn.py) and no voice came since:
+        the turn ends before the hangover. None when the utterance is already over or the speaker
+        went on."""
         keep = n_samples // self.frame_len
         if (not self.in_speech or self._utterance_id != utterance_id or keep > len(self._frames)
                 or any(self._voiced[keep:]) or self._silent_run == 0):

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.end_of_turn import EndOfTurnOptions
 from pipeline.audio.second_pass import SecondPass, SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import FileSource
-from pipeline.audio.turns import EndOfTurnOptions
 
 # end_of_speech: from the last voiced frame to the final text (segmenter's delay + what ASR had left).
 STAGES = ("segmenter", "asr", "asr_wait", "end_of_speech", "voice", "embed", "search", "advise", "total")
@@ -190,7 +190,7 @@ class _FileRun:
                 self.utterance(u, chunk.end)
 
     def utterance(self, u, at: float) -> None:
-        from pipeline.audio.turns import is_complete
+        from pipeline.audio.end_of_turn import is_complete
         from pipeline.events import SuggestionEvent, Transcript
         from pipeline.memory import Guess
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.end_of_turn import EndOfTurnOptions
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions
-from pipeline.audio.turns import EndOfTurnOptions
 from pipeline.bench.latency import Hearing, measure, percentiles
 from pipeline.bench.wer import wer
 
