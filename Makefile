@@ -53,7 +53,7 @@ demo-check: install
 	$(BIN)/s2q replay $(DEMO_CLIP) --channels interviewer,candidate --fast --jsonl
 
 test: $(TEST_STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
 
 $(TEST_STAMP): $(STAMP)
 	bash tools/install-system-deps.sh
