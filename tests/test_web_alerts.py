@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from playwright import sync_api
-from test_web import CHROMIUM, CHROMIUM_ARGS, page_state, wait_for
+from test_web import browser, page_state, wait_for  # noqa: F401  (browser: that module's fixture)
 
 from pipeline.sinks.web.app import Panel, live_app
 from pipeline.sinks.web.log import EventLog
 from pipeline.sinks.web.server import WebServer
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-
-def test_provisional_alert_replaced_in_place_and_withdrawn_ones_removed(browser):
+def test_provisional_alert_replaced_in_place_and_withdrawn_ones_removed(browser):  # noqa: F811
     """The panel shows each alert once: a confirmation replaces its provisional alert, a withdrawal
     removes the alert and its tag, a revision keeps the line's tags."""
     def line(uid, speaker, text, final=True, revision=0):

@@ -71,8 +71,11 @@ def replay_timed(path: Path, stage) -> tuple[list[tuple[float, dict]], float]:
 
 
 def item_of(event: dict, spans: list[dict]) -> dict | None:
-    start = float(event.get("start", -1))
-    return next((s for s in spans if s["start"] - 0.6 <= start <= s["end"]), None)
+    """The item whose speech the event's utterance overlaps most (None: no overlap)."""
+    start, end = float(event.get("start", -1)), float(event.get("end", -1))
+    overlap = {i: min(end, s["end"]) - max(start, s["start"]) for i, s in enumerate(spans)}
+    best = max(overlap, key=overlap.get, default=None)
+    return spans[best] if best is not None and overlap[best] > 0 else None
 
 
 def measure(timed: list[tuple[float, dict]], spans: list[dict]) -> dict:
@@ -107,6 +110,7 @@ def measure(timed: list[tuple[float, dict]], spans: list[dict]) -> dict:
                      "confirmed_after_speech_ms": round((at - span["end"]) * 1000),
                      "lead_ms": round((at - first[key]) * 1000)})
     questions = [s for s in spans if s["label"]]
+    unplaced = [by_key[k]["quote"] for k in confirmed if item_of(by_key[k], spans) is None]
     detected = {r["said"] for r in rows if r["right"]}
     return {
         "compliance_questions": len(questions),
@@ -120,6 +124,8 @@ def measure(timed: list[tuple[float, dict]], spans: list[dict]) -> dict:
         "provisional_withdrawn": sum(w["provisional"] for w in withdrawn),
         "provisional_withdrawn_on_lawful": sum(w["provisional"] and w["lawful"] for w in withdrawn),
         "lawful_questions": len(spans) - len(questions),
+        "alerts_outside_any_item": unplaced,
+        "missed": [s["text"] for s in questions if s["text"] not in detected],
         "withdrawn": withdrawn,
         "alerts": rows,
     }
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench.early", description=__doc__.split("\n")[0])
     parser.add_argument("--every", type=int, default=3, help="take every N-th item of each kind (1: all)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--events", type=Path, help="also write every event, with its time, as JSON lines here")
     args = parser.parse_args(argv)
     stage = build_interview_stage()
     items = spoken_items(stage.bank)
@@ -139,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         spans = build_track(chosen, Path(tmp) / "questions.wav")
         timed, shed = replay_timed(Path(tmp) / "questions.wav", stage)
+    if args.events:
+        args.events.write_text("".join(json.dumps({"at": round(at, 3), **e}) + "\n" for at, e in timed))
     report = {"items_every": args.every, "audio_s": round(spans[-1]["end"] + GAP_S, 1), "shed": shed,
               "partial_matches": stage.partial_matches, **measure(timed, spans)}
     lead, early = report["lead_ms"], report["lead_ms_when_early"]

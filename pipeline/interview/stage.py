@@ -192,7 +192,8 @@ class InterviewStage:
 
     def _show(self, heard: _Heard, hits: MatchResult, u: Utterance, reason: str) -> Iterator[Event]:
         """Withdraws what is shown for the utterance and no longer holds; emits what now holds and
-        is not shown yet, or is shown only as provisional (confirmed: the same key again)."""
+        is not shown yet, or only as provisional, or with another speaker (the same key again:
+        clients replace it in place)."""
         wanted = {(kind, hit.id): hit for kind, hits_of in (("compliance", hits.compliance),
                                                              ("red_flag", hits.red_flags),
                                                              ("question_asked", hits.questions))
@@ -205,8 +206,8 @@ class InterviewStage:
                                      latency_ms=_latency(u))
         for (kind, entry_id), hit in wanted.items():
             old = heard.shown.get((kind, entry_id))
-            if old is not None and not getattr(old, "provisional", False):
-                continue  # shown and standing: nothing changed
+            if old is not None and not getattr(old, "provisional", False) and old.speaker == u.speaker:
+                continue  # shown and standing: nothing changed (a settled speaker: the same key again)
             key = old.key if old is not None else alert_key(kind, entry_id, u.start)
             heard.shown[(kind, entry_id)] = event = self._event(kind, hit, u, key)
             yield event
