@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from pipeline.bench.wer import normalise, wer
+from pipeline.report.record import settled_alerts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "pipeline" / "demo" / "interview.ogg"
@@ -52,7 +53,7 @@ def speaker_accuracy(events: list[dict], offset: float = 0.0) -> tuple[float, in
 
 def check_red_flags(events: list[dict], offset: float = 0.0) -> None:
     """Each red flag voiced raises its alert during that turn; no clean answer raises one."""
-    flags = [e for e in events if e["type"] == "red_flag"]
+    flags = [e for e in settled_alerts(events) if e["type"] == "red_flag"]  # as they stand at the end
     voiced = [t for t in TURNS if RED_FLAGS & set(t["labels"])]
     assert {label for t in voiced for label in t["labels"]} >= RED_FLAGS  # the demo voices all five
     for turn in TURNS:
@@ -67,7 +68,7 @@ def check_red_flags(events: list[dict], offset: float = 0.0) -> None:
 
 def check_compliance(events: list[dict], offset: float = 0.0) -> None:
     """Each forbidden question raises its alert during that turn, and no lawful turn does."""
-    alerts = [e for e in events if e["type"] == "compliance"]
+    alerts = [e for e in settled_alerts(events) if e["type"] == "compliance"]  # provisional ones settled
     forbidden = [t for t in TURNS if t["speaker"] == "interviewer"
                  and any(not label.startswith("competency:") for label in t["labels"])]
     assert len(forbidden) >= 2
@@ -88,6 +89,8 @@ def check_suggestions(events: list[dict]) -> None:
     for e in events:  # in stream order
         if e["type"] == "question_asked":
             asked.add(e["id"])
+        if e["type"] == "withdrawn" and e["of"] == "question_asked":
+            asked.discard(e["id"])
         if e["type"] == "suggestion":
             assert 1 <= len(e["items"]) <= 3
             for item in e["items"]:

@@ -214,3 +214,21 @@ def test_live_view_replaces_the_provisional_alert_in_place(stage):
     view.close()
     shown = str(view._alerts(2)).splitlines()
     assert len(shown) == 1 and "do not ask Age" in shown[0] and "still being asked" not in shown[0]
+
+
+def test_team_summary_counts_what_stands(stage, tmp_path):
+    from pipeline.batch.summary import Team, read_interview
+
+    record = tmp_path / "interview.jsonl"
+    sink = JsonlSink(path=record)
+    for event in [*run_stage(stage, [said("By the way, how old", "interviewer", 0, final=False),
+                                     said(FORBIDDEN, "interviewer", 0),
+                                     said("By the way, how old", "interviewer", 1, final=False),
+                                     said("By the way, how old is your data pipeline?", "interviewer", 1),
+                                     said(NO_MONITORING, "interviewer", 2)]),
+                  *run_stage(stage, [said(NO_MONITORING, "candidate", 2, revision=1)])]:
+        sink.write(event)
+    sink.close()
+    interview = read_interview(record, Team())
+    assert [a["id"] for a in interview.compliance] == ["age"]  # confirmed once; the withdrawn one not at all
+    assert dict(interview.red_flags) == {"no-monitoring": 1} and not interview.questions

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.events:
         args.events.write_text("".join(json.dumps({"at": round(at, 3), **e}) + "\n" for at, e in timed))
     report = {"items_every": args.every, "audio_s": round(spans[-1]["end"] + GAP_S, 1), "shed": shed,
+              "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()],  # the machine is shared
               "partial_matches": stage.partial_matches, **measure(timed, spans)}
     lead, early = report["lead_ms"], report["lead_ms_when_early"]
     first, conf = report["first_shown_after_speech_end_ms"], report["confirmed_after_speech_end_ms"]
