@@ -91,6 +91,8 @@ class LinePrinter:
                                                  (f"  ({item['reason']})", "dim")))
             return
         line = describe(event)
+        if isinstance(event, TranscriptEvent) and event.revision:
+            line.append(" (revised)", style="dim")  # an earlier line again: better text, or its speaker settled
         if line is not None:
             self.console.print(line)
 
