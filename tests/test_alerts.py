@@ -98,6 +98,33 @@ def test_a_mixed_sources_provisional_alert_withdrawn_when_the_speaker_is_the_can
     assert [w.reason for w in of(events, WithdrawnEvent)] == ["final"]
 
 
+def test_voiced_question_warns_from_its_partial_transcripts_then_confirms(stage, transcriber, tts):
+    """Real audio, segmenter, Whisper and matcher: snapshots of the question taken every second
+    while it is spoken (as the engine's partials are, minus the clock), then its final."""
+    from conftest import SR, silence
+
+    from pipeline.audio.segmenter import Segmenter
+    from pipeline.audio.sources import AudioChunk
+
+    speech = tts("Are you planning to have children, because this role means a lot of travel next year?")
+    audio = np.concatenate([silence(0.5), speech, silence(1.5)])
+    seg, utterances = Segmenter("interviewer"), []
+    for n, i in enumerate(range(0, len(audio), 480)):
+        utterances += [u for u in seg.feed(AudioChunk("interviewer", audio[i:i + 480], i / SR)) if not u.speculative]
+        if n % 33 == 32 and seg.snapshot() is not None:
+            utterances.append(seg.snapshot())
+    utterances += [u for u in seg.flush() if not u.speculative]
+    transcripts = [transcriber.transcribe(u) for u in utterances]
+    assert [t.utterance.final for t in transcripts][-1] and len(transcripts) >= 4
+    events = run_stage(stage, transcripts)
+    alerts = of(events, ComplianceEvent)
+    assert [(a.id, a.provisional) for a in alerts] == [("pregnancy", True), ("pregnancy", False)]
+    assert alerts[0].key == alerts[1].key and alerts[0].quote != alerts[1].quote  # early words, then the final's
+    assert not of(events, WithdrawnEvent)
+    partials = [t for t in transcripts if not t.utterance.final and len(t.text.split()) >= 3]
+    assert 1 <= stage.partial_matches <= len(partials)  # at most one match per partial
+
+
 # -- revisions ----------------------------------------------------------------------
 
 
