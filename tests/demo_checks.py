@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from pipeline.bench.wer import normalise, wer
+from pipeline.report.record import settled_alerts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "pipeline" / "demo" / "interview.ogg"
@@ -19,7 +20,9 @@ RED_FLAGS = {"accuracy-only", "notebook-only", "no-monitoring", "dismisses-engin
 
 
 def finals(events: list[dict]) -> list[dict]:
-    return sorted((e for e in events if e["type"] == "transcript" and e["final"]), key=lambda e: e["start"])
+    """Final transcripts as they stand at the end: a revision replaces its utterance's earlier text."""
+    latest = {e["utterance_id"]: e for e in events if e["type"] == "transcript" and e["final"]}
+    return sorted(latest.values(), key=lambda e: e["start"])
 
 
 def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
@@ -57,7 +60,7 @@ def speaker_accuracy(events: list[dict], offset: float = 0.0, turns: list[dict] 
 
 def check_red_flags(events: list[dict], offset: float = 0.0, turns: list[dict] = TURNS) -> None:
     """Each red flag voiced raises its alert during that turn; no clean answer raises one."""
-    flags = [e for e in events if e["type"] == "red_flag"]
+    flags = [e for e in settled_alerts(events) if e["type"] == "red_flag"]  # as they stand at the end
     voiced = {label for t in turns for label in t["labels"]} & RED_FLAGS
     assert voiced == RED_FLAGS or (turns is not TURNS and voiced)  # the whole demo voices all five
     for turn in turns:
@@ -72,7 +75,7 @@ def check_red_flags(events: list[dict], offset: float = 0.0, turns: list[dict] =
 
 def check_compliance(events: list[dict], offset: float = 0.0, turns: list[dict] = TURNS) -> None:
     """Each forbidden question raises its alert during that turn, and no lawful turn does."""
-    alerts = [e for e in events if e["type"] == "compliance"]
+    alerts = [e for e in settled_alerts(events) if e["type"] == "compliance"]  # provisional ones settled
     forbidden = [t for t in turns if t["speaker"] == "interviewer"
                  and any(not label.startswith("competency:") for label in t["labels"])]
     assert len(forbidden) >= (2 if turns is TURNS else 1)
@@ -93,6 +96,8 @@ def check_suggestions(events: list[dict], turns: list[dict] = TURNS) -> None:
     for e in events:  # in stream order
         if e["type"] == "question_asked":
             asked.add(e["id"])
+        if e["type"] == "withdrawn" and e["of"] == "question_asked":
+            asked.discard(e["id"])
         if e["type"] == "suggestion":
             assert 1 <= len(e["items"]) <= 3
             for item in e["items"]:
