@@ -10,7 +10,10 @@ boundary, and each part is searched again (three turns in one utterance need two
 "Differ enough" has two tests:
 - raw: cosine distance between the two means of at least `raw_split`. Measured on 1.6 s
   windows: within one real or demo voice at most 0.24 (0.08-0.20 typical); two real voices
-  (codec2 radio speakers, the Asterisk prompt voice, the demo's) 0.38-0.60.
+  (codec2 radio speakers, the Asterisk prompt voice, the demo's) 0.38-0.60, but two men on
+  radio (codec2 david4 / vk2tpm) 0.22-0.44. With the defaults, 29 one-voice 20 s stretches (real,
+  demo, espeak, turns of one voice joined back to back) were never cut, also at 0.22; between
+  0.25 and 0.32 the cuts found on back-to-back mixes changed little (28-31 of 37 changes).
 - against the session's voices (once the labeler has two named clusters): the two means,
   centred on the session's mean voice, are nearest to different clusters, each at least
   `join` similar, and at least `centred_split` apart. Synthetic voices sit in one corner of the
@@ -68,11 +71,11 @@ class TurnOptions:
     min_s: float = 4.0
     hop_s: float = 0.5
     min_windows: int = 2
-    raw_split: float = 0.32
+    raw_split: float = 0.30
     centred_split: float = 1.1
     join: float = 0.4
     context_s: float = 3.0
-    candidate: float = 0.6
+    candidate: float = 0.9
     min_gap_s: float = 2.0
     search_s: float = 0.8
     max_parts: int = 8
@@ -162,34 +165,37 @@ class TurnSplitter:
         right = [j for j, s in enumerate(starts) if s >= t and s + WINDOW <= b]
         return left, right
 
-    def candidates(self, vectors: np.ndarray, starts: list[int], space) -> list[int]:
+    def candidates(self, vectors: np.ndarray, starts: list[int], space) -> list[tuple[int, float]]:
         """Boundaries where the `context_s` of windows before and after differ at least
-        `candidate` as much as a cut needs; the strongest first, `min_gap_s` apart."""
+        `candidate` as much as a cut needs, `min_gap_s` apart (the stronger kept), with their scores."""
         context = int(self.opts.context_s * SAMPLE_RATE)
         curve = []
         for t in starts:
             left, right = self._sides(starts, t - context, t, t + context)
             if len(left) >= self.opts.min_windows and len(right) >= self.opts.min_windows:
                 curve.append((self._test(vectors[left], vectors[right], space)[1], t))
-        peaks: list[int] = []
+        peaks: list[tuple[int, float]] = []
         for score, t in sorted(curve, reverse=True):
             if score < self.opts.candidate:
                 break
-            if all(abs(t - p) >= self.opts.min_gap_s * SAMPLE_RATE for p in peaks):
-                peaks.append(t)
+            if all(abs(t - p) >= self.opts.min_gap_s * SAMPLE_RATE for p, _ in peaks):
+                peaks.append((t, score))
         return sorted(peaks)
 
-    def verified(self, vectors: np.ndarray, starts: list[int], bounds: list[int], n: int, space) -> list[int]:
+    def verified(self, vectors: np.ndarray, starts: list[int], found: list[tuple[int, float]], n: int,
+                 space) -> list[int]:
         """Candidate boundaries kept only where the whole stretches on both sides (up to the
-        neighbouring boundaries) are two voices; the weakest failing one goes first, then again."""
-        bounds = list(bounds)
+        neighbouring boundaries) are two voices; the weakest failing one goes first, then again
+        (a stretch too short to judge fails both its ends: the one with the weaker candidate goes)."""
+        bounds = [t for t, _ in found]
+        local = dict(found)
         while bounds:
             edges = [0, *bounds, n]
             failing = []
             for k, t in enumerate(bounds):
                 left, right = self._sides(starts, edges[k], t, edges[k + 2])
                 if len(left) < self.opts.min_windows or len(right) < self.opts.min_windows:
-                    failing.append((-1.0, k))
+                    failing.append((local[t] - 100.0, k))
                     continue
                 passed, score = self._test(vectors[left], vectors[right], space)
                 if not passed:
