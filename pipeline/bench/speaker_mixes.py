@@ -48,13 +48,15 @@ def speak(text: str, voice: str) -> np.ndarray:
 
 
 def join_turns(turns: list[dict], audios: list[np.ndarray], gap_s: float) -> tuple[np.ndarray, list[dict]]:
-    """Turns' audio joined with `gap_s` between them (0.5 s of silence first); turns with their spans."""
+    """Turns' audio joined with `gap_s` between them (0.5 s of silence first, 1 s last: the engine
+    does not split the utterance still open when a file ends); turns with their spans."""
     parts, timed, t = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)], [], 0.5
     for turn, audio in zip(turns, audios):
         audio = _trim(audio)
         timed.append({**turn, "start": round(t, 3), "end": round(t + len(audio) / SAMPLE_RATE, 3)})
         parts += [audio, np.zeros(int(gap_s * SAMPLE_RATE), np.float32)]
         t += len(audio) / SAMPLE_RATE + gap_s
+    parts.append(np.zeros(SAMPLE_RATE, np.float32))
     return 0.7 * np.concatenate(parts), timed
 
 
