@@ -2,10 +2,11 @@
 
 The segmenter closes an utterance after a pause; when the other person starts talking within
 the hangover, both turns arrive as one utterance from a mixed source. `TurnSplitter` runs the
-voice model over sliding 1.6 s windows of the utterance (one batch, `hop_s` apart), and for each
-candidate boundary compares the mean of the windows wholly before it with the mean of those
-wholly after it. Where they differ enough, the utterance is cut at the quietest frame near that
-boundary, and each part is searched again (three turns in one utterance need two cuts).
+voice model over sliding 1.6 s windows of the utterance (one batch, `hop_s` apart). Candidate
+boundaries are where the windows of the `context_s` before and after differ (several turns can
+share one utterance: whole halves would mix them); each candidate is then checked with the whole
+stretches up to its neighbours, the weakest failing one dropped until all pass. The utterance is
+cut at the quietest frame near each boundary that is left.
 
 "Differ enough" has two tests:
 - raw: cosine distance between the two means of at least `raw_split`. Measured on 1.6 s
