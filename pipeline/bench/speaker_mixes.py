@@ -118,16 +118,19 @@ def turns_of(audio: np.ndarray, lengths_s: list[float]) -> list[np.ndarray]:
     return out
 
 
-def real_dialog(interviewer: str, candidate: str, gap_s: float, seconds: float = 60.0,
-                seed: int = 0) -> tuple[np.ndarray, list[dict]]:
-    """Two real voices taking turns of 2.5-8 s (volume levelled), about `seconds` of speech in all."""
+def real_dialog(interviewer: str, candidate: str, gap_s: float, seconds: float = 60.0, seed: int = 0,
+                extra: str | None = None) -> tuple[np.ndarray, list[dict]]:
+    """Two real voices taking turns of 2.5-8 s (volume levelled), about `seconds` of speech in all;
+    with `extra`, a third voice takes every third interviewer turn (a panel)."""
     rng = np.random.default_rng(seed)
     lengths = list(rng.uniform(2.5, 8.0, 40))
     a = turns_of(real_voice(interviewer), lengths[0::2])
     b = turns_of(real_voice(candidate), lengths[1::2])
+    c = iter(turns_of(real_voice(extra), lengths[0::2])) if extra else None
     turns, audios, total = [], [], 0.0
-    for x, y in zip(a, b):
-        for speaker, clip in (("interviewer", x), ("candidate", y)):
+    for k, (x, y) in enumerate(zip(a, b)):
+        first = ("extra", next(c)) if c is not None and k % 3 == 2 else ("interviewer", x)
+        for speaker, clip in (first, ("candidate", y)):
             turns.append({"speaker": speaker, "text": ""})
             audios.append(clip / max(float(np.sqrt(np.mean(clip ** 2))), 1e-6) * 0.1)
             total += len(clip) / SAMPLE_RATE

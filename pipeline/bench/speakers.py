@@ -48,6 +48,7 @@ VOICE_PAIRS = [("en-us+m3", "en+f3"), ("en-gb-scotland+f4", "en-us+m3"), ("en-us
 # The third voice (`extra`) is a second interviewer: a woman's voice like the candidate's, a man's like the first.
 PANELS = [{"interviewer": "en-us+m3", "candidate": "en+f3", "extra": "en-gb-scotland+f4"},
           {"interviewer": "en-us+m3", "candidate": "en+f3", "extra": "en-gb-x-rp"}]
+REAL_PANEL = ("asterisk-allison", "codec2-ve9qrp", "codec2-david4")
 ALERTS = ("red_flag", "compliance", "question_asked")
 __all__ = ["GAP_S", "NO_PAUSE_S", "read_mono"]
 
@@ -230,6 +231,13 @@ def run(out: Path | None, n_turns: int | None, quick: bool = False) -> dict:
             latency["split_alone"] += results["mixes"][name].pop("split_ms")
             latency["embed_alone"] += results["mixes"][name].pop("embed_ms")
             print(f"{name}: {results['mixes'][name]['right']:.1%} right", file=sys.stderr)
+    interviewer, candidate, extra = REAL_PANEL
+    for gap, suffix in ((GAP_S, ""), (NO_PAUSE_S, " no-pause")):
+        name = f"real panel {interviewer} / {candidate} / {extra}{suffix}"
+        results["mixes"][name] = voice_only(*mixes.real_dialog(interviewer, candidate, gap, 90.0, extra=extra))
+        for key in ("split_ms", "embed_ms"):
+            results["mixes"][name].pop(key)
+        print(f"{name}: {results['mixes'][name]['right']:.1%} right", file=sys.stderr)
     results["voice_stage_in_replay"] = percentiles(latency["voice"])
     results["split_in_replay"] = percentiles(latency["split"])
     results["split_alone"] = percentiles(latency["split_alone"])
