@@ -121,7 +121,10 @@ def _score(transcripts: list[dict], turns: list[dict], weight=lambda e: len(e["t
 
 
 def alerts(events: list[dict]) -> Counter:
-    return Counter((e["type"], e["id"], e["speaker"]) for e in events if e["type"] in ALERTS)
+    """Alerts and questions as they stand at the end (confirmed, revised, withdrawn settled)."""
+    from pipeline.report.record import settled_alerts
+
+    return Counter((e["type"], e["id"], e["speaker"]) for e in settled_alerts(events) if e["type"] in ALERTS)
 
 
 def voice_only(audio: np.ndarray, turns: list[dict], labeler=None) -> dict:
