@@ -50,7 +50,7 @@ def search_text(wb: Workbench, text: str, speaker: str, top: int = 3):
             found.counter = (unit.counter[0], phrases[unit.counter[1]])
         for c in unit.candidates:
             rows = getattr(found, KIND_LISTS[c.kind])
-            status = rejection(c, wb.thresholds) or ("MATCH" if not rows else "not best")
+            status = rejection(c, wb.thresholds, unit.text) or ("MATCH" if not rows else "not best")
             rows.append(Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None))
         results.append(found)
     return results, wb.matcher.match(text, speaker)

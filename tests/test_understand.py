@@ -1,0 +1,97 @@
+"""Issue 12: lead-ins never count as a question asked, hard negatives, the comparison harness.
+
+Real parts: the bundled MiniLM through ONNX, real FAISS, the shipped ml-engineer bank; caches
+live in this module's temp folder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.retrieval import logreg
+from pipeline.retrieval.bank import load_bank
+from pipeline.retrieval.embedder import Embedder
+from pipeline.retrieval.index import BankIndex
+from pipeline.retrieval.matcher import Candidate, Matcher, rejection
+from pipeline.retrieval.text import sounds_like_question
+
+LEAD_IN = "Great, let's start with some fundamentals and then talk about systems you have built."
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory) -> Matcher:
+    bank = load_bank("ml-engineer")
+    embedder = Embedder().load()
+    return Matcher(BankIndex.build(bank, embedder, tmp_path_factory.mktemp("index")), embedder)
+
+
+@pytest.mark.parametrize("text", [
+    LEAD_IN,
+    "Okay, so first I'll tell you a bit about the team, then we'll get into the technical part.",
+    "Alright, let's switch gears and talk about production.",
+])
+def test_a_lead_in_asks_nothing(text):
+    assert not sounds_like_question(text)
+
+
+@pytest.mark.parametrize("text", [
+    "So, walk me through how you'd validate a forecasting model",
+    "Design a notification system for millions of users.",
+    "Suppose your model does very well on training data but poorly on new data",
+    "how would you detect drift",
+    "Let's say the labels are noisy. what would you do?",
+])
+def test_a_question_or_a_task_asks(text):
+    assert sounds_like_question(text)
+
+
+def test_the_threshold_rule_refuses_a_question_said_as_a_lead_in():
+    strong = Candidate("question", "some-question", 0.99, -1.0)
+    assert rejection(strong, _thresholds(), LEAD_IN) == "not asked"
+    assert rejection(strong, _thresholds(), "What do bias and variance mean?") is None
+    assert rejection(Candidate("red_flag", "x", 0.99), _thresholds(), LEAD_IN) is None  # only questions
+
+
+def test_the_lead_in_yields_no_question_asked_but_its_question_does(matcher):
+    assert matcher.match(LEAD_IN, "interviewer").questions == []
+    asked = matcher.match(LEAD_IN + " How would you explain the bias-variance trade-off?", "interviewer").questions
+    assert [h.quote for h in asked] == ["How would you explain the bias-variance trade-off?"]
+
+
+def test_bank_search_says_why_a_lead_in_is_not_a_question(matcher):
+    from pipeline.retrieval.matcher import decide
+
+    units = matcher.candidates(LEAD_IN, "interviewer", top=1)
+    reasons = {rejection(c, matcher.thresholds, u.text) for u in units for c in u.candidates if c.kind == "question"}
+    assert "not asked" in reasons or "too low" in reasons or "counter" in reasons
+    assert decide(LEAD_IN, "interviewer", [(u.text, u.candidates) for u in units], matcher.thresholds).questions == []
+
+
+def test_sample_weight_pulls_the_boundary_towards_a_hard_negative():
+    rng = np.random.default_rng(0)
+    pos = rng.normal([1.0, 0.0], 0.3, (40, 2))
+    neg = rng.normal([-1.0, 0.0], 0.3, (40, 2))
+    hard = np.array([[0.6, 0.0]])  # a negative close to the positives
+    x = np.vstack([pos, neg, hard])
+    labels = ["flag"] * 40 + ["none"] * 41
+    plain = logreg.fit(x, labels, c=10.0)
+    weights = np.ones(len(x))
+    weights[-1] = 20.0
+    weighted = logreg.fit(x, labels, c=10.0, sample_weight=weights)
+
+    def p_flag(model):
+        classes, coef, intercept = model
+        logits = hard @ coef.T + intercept
+        p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        return float(p[0, classes.index("flag")])
+
+    assert p_flag(weighted) < p_flag(plain) - 0.1
+    unweighted = logreg.fit(x, labels, c=10.0, sample_weight=np.ones(len(x)))
+    assert np.allclose(unweighted[1], plain[1], atol=1e-6)
+
+
+def _thresholds():
+    from pipeline.retrieval.schema import Thresholds
+
+    return Thresholds(question=0.4, red_flag=0.5, compliance=0.5, margin=0.0)
