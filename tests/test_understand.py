@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.retrieval import logreg
-from pipeline.retrieval.bank import load_bank
 from pipeline.retrieval.embedder import Embedder
-from pipeline.retrieval.index import BankIndex
 from pipeline.retrieval.matcher import Candidate, Matcher, rejection
 from pipeline.retrieval.text import sounds_like_question
 
@@ -20,10 +18,16 @@ LEAD_IN = "Great, let's start with some fundamentals and then talk about systems
 
 
 @pytest.fixture(scope="module")
-def matcher(tmp_path_factory) -> Matcher:
-    bank = load_bank("ml-engineer")
-    embedder = Embedder().load()
-    return Matcher(BankIndex.build(bank, embedder, tmp_path_factory.mktemp("index")), embedder)
+def workbench(tmp_path_factory):
+    from pipeline.authoring.workbench import Workbench
+    from pipeline.retrieval.bank import BANK_ROOT
+
+    return Workbench(BANK_ROOT / "ml-engineer", Embedder(), tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="module")
+def matcher(workbench) -> Matcher:
+    return workbench.matcher
 
 
 @pytest.mark.parametrize("text", [
@@ -66,6 +70,19 @@ def test_bank_search_says_why_a_lead_in_is_not_a_question(matcher):
     reasons = {rejection(c, matcher.thresholds, u.text) for u in units for c in u.candidates if c.kind == "question"}
     assert "not asked" in reasons or "too low" in reasons or "counter" in reasons
     assert decide(LEAD_IN, "interviewer", [(u.text, u.candidates) for u in units], matcher.thresholds).questions == []
+
+
+def test_bank_search_names_the_negative_example_that_vetoed_a_red_flag(workbench):
+    from pipeline.authoring.search import explain_alert, search_text
+
+    said = "Every single day we compared the live score distribution with the one we saw in training."
+    units, verdict = search_text(workbench, said, "candidate", top=5)
+    assert verdict.red_flags == []
+    flag = next(s for s in units[0].red_flags if s.id == "no-monitoring")
+    lines = explain_alert(flag)
+    assert lines[0].startswith("closest example") and "red_flags.yaml" in lines[0]
+    assert lines[1].startswith("vetoed by negative example")
+    assert "compared the live score distribution" in lines[1] and "red_flags.yaml:178" in lines[1]
 
 
 def test_sample_weight_pulls_the_boundary_towards_a_hard_negative():
