@@ -53,3 +53,20 @@ def sounds_like_question(sentence: str) -> bool:
     if text.endswith("?"):
         return True
     return bool(_ASKING.match(_MARKERS.sub("", text)))
+
+
+_NEGATION = re.compile(r"\b(?:no|not|never|nobody|nothing|none|nor|neither|without|cannot|\w+n't|wasnt|didnt|dont|"
+                       r"doesnt|isnt|havent|hasnt|wouldnt|couldnt|cant|wont)\b", re.IGNORECASE)
+
+
+def negated(text: str) -> bool:
+    """Whether a sentence says no, not, never...: what a sentence embedding barely registers."""
+    return bool(_NEGATION.search(text.replace("\u2019", "'")))
+
+
+def with_negation(vectors, texts):
+    """[vector, vector if negated else 0] per row: lets a linear classifier flip a topic's meaning on "never"."""
+    import numpy as np
+
+    flags = np.array([[1.0 if negated(t) else 0.0] for t in texts], dtype=vectors.dtype)
+    return np.hstack([vectors, vectors * flags])
