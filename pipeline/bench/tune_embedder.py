@@ -24,18 +24,22 @@ def fold_held_out(bank, fold: int, folds: int) -> frozenset[str]:
     return frozenset(p.text for side in bank_phrases(bank).values() for i, p in enumerate(side) if i % folds == fold)
 
 
-def model_dir(bank, options: TuneOptions, fold: int | None, folds: int) -> Path:
+def model_dir(bank, options: TuneOptions, fold: int | None, folds: int, build: bool = True) -> Path | None:
+    """The tuned model's folder; fine-tuned now when missing and `build`, else None."""
     settings = hashlib.sha1(json.dumps(asdict(options), sort_keys=True).encode()).hexdigest()[:6]
     tag = "all" if fold is None else f"fold{fold}of{folds}"
     path = CACHE / f"{bank.role.id}-{content_hash(bank)[:12]}-{settings}-{tag}"
     if not (path / "tuned.json").exists():
+        if not build:
+            return None
         held_out = frozenset() if fold is None else fold_held_out(bank, fold, folds)
         finetune(bank, path, options, held_out)
     return path
 
 
-def tuned_for(name: str, role: str, folds: int, options: TuneOptions = TuneOptions()):
-    """The whole-bank tuned embedder, with `.folds` (one embedder per fold), or None when torch is missing."""
+def tuned_for(name: str, role: str, folds: int, options: TuneOptions = TuneOptions(), build: bool = True):
+    """The whole-bank tuned embedder, with `.folds` (one embedder per fold); None when torch is missing,
+    or when it is not cached and not `build`."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -43,7 +47,10 @@ def tuned_for(name: str, role: str, folds: int, options: TuneOptions = TuneOptio
     from pipeline.retrieval.embedder import Embedder
 
     bank = load_bank(role)
-    embedder = Embedder(str(model_dir(bank, options, None, folds))).load()
+    path = model_dir(bank, options, None, folds, build)
+    if path is None:
+        return None
+    embedder = Embedder(str(path)).load()
     if folds:
         embedder.folds = [Embedder(str(model_dir(bank, options, f, folds))).load() for f in range(folds)]
     return embedder

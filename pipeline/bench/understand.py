@@ -187,6 +187,7 @@ def run(embedder_names: list[str], methods: list[str], roles=ROLES) -> dict:
 
 
 _EMBEDDERS: dict = {}
+TUNE = [False]  # --tune: fine-tune a tuned embedder that is not cached yet (minutes of CPU)
 
 
 def _cached_embedders(names: list[str], role: str):
@@ -200,7 +201,7 @@ def _cached_embedders(names: list[str], role: str):
         else:
             from pipeline.bench.tune_embedder import tuned_for
 
-            emb = tuned_for(name, role, TUNED_FOLDS)
+            emb = tuned_for(name, role, TUNED_FOLDS, build=TUNE[0])
             if emb is not None:
                 yield name, emb
 
@@ -250,7 +251,9 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--roles", nargs="+", default=list(ROLES))
     ap.add_argument("--out", type=Path, default=RESULTS / "understand")
+    ap.add_argument("--tune", action="store_true", help="fine-tune tuned embedders that are not cached (slow)")
     args = ap.parse_args()
+    TUNE[0] = args.tune
     report = run(args.embedders, args.methods, args.roles)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
