@@ -63,6 +63,16 @@ def test_the_lead_in_yields_no_question_asked_but_its_question_does(matcher):
     assert [h.quote for h in asked] == ["How would you explain the bias-variance trade-off?"]
 
 
+@pytest.mark.parametrize("flagged, clean", [
+    ("We never monitored it once it shipped.",
+     "We monitored it from day one, with drift dashboards and an alert on the score distribution."),
+    ("We never monitored the model after launch.", "We monitored the model from the day it launched."),
+])
+def test_a_negation_pair_is_decided_differently(matcher, flagged, clean):
+    assert [h.id for h in matcher.match(flagged, "candidate").red_flags] == ["no-monitoring"]
+    assert matcher.match(clean, "candidate").red_flags == []
+
+
 def test_bank_search_says_why_a_lead_in_is_not_a_question(matcher):
     from pipeline.retrieval.matcher import decide
 
