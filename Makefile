@@ -53,12 +53,12 @@ demo-check: install
 	$(BIN)/s2q replay $(DEMO_CLIP) --channels interviewer,candidate --fast --jsonl
 
 test: $(TEST_STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
 
 $(TEST_STAMP): $(STAMP)
 	bash tools/install-system-deps.sh
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,build,authoring,voices]'
+	$(BIN)/pip install --quiet -e '.[test,build,authoring,voices,spoken-voices]'
 	touch $(TEST_STAMP)
 
 # A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl

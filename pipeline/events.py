@@ -212,6 +212,8 @@ class QuestionAskedEvent(Event):
     start: float
     end: float
     latency_ms: dict[str, float | None]
+    utterance_id: int | None = None  # the utterance that asked it
+    key: str = ""  # `question_asked:ID:START`: what a `withdrawn` event names
 
 
 @dataclass
@@ -228,6 +230,8 @@ class RedFlagEvent(Event):
     end: float
     probes: list[str]
     latency_ms: dict[str, float | None]
+    utterance_id: int | None = None  # the utterance that raised it
+    key: str = ""  # `red_flag:ID:START`: what a `withdrawn` event or a dismiss click names
 
 
 @dataclass
@@ -243,6 +247,37 @@ class ComplianceEvent(Event):
     start: float
     end: float
     alternative: str | None
+    latency_ms: dict[str, float | None]
+    utterance_id: int | None = None  # the utterance that asked it
+    key: str = ""  # `compliance:ID:START`: the same for the provisional alert and its confirmation
+    # True: raised from a partial transcript while the question is still being asked; the final
+    # transcript confirms it (this event again, same key, provisional false) or withdraws it.
+    provisional: bool = False
+
+
+ALERT_TYPES: tuple[str, ...] = ("compliance", "red_flag", "question_asked")
+
+
+def alert_key(kind: str, entry_id: str, start: float) -> str:
+    """`TYPE:ID:START` (start in seconds, 3 decimals): names one alert or question asked in one utterance."""
+    return f"{kind}:{entry_id}:{float(start):.3f}"
+
+
+@dataclass
+class WithdrawnEvent(Event):
+    """An earlier `compliance`, `red_flag` or `question_asked` event no longer holds: the final
+    transcript did not confirm a provisional alert, or a revision changed the utterance's text or
+    settled its speaker. Clients remove what `key` names; the report never counts it."""
+
+    type: ClassVar[str] = "withdrawn"
+    key: str
+    of: str  # the withdrawn event's type
+    id: str
+    utterance_id: int
+    reason: str  # final | text | speaker | no_final (see docs/events.md)
+    speaker: str
+    start: float
+    end: float
     latency_ms: dict[str, float | None]
 
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from pipeline.events import Speaker, Transcript, Utterance
 
+UNKNOWN = "unknown"  # a mixed source's speaker before labelling: its voices may change within a turn
+
 
 @dataclass
 class Guess:
@@ -96,7 +98,7 @@ class Turns:
         (a piece), or the whole turn as one final (its last piece, perhaps silent)."""
         u = transcript.utterance
         pieces = self._open.get(u.speaker)
-        if not u.continues and not pieces:
+        if u.speaker == UNKNOWN or (not u.continues and not pieces):  # a mixed source: pieces stay apart
             return transcript
         pieces = self._open.setdefault(u.speaker, [])
         pieces.append(transcript)

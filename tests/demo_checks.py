@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from pipeline.bench.wer import normalise, wer
+from pipeline.report.record import settled_alerts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "pipeline" / "demo" / "interview.ogg"
@@ -19,7 +20,9 @@ RED_FLAGS = {"accuracy-only", "notebook-only", "no-monitoring", "dismisses-engin
 
 
 def finals(events: list[dict]) -> list[dict]:
-    return sorted((e for e in events if e["type"] == "transcript" and e["final"]), key=lambda e: e["start"])
+    """Final transcripts as they stand at the end: a revision replaces its utterance's earlier text."""
+    latest = {e["utterance_id"]: e for e in events if e["type"] == "transcript" and e["final"]}
+    return sorted(latest.values(), key=lambda e: e["start"])
 
 
 def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
@@ -30,32 +33,37 @@ def during(turn: dict, events: list[dict], offset: float = 0.0) -> list[dict]:
     return [e for e in events if overlap(turn["start"] + offset, turn["end"] + offset, e["start"], e["end"]) > 0]
 
 
-def turn_of(event: dict, offset: float = 0.0) -> dict:
+def excerpt(start: float, end: float) -> list[dict]:
+    """The script's turns wholly inside [start, end] s of the demo, times unchanged."""
+    return [t for t in TURNS if t["start"] >= start and t["end"] <= end]
+
+
+def turn_of(event: dict, offset: float = 0.0, turns: list[dict] = TURNS) -> dict:
     """The script turn an event's audio span overlaps most."""
-    return max(TURNS, key=lambda t: overlap(t["start"] + offset, t["end"] + offset, event["start"], event["end"]))
+    return max(turns, key=lambda t: overlap(t["start"] + offset, t["end"] + offset, event["start"], event["end"]))
 
 
-def word_error_rate(events: list[dict]) -> float:
+def word_error_rate(events: list[dict], turns: list[dict] = TURNS) -> float:
     hyp = " ".join(e["text"] for e in finals(events))
     assert normalise(hyp), "no transcript produced"
-    return wer([" ".join(t["text"] for t in TURNS)], [hyp])
+    return wer([" ".join(t["text"] for t in turns)], [hyp])
 
 
-def speaker_accuracy(events: list[dict], offset: float = 0.0) -> tuple[float, int]:
+def speaker_accuracy(events: list[dict], offset: float = 0.0, turns: list[dict] = TURNS) -> tuple[float, int]:
     right = total = 0
     for e in finals(events):
         n = len(normalise(e["text"]).split())
         total += n
-        right += n if e["speaker"] == turn_of(e, offset)["speaker"] else 0
+        right += n if e["speaker"] == turn_of(e, offset, turns)["speaker"] else 0
     return right / max(total, 1), total
 
 
-def check_red_flags(events: list[dict], offset: float = 0.0) -> None:
+def check_red_flags(events: list[dict], offset: float = 0.0, turns: list[dict] = TURNS) -> None:
     """Each red flag voiced raises its alert during that turn; no clean answer raises one."""
-    flags = [e for e in events if e["type"] == "red_flag"]
-    voiced = [t for t in TURNS if RED_FLAGS & set(t["labels"])]
-    assert {label for t in voiced for label in t["labels"]} >= RED_FLAGS  # the demo voices all five
-    for turn in TURNS:
+    flags = [e for e in settled_alerts(events) if e["type"] == "red_flag"]  # as they stand at the end
+    voiced = {label for t in turns for label in t["labels"]} & RED_FLAGS
+    assert voiced == RED_FLAGS or (turns is not TURNS and voiced)  # the whole demo voices all five
+    for turn in turns:
         raised = during(turn, flags, offset)
         expected = RED_FLAGS & set(turn["labels"])
         if expected:
@@ -65,13 +73,13 @@ def check_red_flags(events: list[dict], offset: float = 0.0) -> None:
             assert raised == [], f"clean answer raised {[f['id'] for f in raised]}: {turn['text']}"
 
 
-def check_compliance(events: list[dict], offset: float = 0.0) -> None:
+def check_compliance(events: list[dict], offset: float = 0.0, turns: list[dict] = TURNS) -> None:
     """Each forbidden question raises its alert during that turn, and no lawful turn does."""
-    alerts = [e for e in events if e["type"] == "compliance"]
-    forbidden = [t for t in TURNS if t["speaker"] == "interviewer"
+    alerts = [e for e in settled_alerts(events) if e["type"] == "compliance"]  # provisional ones settled
+    forbidden = [t for t in turns if t["speaker"] == "interviewer"
                  and any(not label.startswith("competency:") for label in t["labels"])]
-    assert len(forbidden) >= 2
-    for turn in TURNS:
+    assert len(forbidden) >= (2 if turns is TURNS else 1)
+    for turn in turns:
         raised = during(turn, alerts, offset)
         if turn in forbidden:
             assert turn["labels"][0] in [a["id"] for a in raised], turn["text"]
@@ -79,15 +87,17 @@ def check_compliance(events: list[dict], offset: float = 0.0) -> None:
             assert raised == [], f"lawful turn raised {[a['id'] for a in raised]}: {turn['text']}"
 
 
-def check_suggestions(events: list[dict]) -> None:
+def check_suggestions(events: list[dict], turns: list[dict] = TURNS) -> None:
     """A suggestion after every candidate answer, never an already-asked question."""
     suggested_after = {e["after_utterance"] for e in events if e["type"] == "suggestion"}
     answers = [e for e in finals(events) if e["speaker"] == "candidate"]
-    assert len(answers) >= 10
+    assert len(answers) >= (10 if turns is TURNS else sum(t["speaker"] == "candidate" for t in turns))
     asked: set[str] = set()
     for e in events:  # in stream order
         if e["type"] == "question_asked":
             asked.add(e["id"])
+        if e["type"] == "withdrawn" and e["of"] == "question_asked":
+            asked.discard(e["id"])
         if e["type"] == "suggestion":
             assert 1 <= len(e["items"]) <= 3
             for item in e["items"]:

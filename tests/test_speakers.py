@@ -1,7 +1,9 @@
-"""Who said it on one mixed source: the voice model, the online clusters, revisions, the report.
+"""Who said it on one mixed source: the voice model, the online clusters, the turn splitter,
+revisions, the report.
 
 The end-to-end tests replay mono mixes with `s2q replay FILE --fast --jsonl` (no `--channels`):
-the demo interview mixed to mono, and a short dialog spoken by two espeak-ng voices.
+the demo interview mixed to mono (with its pauses, and its turns back to back), and a short
+dialog spoken by two espeak-ng voices.
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ import numpy as np
 import pytest
 from demo_checks import RED_FLAGS, SCRIPT, during
 
+from pipeline.audio.turns import TurnSplitter, build_splitter
 from pipeline.audio.voices import (
     SAMPLE_RATE,
     VoiceEncoder,
     bundled_weights,
     read_legacy_checkpoint,
 )
+from pipeline.bench import speaker_mixes as mixes
 from pipeline.bench.speakers import (
     DEMO_AUDIO,
+    NO_PAUSE_S,
+    REAL_PANEL,
     attribution,
     espeak_dialog,
     read_mono,
     settled,
+    voice_only,
     write_wav,
 )
 from pipeline.events import SpeakerRevision, Transcript, TranscriptEvent, Utterance
@@ -177,3 +184,82 @@ def test_two_espeak_voices_mixed_to_mono(tmp_path):
     # (the first lines are `unknown` until the second voice has spoken).
     assert score["right"] >= 0.95 and score["wrong"] <= 0.02, score
     assert score["live_wrong"] <= 0.02, score
+
+
+# -- two voices in one utterance -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def encoder() -> VoiceEncoder:
+    return VoiceEncoder().warm_up()
+
+
+def test_one_voice_long_utterances_are_not_split(encoder):
+    """Real speech of one person (radio recordings, the Asterisk voice, the demo's candidate with
+    their turns joined back to back), 15-25 s each: one part, same id, same audio."""
+    splitter = TurnSplitter(encoder)
+    demo = read_mono(DEMO_AUDIO)
+    candidate, _ = mixes.retimed(demo, [t for t in SCRIPT["turns"] if t["speaker"] == "candidate"][:4], 0.15)
+    clips = [candidate[:25 * SAMPLE_RATE], mixes.real_voice("codec2-ve9qrp")[20 * SAMPLE_RATE:40 * SAMPLE_RATE],
+             mixes.real_voice("codec2-david4")[:15 * SAMPLE_RATE], mixes.real_voice("asterisk-allison")[:20 * SAMPLE_RATE]]
+    for k, clip in enumerate(clips):
+        u = Utterance(k, "unknown", 0.0, len(clip) / SAMPLE_RATE, clip)
+        (part,) = splitter.split(u, lambda: pytest.fail("a one-voice utterance got a new id"))
+        assert part.id == k and len(part.audio) == len(clip)
+
+
+def test_back_to_back_turn_change_is_cut_there_and_both_parts_get_their_roles(encoder):
+    """Two real voices (the Asterisk prompt voice, a radio amateur): a few turns with pauses name
+    them, then a turn change with 0.15 s between the voices arrives as one utterance."""
+    asks, answers = mixes.real_voice("asterisk-allison"), mixes.real_voice("codec2-ve9qrp")
+    votes = {0: "interviewer", 1: "candidate", 2: "interviewer", 3: "candidate"}
+    labeler = VoiceLabeler(encoder, FakeText(votes), SpeakerOptions())
+    splitter = build_splitter(labeler)
+    ids = iter(range(100))
+    heard = [asks[:4 * SAMPLE_RATE], answers[:5 * SAMPLE_RATE], asks[4 * SAMPLE_RATE:8 * SAMPLE_RATE],
+             answers[5 * SAMPLE_RATE:11 * SAMPLE_RATE]]
+    for clip in heard:
+        u = Utterance(next(ids), "unknown", 0.0, len(clip) / SAMPLE_RATE, clip)
+        (part,) = splitter.split(u, lambda: next(ids))
+        labeler.label_speaker(Transcript(part, text="words"))
+    assert [h.speaker for h in labeler.heard] == ["interviewer", "candidate"] * 2
+    question, answer = asks[10 * SAMPLE_RATE:14 * SAMPLE_RATE], answers[30 * SAMPLE_RATE:36 * SAMPLE_RATE]
+    both = np.concatenate([question, np.zeros(int(0.15 * SAMPLE_RATE), np.float32), answer])
+    merged = Utterance(next(ids), "unknown", 60.0, 60.0 + len(both) / SAMPLE_RATE, both)
+    merged.timeline.stamp("speech_end")
+    first, second = splitter.split(merged, lambda: next(ids))
+    assert first.id == merged.id and second.id != merged.id
+    assert abs(first.end - (60.0 + len(question) / SAMPLE_RATE)) < 0.5, (first.end, len(question) / SAMPLE_RATE)
+    assert first.end == second.start and second.end == merged.end
+    assert len(first.audio) + len(second.audio) == len(both)
+    assert first.timeline.stamps["speech_end"] == second.timeline.stamps["speech_end"]
+    assert labeler.label_speaker(Transcript(first, text="words")) == "interviewer"
+    assert labeler.label_speaker(Transcript(second, text="words")) == "candidate"
+
+
+def test_demo_turns_back_to_back_in_mono_are_split_and_attributed(tmp_path):
+    """The demo's first turns with 0.15 s between them (utterances hold several turns before the
+    splitter), replayed as one mixed source."""
+    audio, timed = mixes.retimed(read_mono(DEMO_AUDIO), DEMO_TURNS, 0.15)
+    path = tmp_path / "no-pause.wav"
+    write_wav(path, audio)
+    events = replay(path)
+    finals = settled(events)
+    assert sum("split" in e["latency_ms"] for e in finals) >= 2, "utterances holding two voices were searched"
+    assert len(finals) >= len(timed) - 2, "merged turns were cut apart"
+    score = attribution(events, timed)
+    # Measured: see benchmarks/results/speakers.md (`demo no-pause`).
+    assert score["right"] >= 0.9 and score["wrong"] <= 0.05, score
+    ages = [e for e in events if e["type"] == "compliance"]
+    assert ages and all(e["speaker"] == "interviewer" for e in ages)
+
+
+def test_real_three_voice_panel_back_to_back_keeps_the_third_voice_apart(encoder):
+    """Three real voices, no pause between turns: the second interviewer (every third question) is
+    neither interviewer nor candidate; roles from the first two turns of each role only."""
+    interviewer, candidate, extra = REAL_PANEL
+    audio, timed = mixes.real_dialog(interviewer, candidate, NO_PAUSE_S, 90.0, extra=extra)
+    assert {t["speaker"] for t in timed} == {"interviewer", "candidate", "extra"}
+    score = voice_only(audio, timed, VoiceLabeler(encoder, FakeText({}), SpeakerOptions()))
+    # Measured: 100% right (seconds of speech), 15 cuts.
+    assert score["splits"] >= 10 and score["right"] >= 0.95 and score["wrong"] <= 0.02, score

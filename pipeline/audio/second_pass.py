@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.events import Transcript, Utterance
+from pipeline.memory import UNKNOWN
 
 
 @dataclass
@@ -87,7 +88,7 @@ class SecondPass:
         if not u.final or u.speculative:
             return
         pieces = self._pieces.get(u.speaker)
-        if u.continues or pieces:
+        if u.speaker != UNKNOWN and (u.continues or pieces):  # a turn in pieces (memory.Turns)
             self._pieces.setdefault(u.speaker, []).append(transcript)
             if u.continues:
                 return

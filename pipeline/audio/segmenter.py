@@ -235,7 +235,8 @@ class Segmenter:
         self._silent_run = 0
         self._utterance_id = self.next_id()
         if utterance is not None:
-            utterance.continues = self._turn_open = True
+            # A piece of a turn that goes on, when turns are committed (the engine joins them).
+            utterance.continues = self._turn_open = self.opts.commit_after_s > 0
             yield utterance
 
     def _close(self, keep: int, force: bool = False) -> Utterance | None:

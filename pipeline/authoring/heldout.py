@@ -229,11 +229,12 @@ def held_out_questions(wb: Workbench, phrases: list[Phrase], vectors: np.ndarray
     picks = []
     for i in range(len(phrases)):
         others = np.nonzero(texts != texts[i])[0]  # leave the phrase (and copies of it) out
-        picks.append(question_decision(wb, sims[i, others], others))
+        picks.append(question_decision(wb, sims[i, others], others, phrases[i].written))
     return picks
 
 
-def question_decision(wb: Workbench, sims: np.ndarray, rows: np.ndarray) -> tuple[str | None, str]:
+def question_decision(wb: Workbench, sims: np.ndarray, rows: np.ndarray,
+                      sentence: str | None = None) -> tuple[str | None, str]:
     """(question the listener matches or None, why in words) from one sentence's similarity to `rows`."""
     th = wb.thresholds
     phrases = wb.phrases["interviewer"]
@@ -241,7 +242,9 @@ def question_decision(wb: Workbench, sims: np.ndarray, rows: np.ndarray) -> tupl
     if not found:
         return None, "no other question phrasing"
     c = found[0]
-    why = rejection(c, th)
+    why = rejection(c, th, sentence)
+    if why == "not asked":
+        return None, f"question '{c.id}' at {c.score:.2f}, but the sentence asks nothing (a lead-in)"
     if why == "too low":
         return None, f"closest is question '{c.id}' at {c.score:.2f}, below {th.question:.2f}"
     if why == "counter":

@@ -14,6 +14,7 @@ from typing import IO
 
 from pipeline.authoring.workbench import Workbench, describe, quote, workbenches
 from pipeline.retrieval.phrases import Phrase
+from pipeline.retrieval.text import clean_speech
 
 KIND_LISTS = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
 
@@ -23,8 +24,10 @@ class Scored:
     kind: str
     id: str
     score: float
-    status: str  # MATCH, not best, too low, counter (a counter-example is closer)
+    status: str  # MATCH, not best, too low, counter (a counter-example is closer), not asked (a lead-in)
     via: Phrase | None = None  # questions: the closest phrasing
+    nearest: tuple[float, Phrase] | None = None  # alerts: the entry's closest example (similarity, phrase)
+    veto: tuple[float, Phrase] | None = None  # alerts: the entry's closest negative example
 
 
 @dataclass
@@ -44,14 +47,21 @@ def search_text(wb: Workbench, text: str, speaker: str, top: int = 3):
 
     phrases = wb.phrases["interviewer"]
     results = []
-    for unit in wb.matcher.candidates(text, speaker, top):
+    units = wb.matcher.candidates(text, speaker, top)
+    vectors = wb.matcher.embedder.encode([clean_speech(u.text) for u in units]) if units else None
+    for unit, vector in zip(units, vectors if vectors is not None else []):
         found = UnitSearch(unit.text)
         if unit.counter:
             found.counter = (unit.counter[0], phrases[unit.counter[1]])
         for c in unit.candidates:
             rows = getattr(found, KIND_LISTS[c.kind])
-            status = rejection(c, wb.thresholds) or ("MATCH" if not rows else "not best")
-            rows.append(Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None))
+            status = rejection(c, wb.thresholds, unit.text) or ("MATCH" if not rows else "not best")
+            scored = Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None)
+            if c.kind != "question":
+                side = "candidate" if c.kind == "red_flag" else "interviewer"
+                scored.nearest = _closest(wb, side, vector, lambda p: p.kind == c.kind and p.entry_id == c.id)
+                scored.veto = _closest(wb, side, vector, lambda p: p.kind == "none" and p.entry_id == c.id)
+            rows.append(scored)
         results.append(found)
     return results, wb.matcher.match(text, speaker)
 
@@ -90,7 +100,34 @@ def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder
     return 0
 
 
+def _closest(wb: Workbench, side: str, vector, keep) -> tuple[float, Phrase] | None:
+    """The most similar phrase of `side` that `keep` accepts, with its cosine similarity."""
+    rows = [i for i, p in enumerate(wb.phrases[side]) if keep(p)]
+    if not rows:
+        return None
+    sims = wb.vectors(side)[rows] @ vector
+    best = int(sims.argmax())
+    return float(sims[best]), wb.phrases[side][rows[best]]
+
+
+def explain_alert(s: Scored) -> list[str]:
+    """Why an alert candidate scored as it did: its closest example, and the negative example that vetoed it
+    (the entry's closest negative example, when it is closer than any of the entry's examples)."""
+    lines = []
+    if s.nearest:
+        sim, p = s.nearest
+        lines.append(f"closest example {sim:.2f}: {quote(p.written, 60)} {p.where}")
+    if s.veto:
+        sim, p = s.veto
+        vetoed = s.status != "MATCH" and (s.nearest is None or sim >= s.nearest[0])
+        lines.append(f"{'vetoed by' if vetoed else 'closest'} negative example {sim:.2f}: "
+                     f"{quote(p.written, 60)} {p.where}")
+    return lines
+
+
 def _print_alerts(title: str, rows: list[Scored], threshold: float, out: IO[str]) -> None:
     print(f"  {title}: classifier probability; needs {threshold:.2f}", file=out)
     for s in rows:
         print(f"    {s.score:5.2f}  {s.status:<8}  {s.id}", file=out)
+        for line in explain_alert(s):
+            print(f"           {line}", file=out)

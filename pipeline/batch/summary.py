@@ -13,10 +13,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.report.record import SessionError, _parse, _read, number
+from pipeline.report.record import SessionError, _parse, _read, number, settled_alerts
 from pipeline.retrieval import DEFAULT_ROLE
 
-WANTED = (b"session_start", b"compliance", b"question_asked", b"red_flag", b"transcript")
+WANTED = (b"session_start", b"compliance", b"question_asked", b"red_flag", b"withdrawn", b"transcript")
 PREFIX = b'{"type": "'
 NO_INTERVIEWER = "(not given)"
 
@@ -68,6 +68,7 @@ def read_interview(path: Path, team: Team) -> Interview | None:
         return None
     interview = Interview(path.name)
     seen = False
+    alerts: list[dict] = []  # alerts, questions asked and withdrawals, settled once the session is read
     for line in raw.split(b"\n"):
         kind = event_type(line)
         if kind not in WANTED:
@@ -78,20 +79,24 @@ def read_interview(path: Path, team: Team) -> Interview | None:
         if kind == b"session_start":
             interview = Interview(path.name, interviewer=event.get("interviewer") or NO_INTERVIEWER,
                                   role=event.get("role"))
-            seen = True
+            seen, alerts = True, []
         elif kind == b"transcript":
-            if event.get("final", True):
+            if event.get("final", True) and not event.get("revision"):  # a revision: same span again
                 who = event.get("speaker") or "unknown"
                 interview.talk[who] += max(0.0, number(event.get("end")) - number(event.get("start")))
-        elif kind == b"question_asked":
+        else:
+            alerts.append(event)
+    for event in settled_alerts(alerts):
+        kind = event.get("type")
+        if kind == "question_asked":
             interview.questions[event.get("id", "?")] += 1
             interview.stages[event.get("stage", "?")] += 1
             for competency in event.get("competencies") or []:
                 interview.competencies[competency] += 1
-        elif kind == b"red_flag":
+        elif kind == "red_flag":
             interview.red_flags[event.get("id", "?")] += 1
             team.names.setdefault(event.get("id", "?"), event.get("name") or event.get("id", "?"))
-        elif kind == b"compliance":
+        elif kind == "compliance":
             interview.compliance.append({k: event.get(k) for k in ("id", "name", "quote", "start")})
             team.names.setdefault(event.get("id", "?"), event.get("name") or event.get("id", "?"))
     if not seen and not any((interview.talk, interview.questions, interview.compliance)):

@@ -58,6 +58,7 @@ class Worker:
         self.config = config
         self.index_cache = index_cache
         self._stages: dict[tuple[str, str | None], object] = {}
+        self._voices = None  # the first mixed file's voice labeler (its model is reused), or False
         self.stage(config.role)  # a bank error fails the worker before Whisper loads
         self.transcriber = Transcriber(config.transcriber)
         self.transcriber.warm_up()
@@ -71,6 +72,22 @@ class Worker:
         if key not in self._stages:
             self._stages[key] = build_interview_stage(role, self.config.bank_root, self.index_cache)
         return self._stages[key].fresh()
+
+    def speakers(self, stage):
+        """For a mixed file: a fresh voice labeler and turn splitter (the voice model loaded once);
+        the stage alone when the voice model is not installed (as `replay` does)."""
+        from pipeline.session.run import turn_splitter, voice_labeler
+
+        if self._voices is None:
+            self._voices = voice_labeler(stage)
+            if not hasattr(self._voices, "encoder"):
+                self._voices = False
+        if not self._voices:
+            return stage, None
+        from pipeline.interview.speakers import VoiceLabeler
+
+        labeler = VoiceLabeler(self._voices.encoder, stage, self._voices.opts)
+        return labeler, turn_splitter(labeler)
 
     def process(self, job: Job) -> Outcome:
         """The record and report for one file, or its error as one line: never raises for a bad file."""
@@ -98,7 +115,9 @@ class Worker:
         config = replace(self.config, role=job.role, channels=list(job.channels))
         source = FileSource(job.path, speakers=config.channels, realtime=False)
         options = EngineOptions(backpressure=True, partial_every_s=0.0, segmenter=config.segmenter)  # = replay --fast
-        engine = Engine([source], self.transcriber, stages=[stage], options=options, labeler=stage)
+        labeler, splitter = self.speakers(stage) if "unknown" in config.channels else (stage, None)
+        engine = Engine([source], self.transcriber, stages=[stage], options=options, labeler=labeler,
+                        splitter=splitter)
         plain = SessionStartEvent.new(role=job.role, source=job.path.name)
         start = BatchSessionStart(**plain.__dict__, interviewer=job.interviewer, candidate_id=job.candidate_id)
         with tempfile.TemporaryDirectory(prefix="s2q-batch-") as tmp:

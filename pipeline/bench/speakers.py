@@ -1,18 +1,24 @@
-"""Who said it, measured: attribution accuracy on mono mixes, and the voice embedding's latency.
+"""Who said it, measured: attribution accuracy on mono mixes, and the voice stages' latency.
 
-    python -m pipeline.bench.speakers [--out benchmarks/results/speakers.json] [--turns N]
+    python -m pipeline.bench.speakers [--out benchmarks/results/speakers.json] [--turns N] [--quick]
 
-Mixes: the demo interview mixed to mono, and the demo's script spoken again by
-pairs of espeak-ng voices (different voices from the demo's), joined into one
-mono track with short pauses. Each mix is replayed with `s2q replay FILE --fast
---jsonl` (no `--channels`: one mixed source), and every word of the settled
-transcript (last label per `utterance_id`) is scored against the script turn it
-overlaps most: right, wrong or `unknown`. Alerts and questions are compared
-with the same audio in stereo (`--channels interviewer,candidate`, the demo
-only). A last mix has no pause between turns, so utterances hold two voices,
-which are not split yet: its figure says what that costs. Latency: the voice
-stage of every utterance (`latency_ms.voice`), and the embedding of each
-script turn alone, p50/p95.
+The mixes (built by `pipeline.bench.speaker_mixes`, voices other than the demo's unless named):
+- `demo-mono`: the demo interview mixed to mono; `demo no-pause`: its turns back to back.
+- `espeak A / B`: the demo's script spoken by pairs of espeak-ng voices, with pauses; `... no-pause`:
+  0.15 s between turns (below the segmenter's hangover), so utterances hold two voices and the
+  turn splitter must cut them.
+- `panel`: three espeak voices, the third (a second interviewer) to be kept apart (`speaker-N`).
+These are replayed with `s2q replay FILE --fast --jsonl` (no `--channels`: one mixed source), and
+every word of the transcript is scored against the script turn it overlaps most: right, wrong or
+`unknown`, with the labels as first shown (`live_*`) and as settled (last label per utterance).
+Alerts and questions are compared with the same audio in stereo (the demo only).
+- `real A / B`: two real speakers (codec2 radio recordings, the Asterisk prompt voice), with and
+  without pauses. Nothing they say is in the bank, so they go through the segmenter, the turn
+  splitter and the voice labeler in-process, with the true role as the text vote of each voice's
+  first two turns only (standing in for a bank question and a long answer) and no vote after;
+  scored in seconds of speech instead of words.
+Latency: the voice stage (`latency_ms.voice`) and the turn splitter (`latency_ms.split`, the
+utterances long enough to be searched) in the replays, p50/p95.
 """
 
 from __future__ import annotations
@@ -30,16 +36,21 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio.voices import SAMPLE_RATE
+from pipeline.bench import speaker_mixes as mixes
 from pipeline.bench.latency import percentiles
+from pipeline.bench.speaker_mixes import GAP_S, NO_PAUSE_S, read_mono
 
 DEMO_SCRIPT = Path(__file__).resolve().parents[1] / "demo" / "interview.json"
 DEMO_AUDIO = DEMO_SCRIPT.with_suffix(".ogg")
 # (interviewer, candidate) espeak-ng voices: male/female both ways, accents, two close male voices.
 # (`en-gb+f3` is silently the same as `en-gb`: check a variant's output differs before adding it.)
 VOICE_PAIRS = [("en-us+m3", "en+f3"), ("en-gb-scotland+f4", "en-us+m3"), ("en-us", "en-gb"), ("en-gb-x-rp", "en-029")]
-GAP_S = 0.8  # pause between turns in the espeak mixes (the segmenter's hangover is 0.6 s)
-NO_PAUSE_S = 0.15  # a turn change without a pause: below the segmenter's hangover, so turns merge
+# The third voice (`extra`) is a second interviewer: a woman's voice like the candidate's, a man's like the first.
+PANELS = [{"interviewer": "en-us+m3", "candidate": "en+f3", "extra": "en-gb-scotland+f4"},
+          {"interviewer": "en-us+m3", "candidate": "en+f3", "extra": "en-gb-x-rp"}]
+REAL_PANEL = ("asterisk-allison", "codec2-ve9qrp", "codec2-david4")
 ALERTS = ("red_flag", "compliance", "question_asked")
+__all__ = ["GAP_S", "NO_PAUSE_S", "read_mono"]
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
@@ -51,32 +62,10 @@ def write_wav(path: Path, audio: np.ndarray) -> None:
         w.writeframes(pcm.tobytes())
 
 
-def read_mono(path: Path) -> np.ndarray:
-    """Any file PyAV reads, mixed to mono 16 kHz float32 (what `replay` without `--channels` hears)."""
-    import av
-
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        parts = [g.to_ndarray().reshape(-1) for f in container.decode(audio=0) for g in resampler.resample(f)]
-    return np.concatenate(parts).astype(np.float32)
-
-
-def speak(text: str, voice: str) -> np.ndarray:
-    """One line by espeak-ng, at 16 kHz mono."""
-    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
-        subprocess.run(["espeak-ng", "-v", voice, "-w", f.name, text], check=True, capture_output=True)
-        return read_mono(Path(f.name))
-
-
 def espeak_dialog(turns: list[dict], voices: dict[str, str], path: Path, gap_s: float = GAP_S) -> list[dict]:
     """Speaks each turn with its speaker's voice into one mono WAV; returns the turns with their spans."""
-    parts, timed, t = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)], [], 0.5
-    for turn in turns:
-        audio = speak(turn["text"], voices[turn["speaker"]])
-        timed.append({**turn, "start": round(t, 3), "end": round(t + len(audio) / SAMPLE_RATE, 3)})
-        parts += [audio, np.zeros(int(gap_s * SAMPLE_RATE), np.float32)]
-        t += len(audio) / SAMPLE_RATE + gap_s
-    write_wav(path, 0.7 * np.concatenate(parts))
+    audio, timed = mixes.espeak_dialog(turns, voices, gap_s)
+    write_wav(path, audio)
     return timed
 
 
@@ -113,44 +102,109 @@ def attribution(events: list[dict], turns: list[dict]) -> dict:
     return {**score, "live_right": live["right"], "live_wrong": live["wrong"], "revisions": revisions}
 
 
-def _score(transcripts: list[dict], turns: list[dict]) -> dict:
+def _verdict(said: str, truth: str) -> str:
+    """`extra` (a panel's third voice) is right as any label other than the two roles."""
+    if said == "unknown":
+        return "unknown"
+    if truth == "extra":
+        return "right" if said not in ("interviewer", "candidate") else "wrong"
+    return "right" if said == truth else "wrong"
+
+
+def _score(transcripts: list[dict], turns: list[dict], weight=lambda e: len(e["text"].split())) -> dict:
     counts = Counter()
     for e in transcripts:
         turn = max(turns, key=lambda t: min(t["end"], e["end"]) - max(t["start"], e["start"]))
-        words = len(e["text"].split())
-        verdict = "right" if e["speaker"] == turn["speaker"] else "unknown" if e["speaker"] == "unknown" else "wrong"
-        counts[verdict] += words
+        counts[_verdict(e["speaker"], turn["speaker"])] += weight(e)
     total = max(sum(counts.values()), 1)
-    return {"words": sum(counts.values()), **{k: round(counts[k] / total, 4) for k in ("right", "wrong", "unknown")}}
+    return {"words": round(sum(counts.values()), 1), **{k: round(counts[k] / total, 4) for k in ("right", "wrong", "unknown")}}
 
 
 def alerts(events: list[dict]) -> Counter:
-    return Counter((e["type"], e["id"], e["speaker"]) for e in events if e["type"] in ALERTS)
+    """Alerts and questions as they stand at the end (confirmed, revised, withdrawn settled)."""
+    from pipeline.report.record import settled_alerts
+
+    return Counter((e["type"], e["id"], e["speaker"]) for e in settled_alerts(events) if e["type"] in ALERTS)
 
 
-def embedding_latency(audio: np.ndarray, turns: list[dict]) -> dict:
-    """The voice stage alone on each turn's audio, one at a time (as the engine runs it)."""
+def voice_only(audio: np.ndarray, turns: list[dict], labeler=None) -> dict:
+    """The segmenter, turn splitter and voice labeler in-process (no ASR), for mixes whose words
+    the bank does not know: the true role is the vote of each voice's first two turns, then none.
+    Scored in seconds of speech (`words` is seconds here)."""
+    from pipeline.audio.segmenter import Segmenter
+    from pipeline.audio.turns import build_splitter
     from pipeline.audio.voices import VoiceEncoder
+    from pipeline.events import Transcript
+    from pipeline.interview.speakers import VoiceLabeler
 
-    encoder = VoiceEncoder().warm_up()
-    times = []
-    for turn in turns:
-        clip = audio[int(turn["start"] * SAMPLE_RATE):int(turn["end"] * SAMPLE_RATE)]
-        started = time.perf_counter()
-        encoder.embed(clip)
-        times.append((time.perf_counter() - started) * 1000.0)
-    seconds = [t["end"] - t["start"] for t in turns]
-    return {**percentiles(times), "turn_s_mean": round(float(np.mean(seconds)), 2)}
+    voter = _FirstTurns(turns)
+    labeler = labeler or VoiceLabeler(VoiceEncoder().warm_up(), voter)
+    labeler.text = voter
+    splitter = build_splitter(labeler)
+    ids = iter(range(1, 10**6))
+    seg = Segmenter("unknown", next_id=lambda: next(ids))
+    shown, spans = [], {}
+    utterances = [u for k in range(0, len(audio), 4800) for u in seg.feed(audio[k:k + 4800])] + list(seg.flush())
+    embed_ms = []
+    for u in utterances:
+        if u.duration >= splitter.opts.min_s:  # what the voice stage cost before the splitter
+            started = time.perf_counter()
+            labeler.encoder.embed(u.audio)
+            embed_ms.append((time.perf_counter() - started) * 1000.0)
+        for part in splitter.split(u, lambda: next(ids)):
+            said = labeler.label_speaker(Transcript(part, text="x"))
+            spans[part.id] = (part.start, part.end)
+            shown.append({"utterance_id": part.id, "speaker": said, "start": part.start, "end": part.end})
+            for r in labeler.revisions():
+                shown.append({"utterance_id": r.utterance_id, "speaker": r.speaker,
+                              "start": spans[r.utterance_id][0], "end": spans[r.utterance_id][1]})
+    seconds = lambda e: e["end"] - e["start"]  # noqa: E731
+    last = {e["utterance_id"]: e for e in shown}
+    first: dict = {}
+    for e in shown:
+        first.setdefault(e["utterance_id"], e)
+    score, live = _score(list(last.values()), turns, seconds), _score(list(first.values()), turns, seconds)
+    return {**score, "live_right": live["right"], "live_wrong": live["wrong"],
+            "revisions": len(shown) - len(first), "splits": len(first) - len(utterances),
+            "split_ms": splitter.timings_ms, "embed_ms": embed_ms}
 
 
-def run(out: Path | None, n_turns: int | None) -> dict:
+class _FirstTurns:
+    """Text evidence stand-in: the true role for the first two turns of each voice."""
+
+    def __init__(self, turns: list[dict]) -> None:
+        self.turns, self.first = turns, set()
+        for role in {t["speaker"] for t in turns}:
+            self.first |= set([i for i, t in enumerate(turns) if t["speaker"] == role][:2])
+
+    def label_speaker(self, transcript) -> str:
+        u = transcript.utterance
+        i = max(range(len(self.turns)), key=lambda k: min(self.turns[k]["end"], u.end) - max(self.turns[k]["start"], u.start))
+        return self.turns[i]["speaker"] if i in self.first else "unknown"
+
+    def revisions(self) -> list:
+        return []
+
+
+def _replayed(path: Path, audio: np.ndarray, timed: list[dict], results: dict, name: str, latency: dict) -> None:
+    write_wav(path, audio)
+    events = replay(path)
+    results["mixes"][name] = {**attribution(events, timed), "alerts": sorted(map(list, alerts(events)))}
+    for stage in ("voice", "split"):
+        latency[stage] += [e["latency_ms"][stage] for e in settled(events) if stage in e.get("latency_ms", {})]
+    m = results["mixes"][name]
+    print(f"{name}: {m['right']:.1%} right, {m['wrong']:.1%} wrong", file=sys.stderr)
+
+
+def run(out: Path | None, n_turns: int | None, quick: bool = False) -> dict:
     script = json.loads(DEMO_SCRIPT.read_text())["turns"][:n_turns]
     results: dict = {"machine_note": "2 cores shared with other jobs: latency is indicative", "mixes": {}}
+    latency: dict[str, list[float]] = {"voice": [], "split": [], "split_alone": [], "embed_alone": []}
     with tempfile.TemporaryDirectory() as tmp:
-        mono = Path(tmp) / "demo-mono.wav"
-        audio = read_mono(DEMO_AUDIO)
-        write_wav(mono, audio[:int((script[-1]["end"] + 1.0) * SAMPLE_RATE)])
-        events = replay(mono)
+        path = Path(tmp) / "mix.wav"
+        audio = read_mono(DEMO_AUDIO)[:int((script[-1]["end"] + 1.0) * SAMPLE_RATE)]
+        write_wav(path, audio)
+        events = replay(path)
         stereo = replay(DEMO_AUDIO, "interviewer,candidate")
         stereo = [e for e in stereo if e["type"] not in ALERTS or e["end"] <= script[-1]["end"] + 1.0]
         a, b = alerts(events), alerts(stereo)
@@ -158,46 +212,80 @@ def run(out: Path | None, n_turns: int | None) -> dict:
             **attribution(events, script),
             "alerts_mono_vs_stereo": {"only_mono": sorted(map(list, (a - b).elements())),
                                       "only_stereo": sorted(map(list, (b - a).elements()))}}
-        voice_ms = [e["latency_ms"]["voice"] for e in settled(events) if "voice" in e.get("latency_ms", {})]
-        results["voice_stage_in_replay"] = percentiles(voice_ms)
-        results["embedding_per_turn"] = embedding_latency(audio, script)
-        for interviewer, candidate in VOICE_PAIRS:
-            name = f"espeak {interviewer} / {candidate}"
-            path = Path(tmp) / "mix.wav"
-            timed = espeak_dialog(script, {"interviewer": interviewer, "candidate": candidate}, path)
-            events = replay(path)
-            results["mixes"][name] = {**attribution(events, timed), "alerts": sorted(map(list, alerts(events)))}
+        for stage in ("voice", "split"):
+            latency[stage] += [e["latency_ms"][stage] for e in settled(events) if stage in e.get("latency_ms", {})]
+        _replayed(path, *mixes.retimed(audio, script, NO_PAUSE_S), results, "demo no-pause", latency)
+        pairs = VOICE_PAIRS[:2] if quick else VOICE_PAIRS
+        for interviewer, candidate in pairs:
+            voices = {"interviewer": interviewer, "candidate": candidate}
+            _replayed(path, *mixes.espeak_dialog(script, voices), results, f"espeak {interviewer} / {candidate}",
+                      latency)
+        for interviewer, candidate in VOICE_PAIRS[:2]:
+            voices = {"interviewer": interviewer, "candidate": candidate}
+            _replayed(path, *mixes.espeak_dialog(script, voices, NO_PAUSE_S), results,
+                      f"espeak {interviewer} / {candidate} no-pause", latency)
+        for panel in PANELS:
+            _replayed(path, *mixes.espeak_dialog(mixes.panel_turns(script), panel), results,
+                      "panel " + " / ".join(panel.values()), latency)
+    for interviewer, candidate in mixes.REAL_PAIRS:
+        for gap, suffix in ((GAP_S, ""), (NO_PAUSE_S, " no-pause")):
+            name = f"real {interviewer} / {candidate}{suffix}"
+            results["mixes"][name] = voice_only(*mixes.real_dialog(interviewer, candidate, gap))
+            latency["split_alone"] += results["mixes"][name].pop("split_ms")
+            latency["embed_alone"] += results["mixes"][name].pop("embed_ms")
             print(f"{name}: {results['mixes'][name]['right']:.1%} right", file=sys.stderr)
-        # Turns with no pause between them merge into one utterance: not split yet (see the docstring).
-        interviewer, candidate = VOICE_PAIRS[0]
-        timed = espeak_dialog(script, {"interviewer": interviewer, "candidate": candidate}, path, gap_s=NO_PAUSE_S)
-        results["no_pause"] = {"mix": f"espeak {interviewer} / {candidate}, {NO_PAUSE_S} s between turns",
-                               **attribution(replay(path), timed)}
-    mixes = results["mixes"].values()
-    results["overall"] = {k: round(float(np.mean([m[k] for m in mixes])), 4) for k in ("right", "wrong", "unknown")}
+    interviewer, candidate, extra = REAL_PANEL
+    for gap, suffix in ((GAP_S, ""), (NO_PAUSE_S, " no-pause")):
+        name = f"real panel {interviewer} / {candidate} / {extra}{suffix}"
+        results["mixes"][name] = voice_only(*mixes.real_dialog(interviewer, candidate, gap, 90.0, extra=extra))
+        for key in ("split_ms", "embed_ms"):
+            results["mixes"][name].pop(key)
+        print(f"{name}: {results['mixes'][name]['right']:.1%} right", file=sys.stderr)
+    results["voice_stage_in_replay"] = percentiles(latency["voice"])
+    results["split_in_replay"] = percentiles(latency["split"])
+    results["split_alone"] = percentiles(latency["split_alone"])
+    results["embed_alone"] = percentiles(latency["embed_alone"])
+    ms = results["mixes"].values()
+    results["overall"] = {k: round(float(np.mean([m[k] for m in ms])), 4) for k in ("right", "wrong", "unknown")}
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
+        out.with_suffix(".md").write_text(markdown(results))
     return results
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Who said it: attribution on mono mixes", "",
+             "Settled = last label of each utterance; first shown = the label when it was first emitted. "
+             "`real` mixes: voice only, scored in seconds of speech (see pipeline/bench/speakers.py).", "",
+             "| mix | units | right | wrong | unknown | first shown right | first shown wrong | revisions |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, m in results["mixes"].items():
+        lines.append(f"| {name} | {m['words']} | {m['right']:.1%} | {m['wrong']:.1%} | {m['unknown']:.1%} "
+                     f"| {m['live_right']:.1%} | {m['live_wrong']:.1%} | {m['revisions']} |")
+    o = results["overall"]
+    lines += ["", f"Mean over mixes: right {o['right']:.1%}, wrong {o['wrong']:.1%}, unknown {o['unknown']:.1%}.", ""]
+    notes = {"voice_stage_in_replay": "the labeler's own embedding, 0 when it reuses the splitter's windows",
+             "split_in_replay": "utterances of 4 s or more, on the capture thread while Whisper runs (--fast)",
+             "split_alone": "the same on the real mixes' utterances of 4 s or more, nothing else of ours running",
+             "embed_alone": "one whole-utterance embedding of those utterances: the voice stage before the splitter"}
+    for stage, note in notes.items():
+        r = results[stage]
+        lines.append(f"- {stage}: p50 {r.get('p50_ms')} ms, p95 {r.get('p95_ms')} ms over {r['n']} ({note}; "
+                     "2 cores shared with other jobs: indicative)")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/speakers.json"))
     parser.add_argument("--turns", type=int, default=None, help="only the first N turns of the script")
+    parser.add_argument("--quick", action="store_true", help="two espeak pairs with pauses instead of four")
     args = parser.parse_args(argv)
-    results = run(args.out, args.turns)
-    for name, mix in results["mixes"].items():
-        print(f"{name:42s} right {mix['right']:6.1%}  wrong {mix['wrong']:6.1%}  unknown {mix['unknown']:6.1%}"
-              f"  ({mix['words']} words, {mix['revisions']} revisions; as first shown: right {mix['live_right']:.1%},"
-              f" wrong {mix['live_wrong']:.1%})")
-    nopause = results["no_pause"]
-    print(f"{nopause['mix']}: right {nopause['right']:.1%}, wrong {nopause['wrong']:.1%} (utterances hold two voices)")
+    results = run(args.out, args.turns, args.quick)
+    print(markdown(results))
     demo = results["mixes"]["demo-mono"]["alerts_mono_vs_stereo"]
     print(f"demo alerts/questions only in mono: {demo['only_mono']}; only in stereo: {demo['only_stereo']}")
-    for stage in ("voice_stage_in_replay", "embedding_per_turn"):
-        r = results[stage]
-        print(f"{stage}: p50 {r.get('p50_ms')} ms, p95 {r.get('p95_ms')} ms over {r['n']} (machine shared: indicative)")
     return 0
 
 

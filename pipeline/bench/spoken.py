@@ -2,17 +2,23 @@
 
 Every compliance example of the role's bank, and a sample of its lawful questions (the
 compliance entries' negative examples and every `LAWFUL_EVERY`-th bank question), are voiced
-by espeak-ng in several voices at normal and fast rates, some mixed with noise at 10-20 dB
+by several voices (espeak-ng; Festival's kal, ked and slt voices; Piper's neural joe voice; Kokoro-82M's five voices, Japanese-accented
+English; see `pipeline.bench.tts`) at normal and fast rates, some mixed with noise at 10-20 dB
 SNR, then cut by the segmenter, transcribed and matched like live audio. Synthesised audio
 is cached, so a rerun only pays for the pipeline.
 
     python -m pipeline.bench.spoken              # detection rate per voice, alerts on lawful questions
+    python -m pipeline.bench.spoken --engines espeak   # only the voices that are installed / wanted
+
+Voices whose engine is not installed (Festival: tools/install-system-deps.sh; Piper, Kokoro:
+`pip install -e '.[spoken-voices]'`) are left out with a note.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-import subprocess
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -30,23 +36,38 @@ SPEAKER = "interviewer"
 @dataclass(frozen=True)
 class Voice:
     """Attributes:
-      name: espeak-ng voice (`en-us`, `en-gb`, `en+f3`, ...).
-      rate: words per minute (espeak's default is 175).
+      name: espeak-ng voice (`en-us`, `en-gb`, `en+f3`, ...), Festival voice (`kal_diphone`, ...),
+        Kokoro voice (`jf_alpha`, ...), Piper `joe`.
+      rate: words per minute, espeak only (its default is 175).
       snr_db: white noise mixed in at this signal-to-noise ratio; None for clean audio.
+      engine: `espeak`, `festival`, `piper` or `kokoro` (`pipeline.bench.tts`).
+      speed: the neural voices' speaking rate (1.0 is the voice's own; 1.25 is fast).
     """
 
     name: str
     rate: int = 175
     snr_db: float | None = None
+    engine: str = "espeak"
+    speed: float = 1.0
 
     @property
     def label(self) -> str:
-        return f"{self.name}@{self.rate}" + ("" if self.snr_db is None else f"+noise{self.snr_db:g}dB")
+        noise = "" if self.snr_db is None else f"+noise{self.snr_db:g}dB"
+        if self.engine == "espeak":
+            return f"{self.name}@{self.rate}{noise}"  # the labels recorded before other engines existed
+        return f"{self.engine}:{self.name}@{self.speed:g}x{noise}"
 
 
 VOICES = (
     Voice("en-us"), Voice("en-gb", 230), Voice("en+f3"), Voice("en-us+m3", 230, 15.0),
     Voice("en-gb-scotland"), Voice("en+f2", 230), Voice("en-us", 175, 10.0), Voice("en-gb-x-rp", 175, 20.0),
+    Voice("kal_diphone", engine="festival"), Voice("ked_diphone", engine="festival", speed=1.25, snr_db=15.0),
+    Voice("cmu_us_slt_arctic_hts", engine="festival"), Voice("cmu_us_slt_arctic_hts", engine="festival", speed=1.25),
+    Voice("joe", engine="piper"), Voice("joe", engine="piper", speed=1.25, snr_db=15.0),
+    Voice("joe", engine="piper", snr_db=10.0),
+    Voice("jf_alpha", engine="kokoro"), Voice("jm_kumo", engine="kokoro", speed=1.25),
+    Voice("jf_nezumi", engine="kokoro", snr_db=10.0), Voice("jf_gongitsune", engine="kokoro", speed=1.25, snr_db=20.0),
+    Voice("jf_tebukuro", engine="kokoro"),
 )
 
 
@@ -57,7 +78,24 @@ class SpokenItem:
     voice: Voice
 
 
-def spoken_items(bank) -> list[SpokenItem]:
+def available_voices(engines: tuple[str, ...] | None = None) -> tuple[tuple[Voice, ...], list[str]]:
+    """The voices of VOICES whose engine is wanted and installed, and a note for each one left out."""
+    from pipeline.bench import tts
+
+    voices, notes = [], []
+    for voice in VOICES:
+        if engines is not None and voice.engine not in engines:
+            continue
+        try:
+            tts.synthesize("ready", voice.engine, voice.name)
+        except (tts.VoiceUnavailable, FileNotFoundError, OSError) as exc:
+            notes.append(f"{voice.label} left out: {exc}")
+            continue
+        voices.append(voice)
+    return tuple(voices), notes
+
+
+def spoken_items(bank, voices: tuple[Voice, ...] = VOICES) -> list[SpokenItem]:
     """Compliance examples and lawful questions, each given a voice in turn."""
     items: list[SpokenItem] = []
     for alert in bank.compliance:
@@ -66,7 +104,7 @@ def spoken_items(bank) -> list[SpokenItem]:
     lawful += [q.text for q in bank.questions[::LAWFUL_EVERY]]
     items += [SpokenItem(t, "", VOICES[0]) for t in lawful]
     for i, item in enumerate(items):
-        item.voice = VOICES[i % len(VOICES)]
+        item.voice = voices[i % len(voices)]
     return items
 
 
@@ -76,12 +114,9 @@ def voiced(text: str, voice: Voice) -> np.ndarray:
     path = CACHE / f"{key}.npy"
     if path.exists():
         return np.load(path)
-    wav = subprocess.run(["espeak-ng", "-v", voice.name, "-s", str(voice.rate), "--stdout", text],
-                         capture_output=True, check=True).stdout
-    # espeak-ng writes 22,050 Hz 16-bit mono WAV with a 44-byte header.
-    speech = np.frombuffer(wav[44:], "<i2").astype(np.float32) / 32768.0
-    speech = np.interp(np.arange(0, len(speech) * SAMPLE_RATE / 22050) * 22050 / SAMPLE_RATE,
-                       np.arange(len(speech)), speech).astype(np.float32)
+    from pipeline.bench.tts import synthesize
+
+    speech = synthesize(text, voice.engine, voice.name, voice.rate, voice.speed)
     pad = np.zeros(SAMPLE_RATE // 2, np.float32)
     audio = np.concatenate([pad, speech, pad])
     rng = np.random.default_rng(int(key, 16) % 2**32)
@@ -136,6 +171,8 @@ def evaluate(transcriber, stage, segmenter_options=None, items: list[SpokenItem]
         "detection_rate": round(sum(hits) / max(1, len(hits)), 3),
         "compliance_questions": len(hits),
         "per_voice": {v: round(sum(h) / len(h), 3) for v, h in per_voice.items()},
+        "per_voice_n": {v: len(h) for v, h in per_voice.items()},
+        "per_engine": _per_engine(per_voice),
         "lawful_questions": lawful,
         "alerts_on_lawful": len(false_alerts),
         "misses": misses,
@@ -144,17 +181,43 @@ def evaluate(transcriber, stage, segmenter_options=None, items: list[SpokenItem]
     }
 
 
-def main() -> int:
+def _per_engine(per_voice: dict[str, list[int]]) -> dict[str, dict]:
+    engines: dict[str, list[int]] = {}
+    for label, hits in per_voice.items():
+        engine = label.split(":", 1)[0] if ":" in label else "espeak"
+        engines.setdefault(engine, []).extend(hits)
+    return {e: {"rate": round(sum(h) / len(h), 3), "n": len(h)} for e, h in engines.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
     from pipeline.audio.transcriber import Transcriber
+    from pipeline.bench import BENCHMARKS
     from pipeline.interview import build_interview_stage
 
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engines", help="comma-separated subset of espeak,piper,kokoro (default: all installed)")
+    ap.add_argument("--json", type=Path, default=BENCHMARKS / "results" / "spoken.json",
+                    help="where to write the report (default: %(default)s)")
+    args = ap.parse_args(argv)
+    voices, notes = available_voices(tuple(args.engines.split(",")) if args.engines else None)
+    for note in notes:
+        print(note, file=sys.stderr)
+    if not voices:
+        print("no voice is installed: apt-get install espeak-ng", file=sys.stderr)
+        return 2
     transcriber = Transcriber()
-    report = evaluate(transcriber, build_interview_stage())
+    stage = build_interview_stage()
+    report = evaluate(transcriber, stage, items=spoken_items(stage.bank, voices))
+    report["voices_left_out"] = notes
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"compliance questions detected: {report['detection_rate']:.1%} of {report['compliance_questions']}; "
           f"alerts on {report['lawful_questions']} lawful questions: {report['alerts_on_lawful']} "
           f"({report['seconds']} s)")
+    for engine, e in report["per_engine"].items():
+        print(f"  {e['rate']:6.1%}  {engine} (all its voices, {e['n']} questions)")
     for voice, rate in report["per_voice"].items():
-        print(f"  {rate:6.1%}  {voice}")
+        print(f"  {rate:6.1%}  {voice} ({report['per_voice_n'][voice]})")
     for m in report["misses"]:
         print(f"  missed {m['want']} ({m['voice']}): said {m['said']!r}, heard {m['heard']!r}")
     for m in report["false_alerts"]:

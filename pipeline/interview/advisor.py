@@ -71,6 +71,14 @@ class Advisor:
             new_flags.append(hit.id)
         return new_flags
 
+    def rebuild(self, results) -> None:
+        """The state again from scratch, from each utterance's latest matches in the order the
+        utterances were first heard: after a revision (better text, settled speaker) nothing is
+        counted twice and nothing withdrawn stays counted."""
+        self.state = InterviewState(stage=self.stage_order[0])
+        for result in results:
+            self.observe(result)
+
     # -- ranking ---------------------------------------------------------------
 
     def suggest(self, just_raised: list[str] = ()) -> list[Suggestion]:

@@ -93,11 +93,15 @@ class VoiceLabeler:
         self.heard: list[_Heard] = []
         self._pending: list[SpeakerRevision] = []
         self._interviewer: set[int] = set()  # utterances last named interviewer: the role sticks to them
+        self.precomputed: dict[int, np.ndarray] = {}  # utterance id -> voice vector (from the splitter)
+        self._space: tuple[np.ndarray, np.ndarray] | None = None
 
     def label_speaker(self, transcript: Transcript) -> Speaker:
         u = transcript.utterance
         started = time.monotonic()
-        vector = self.encoder.embed(u.audio)
+        vector = self.precomputed.pop(u.id, None)
+        if vector is None:
+            vector = self.encoder.embed(u.audio)
         u.timeline.extra_ms["voice"] = round((time.monotonic() - started) * 1000.0, 1)
         vote = self.text.label_speaker(transcript)
         self.heard.append(_Heard(u.id, "unknown", vector, u.duration, vote))
@@ -110,7 +114,23 @@ class VoiceLabeler:
                 h.speaker = speaker
                 self._pending.append(SpeakerRevision(h.utterance_id, speaker))
         current.speaker = names.get(current.cluster, "unknown")
+        self._space = self._voices(names)
         return current.speaker
+
+    def voice_space(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """For the turn splitter (another thread; the tuple is replaced whole): the mean voice of the
+        long utterances and the centred unit centroids of the named voices, once both roles are named
+        and `settle_after` long utterances are in; else None."""
+        return self._space
+
+    def _voices(self, names: dict[int, str]) -> tuple[np.ndarray, np.ndarray] | None:
+        long = [h.vector for h in self.heard if h.seconds >= self.opts.min_new_s]
+        if len(long) < self.opts.settle_after or len(names) < 2:
+            return None
+        centre = np.mean(long, axis=0)
+        rows = [_unit(np.mean([self.heard[i].vector for i in c.members], axis=0) - centre)
+                for c in self.clusters if c.number in names]
+        return centre, np.array(rows)
 
     def revisions(self) -> list[SpeakerRevision]:
         """Earlier utterances whose speaker changed since the last call (the engine re-emits them)."""

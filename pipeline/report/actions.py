@@ -19,7 +19,7 @@ BY_CLICK = "interviewer"  # the `by` of a question counted from a click
 def clicked_questions(session: Session, bank: Bank | None = None) -> list[dict[str, Any]]:
     """Questions marked asked in the panel and not recognised by the matcher, shaped like
     `question_asked` events (with `by`), at the audio time of the click."""
-    recognised = {e.get("id") for e in session.of("question_asked")}
+    recognised = {e.get("id") for e in session.settled("question_asked")}
     found: dict[str, dict[str, Any]] = {}
     for action in session.of("interviewer_action"):
         qid = action.get("target")

@@ -75,12 +75,12 @@ def timeline_svg(session: Session, bank: Bank | None = None) -> str:
         tip = f"{clock(e.get('start'))} {SPEAKER_LABEL.get(row, row)}: {e.get('text', '')}"
         parts.append(f'<rect x="{x(e.get("start"))}" y="{y(row) + 6}" width="{width}" height="{ROW_H - 12}" '
                      f'fill="{colours.get(row, "#6b5b95")}"><title>{html.escape(tip)}</title></rect>')
-    for q in session.of("question_asked") + clicked_questions(session, bank):
+    for q in session.settled("question_asked") + clicked_questions(session, bank):
         cx, top = x(q.get("start")), y("questions")
         tip = f"{clock(q.get('start'))} asked: {q.get('text') or q.get('id', '')}"
         parts.append(f'<path d="M{cx - 5} {top + 6} L{cx + 5} {top + 6} L{cx} {top + 20} Z" fill="#1f5fbf">'
                      f"<title>{html.escape(tip)}</title></path>")
-    for a in session.of("red_flag") + session.of("compliance"):
+    for a in session.settled("red_flag") + session.settled("compliance"):
         cx, cy = x(a.get("start")), y("alerts") + ROW_H // 2
         compliance = a.get("type") == "compliance"
         tip = f"{clock(a.get('start'))} {'do not ask' if compliance else 'red flag'}: {a.get('name') or a.get('id', '')}: “{a.get('quote', '')}”"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import S2QError
+from pipeline.events import ALERT_TYPES
 
 # Far above hours of events (a few MB an hour); stops a runaway read of a huge or endless file.
 MAX_RECORD_BYTES = 200 * 1024 * 1024
@@ -62,6 +63,11 @@ class Session:
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
 
+    def settled(self, kind: str) -> list[dict[str, Any]]:
+        """The `compliance`, `red_flag` or `question_asked` events that still stand at the end:
+        the latest event of each key, never withdrawn after it, and never only provisional."""
+        return [e for e in settled_alerts(self.events) if e.get("type") == kind]
+
     @property
     def started_at(self) -> datetime | None:
         """Wall-clock start from the `session_start` event, if the record has one."""
@@ -92,6 +98,21 @@ class Session:
         ends = [number(e.get("end")) for e in self.events]
         ends += [number(e["details"].get("end")) for e in self.of("status") if "details" in e]
         return max(ends, default=0.0)
+
+
+def settled_alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alerts and questions asked as they stand after every confirmation, revision and withdrawal
+    (docs/events.md): one event per key, the latest; withdrawn and still-provisional ones left out."""
+    standing: dict[Any, dict[str, Any]] = {}
+    for i, e in enumerate(events):
+        kind = e.get("type")
+        if kind in ALERT_TYPES:
+            key = e.get("key") or (kind, e.get("id"), number(e.get("start")), i)  # older records: no key
+            standing.pop(key, None)
+            standing[key] = e
+        elif kind == "withdrawn" and e.get("key"):
+            standing.pop(e["key"], None)
+    return [e for e in standing.values() if e.get("provisional") is not True]
 
 
 def load_session(path: str | Path, session_id: str | None = None) -> Session:
@@ -215,7 +236,7 @@ def _parse(line: bytes) -> dict[str, Any] | object | None:
 
 _TEXT = {"type", "id", "text", "stage", "speaker", "quote", "name", "alternative", "state", "message",
          "current_stage", "version", "started_at", "role", "source", "reason", "kind",
-         "utterance_id", "after_utterance"}
+         "utterance_id", "after_utterance", "key", "of"}
 _NUMBER = {"start", "end", "score", "waited_s"}
 
 
@@ -227,7 +248,7 @@ def _clean(event: dict[str, Any], depth: int = 0) -> dict[str, Any]:
             value = _text(value)
         elif key in _NUMBER:
             value = number(value)
-        elif key == "final":
+        elif key in ("final", "provisional"):
             value = value if isinstance(value, bool) else None
         elif key in ("probes", "missing"):
             value = _texts(value)

@@ -27,7 +27,7 @@ ROUTINE_STATES = {"started", "ready", "listening", "source_done", "stopped", "do
 
 def render_report(session: Session, bank: Bank | None = None) -> str:
     """The whole report, section by section, in the order an interviewer reads it after the call."""
-    asked = session.of("question_asked") + clicked_questions(session, bank)
+    asked = session.settled("question_asked") + clicked_questions(session, bank)
     sections = [
         _title(session, bank),
         _questions(session, asked, bank),
@@ -132,7 +132,7 @@ def _competencies(session: Session, asked: list[dict], bank: Bank | None) -> str
 
 
 def _red_flags(session: Session, asked: list[dict], bank: Bank | None) -> str:
-    flags = sorted(session.of("red_flag"), key=lambda e: number(e.get("start")))
+    flags = sorted(session.settled("red_flag"), key=lambda e: number(e.get("start")))
     lines = ["## Red flags"]
     if not flags:
         return "\n".join(lines + ["", "_None raised._"])
@@ -160,7 +160,7 @@ def _alert_heading(event: dict) -> list[str]:
 
 
 def _compliance(session: Session) -> str:
-    alerts = sorted(session.of("compliance"), key=lambda e: number(e.get("start")))
+    alerts = sorted(session.settled("compliance"), key=lambda e: number(e.get("start")))
     lines = ["## Compliance alerts"]
     if not alerts:
         return "\n".join(lines + ["", "_None: no question that must not be asked was recognised._"])
@@ -267,7 +267,7 @@ def _span(details: dict) -> str:
 def _foreign_to(session: Session, bank: Bank) -> bool:
     stages = {s.id for s in bank.role.stages}
     competencies = {c.id for c in bank.role.competencies}
-    used_stages = {e.get("stage") for e in session.of("question_asked")}
+    used_stages = {e.get("stage") for e in session.settled("question_asked")}
     used_competencies = set()
     for event in session.of("coverage"):
         used_competencies |= set(event.get("competencies") or {})

@@ -26,7 +26,7 @@ from pipeline.models import DEFAULT_EMBEDDER, resolve_model
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 DIMENSIONS = 384
 BUNDLED = Path(__file__).resolve().parents[1] / "assets" / "minilm"  # the default model, exported at build
-KEY_FILES = ("config.json", "modules.json", "tokenizer.json", "export.json")
+KEY_FILES = ("config.json", "modules.json", "tokenizer.json", "export.json", "tuned.json")
 
 
 def default_onnx_dir() -> Path:

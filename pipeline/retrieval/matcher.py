@@ -25,7 +25,7 @@ from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.phrases import SIDES
 from pipeline.retrieval.schema import Thresholds
-from pipeline.retrieval.text import clean_speech, split_sentences
+from pipeline.retrieval.text import clean_speech, sounds_like_question, split_sentences
 
 
 @dataclass
@@ -74,16 +74,20 @@ class Unit:
 KIND_OF_LIST = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
 
 
-def rejection(candidate: Candidate, thresholds: Thresholds) -> str | None:
-    """THE threshold rule: why a candidate does not count ("too low", "counter"), or None when it does.
+def rejection(candidate: Candidate, thresholds: Thresholds, sentence: str | None = None) -> str | None:
+    """THE threshold rule: why a candidate does not count ("too low", "counter", "not asked"), or None.
 
     A candidate counts when its score reaches its kind's threshold and, for nearest-neighbour kinds,
-    beats the closest counter-example by the margin.
+    beats the closest counter-example by the margin. A question also needs its `sentence` (when
+    given) to ask something (`sounds_like_question`): a lead-in such as "Great, let's start with some
+    fundamentals and then talk about systems you have built." is never a question asked.
     """
     if candidate.score < getattr(thresholds, candidate.kind):
         return "too low"
     if candidate.counter is not None and candidate.score - candidate.counter < thresholds.margin:
         return "counter"
+    if candidate.kind == "question" and sentence is not None and not sounds_like_question(sentence):
+        return "not asked"
     return None
 
 
@@ -171,7 +175,7 @@ def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], t
     found: dict[tuple[str, str], Hit] = {}
     for unit, candidates in scored:
         for c in candidates:
-            if rejection(c, thresholds) is not None:
+            if rejection(c, thresholds, unit) is not None:
                 continue
             hit = found.get((c.kind, c.id))
             if hit is None or c.score > hit.score:

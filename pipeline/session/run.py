@@ -44,9 +44,20 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
     mixed = any(speaker == "unknown" for source in sources for speaker in source.speakers)
     labeler = voice_labeler(stage) if stage is not None and mixed else stage
+    splitter = turn_splitter(labeler)
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
-    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler)
+    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler,
+                  splitter=splitter)
+
+
+def turn_splitter(labeler):
+    """The turn splitter for a voice labeler (it shares its model and its voices); None otherwise."""
+    if labeler is None or not hasattr(labeler, "voice_space"):
+        return None
+    from pipeline.audio.turns import build_splitter
+
+    return build_splitter(labeler)
 
 
 def voice_labeler(stage):

