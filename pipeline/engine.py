@@ -122,11 +122,10 @@ class Engine:
         if self.speculate:
             self.opts = replace(self.opts, segmenter=replace(self.opts.segmenter, speculate=True))
         self._ids = itertools.count()
-        self._id_lock = threading.Lock()
         self._utterances: queue.Queue[Utterance | EndOfInput] = queue.Queue(maxsize=self.opts.max_pending)
         self._partials: dict[str, Utterance] = {}  # latest snapshot per speaker
         self._speculative: dict[str, Utterance] = {}  # latest guess per speaker
-        self._slot_lock = threading.Lock()
+        self._slot_lock, self._id_lock = threading.Lock(), threading.Lock()
         self.speculation = Speculation()
         self._end_now: dict[str, tuple[int, int]] = {}  # speaker -> (utterance id, samples) to end early
         self._speaking: set[tuple[int, str]] = set()  # (source, speaker) in speech now
@@ -376,7 +375,8 @@ class Engine:
 
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
         if transcript.utterance.final:  # a piece of a long turn: the turn so far, or the whole turn at its end
-            transcript = self.turns.add(transcript)
+            *cut, transcript = self.turns.add(transcript)  # cut: a turn whose end was shed goes out first
+            yield from (event for turn in cut for event in self._after_asr(turn))
         if not transcript.text:
             return
         u = transcript.utterance

@@ -93,13 +93,17 @@ class Turns:
         self._texts: dict[int, list[str]] = {}  # turn id -> text of each piece (best so far)
         self._piece: dict[int, tuple[int, int]] = {}  # piece id -> (turn id, index)
 
-    def add(self, transcript: Transcript) -> Transcript:
+    def add(self, transcript: Transcript) -> list[Transcript]:
         """A final transcript in; out: itself (a turn of one piece), the turn so far as a partial
-        (a piece), or the whole turn as one final (its last piece, perhaps silent)."""
+        (a piece), or the whole turn as one final (its last piece, perhaps silent). A turn whose
+        next piece never came (shed under load) goes out first, as it is."""
         u = transcript.utterance
         pieces = self._open.get(u.speaker)
+        cut = []
+        if pieces and abs(u.start - pieces[-1].utterance.end) > 0.05:
+            cut, pieces = [self._close(u.speaker)], None
         if u.speaker == UNKNOWN or (not u.continues and not pieces):  # a mixed source: pieces stay apart
-            return transcript
+            return cut + [transcript]
         pieces = self._open.setdefault(u.speaker, [])
         pieces.append(transcript)
         first = pieces[0].utterance
@@ -110,16 +114,16 @@ class Turns:
             del self._texts[old]
         text = " ".join(t for t in texts if t)
         if u.continues:
-            return Transcript(replace(u, id=first.id, start=first.start, final=False, continues=False), text)
-        return self._join(self._open.pop(u.speaker), text)
+            return cut + [Transcript(replace(u, id=first.id, start=first.start, final=False, continues=False), text)]
+        return cut + [self._join(self._open.pop(u.speaker), text)]
 
     def close_all(self) -> list[Transcript]:
         """Every turn still open (the input ended after a piece), as finals."""
-        out = []
-        for speaker in list(self._open):
-            pieces = self._open.pop(speaker)
-            out.append(self._join(pieces, " ".join(t for t in self._texts.get(pieces[0].utterance.id, []) if t)))
-        return out
+        return [self._close(speaker) for speaker in list(self._open)]
+
+    def _close(self, speaker: Speaker) -> Transcript:
+        pieces = self._open.pop(speaker)
+        return self._join(pieces, " ".join(t for t in self._texts.get(pieces[0].utterance.id, []) if t))
 
     def revise(self, utterance_id: int, text: str, whole_turn: bool = False) -> tuple[int, str]:
         """Better text for a final, a whole turn, or a piece of a turn: (the final's id, its text)."""

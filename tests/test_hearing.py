@@ -186,10 +186,10 @@ def test_pieces_of_a_long_turn_go_out_as_one_final_the_whole_turn():
     turns = Turns()
     a, b = replace(utterance(10), continues=True), replace(utterance(11), start=2.0, end=4.0, continues=True)
     closing = replace(utterance(12), start=4.0, end=4.3)
-    so_far = turns.add(Transcript(a, "I mostly write quick scripts."))
+    [so_far] = turns.add(Transcript(a, "I mostly write quick scripts."))
     assert not so_far.utterance.final and so_far.utterance.id == 10
     turns.add(Transcript(b, "Unit tests are the job of software engineers,"))
-    whole = turns.add(Transcript(closing, ""))  # the turn ended in silence after its last piece
+    [whole] = turns.add(Transcript(closing, ""))  # the turn ended in silence after its last piece
     assert whole.utterance.final and whole.utterance.id == 10
     assert (whole.utterance.start, whole.utterance.end) == (0.0, 4.3)
     assert whole.text == "I mostly write quick scripts. Unit tests are the job of software engineers,"
@@ -197,7 +197,7 @@ def test_pieces_of_a_long_turn_go_out_as_one_final_the_whole_turn():
     assert turns.revise(11, "unit tests are the job of software engineers.") == (
         10, "I mostly write quick scripts. unit tests are the job of software engineers.")
     alone = Transcript(utterance(13), "Yes.")
-    assert turns.add(alone) is alone
+    assert turns.add(alone) == [alone]
 
 
 def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
@@ -212,3 +212,16 @@ def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
     revision = second.run_one()
     assert revision.whole_turn and revision.utterance_id == 20
     assert echo.calls == [(20, "")] and second.waiting == 0
+
+
+def test_a_turn_whose_end_was_shed_goes_out_before_the_next_utterance():
+    from dataclasses import replace
+
+    from pipeline.memory import Turns
+
+    turns = Turns()
+    turns.add(Transcript(replace(utterance(30), continues=True), "We never checked."))
+    later = Transcript(replace(utterance(33), start=9.0, end=11.0), "Are you married?")
+    cut, after = turns.add(later)  # the turn's next piece was shed: it ends as it is
+    assert cut.utterance.final and cut.utterance.id == 30 and cut.text == "We never checked."
+    assert after is later
