@@ -187,10 +187,10 @@ class Engine:
                 if self.opts.partial_every_s and seg.in_speech and not self.finishing:
                     self._maybe_partial(seg, last_partial)
             for utterance in segmenters.flush():
-                self._submit(utterance)
+                self._route(utterance)  # the speech in progress at the end: split by voice like any other
         except S2QError as exc:  # a device that vanished: keep what it gave, then say so
             for utterance in segmenters.flush():
-                self._submit(utterance)
+                self._route(utterance)
             self._out.put(StatusEvent(state="source_failed", message=str(exc), details={"source": index}))
             self.failures.append(exc)
         except BaseException as exc:  # reported on the main thread
