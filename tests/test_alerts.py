@@ -128,18 +128,26 @@ def test_voiced_question_warns_from_its_partial_transcripts_then_confirms(stage,
 # -- revisions ----------------------------------------------------------------------
 
 
-def test_speaker_settled_as_candidate_raises_the_red_flag_and_withdraws_the_question(stage):
+def test_speaker_settled_as_candidate_raises_the_red_flag(stage):
     first = run_stage(stage, [said(NO_MONITORING, "interviewer", 0)])
-    assert not of(first, RedFlagEvent) and of(first, QuestionAskedEvent)  # taken for a question
+    assert not of(first, RedFlagEvent) and not of(first, QuestionAskedEvent)  # a statement asks nothing
     events = run_stage(stage, [said(NO_MONITORING, "candidate", 0, revision=1)])
     (flag,) = of(events, RedFlagEvent)
     assert (flag.id, flag.speaker, flag.utterance_id) == ("no-monitoring", "candidate", 0)
-    (withdrawn,) = of(events, WithdrawnEvent)
-    assert (withdrawn.of, withdrawn.reason) == ("question_asked", "speaker")
-    (coverage,) = of(events, CoverageEvent)
-    assert sum(s["asked"] for s in coverage.stages.values()) == 0  # no longer counted as asked
+    assert not of(events, WithdrawnEvent)
     assert of(events, SuggestionEvent)[0].items[0]["kind"] == "probe"  # the flag is probed now
     assert stage.advisor.state.flags == ["no-monitoring"]
+
+
+def test_question_settled_as_the_candidates_is_withdrawn(stage):
+    first = run_stage(stage, [said(DRIFT, "interviewer", 0)])
+    (asked,) = of(first, QuestionAskedEvent)
+    events = run_stage(stage, [said(DRIFT, "candidate", 0, revision=1)])  # the candidate asked it back
+    (withdrawn,) = of(events, WithdrawnEvent)
+    assert (withdrawn.of, withdrawn.reason, withdrawn.key) == ("question_asked", "speaker", asked.key)
+    (coverage,) = of(events, CoverageEvent)
+    assert sum(s["asked"] for s in coverage.stages.values()) == 0  # no longer counted as asked
+    assert stage.advisor.state.asked == []
 
 
 def test_unknown_speaker_settled_as_candidate_keeps_its_red_flag_once(stage):
@@ -148,7 +156,7 @@ def test_unknown_speaker_settled_as_candidate_keeps_its_red_flag_once(stage):
     events = run_stage(stage, [said(NO_MONITORING, "candidate", 0, revision=1)])
     (again,) = of(events, RedFlagEvent)  # the same key with the settled speaker: replaced, not added
     assert (again.key, again.speaker) == (of(first, RedFlagEvent)[0].key, "candidate")
-    assert [w.of for w in of(events, WithdrawnEvent)] == ["question_asked"]  # the interviewer side goes
+    assert not of(events, WithdrawnEvent)  # nothing was taken for a question: a statement asks nothing
     assert stage.advisor.state.flags == ["no-monitoring"] and stage.advisor.state.asked == []
 
 
@@ -178,14 +186,14 @@ def test_text_revision_withdraws_the_alert_and_the_report_shows_the_settled_stat
         sink.write(event)
     sink.close()
     withdrawn = of(events, WithdrawnEvent)
-    assert [(w.of, w.reason) for w in withdrawn] == [("compliance", "text"), ("question_asked", "speaker")]
+    assert [(w.of, w.reason) for w in withdrawn] == [("compliance", "text")]
     report = render_report(load_session(record))
     compliance = report.split("## Compliance alerts")[1].split("##")[0]
     assert "_None" in compliance and "Age" not in compliance
     questions = report.split("## Questions asked")[1].split("## Competencies")[0]
     drift = next(e for e in of(events, QuestionAskedEvent) if e.utterance_id == 0)
     assert drift.text.replace("?", "")[:30] in questions.replace("\\", "")
-    assert "(1)" in questions  # one question, not the withdrawn one
+    assert "(1)" in questions  # one question: the statement asked nothing
     flags = report.split("## Red flags")[1].split("## Compliance")[0]
     assert "Cannot explain how to monitor" in flags
 

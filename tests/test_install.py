@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import SENTENCE_A, SENTENCE_C, normalise_text
+from conftest import SENTENCE_A, SENTENCE_C, normalise_text, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 ONNX = ROOT / "pipeline" / "assets" / "minilm" / "model.onnx"
@@ -124,6 +124,8 @@ def test_make_demo_path_as_non_root_without_sudo(wheelhouse, shared_dir, stereo_
     assert not (home / "called").exists(), (home / "called").read_text()
     finals = _finals(proc.stdout)
     assert {e["speaker"] for e in finals} == {"interviewer", "candidate"}, proc.stdout[-2000:]
-    assert normalise_text(SENTENCE_C) in normalise_text(" ".join(e["text"] for e in finals))
+    # The interviewer's sentence, heard (espeak's "built" is heard as "build" by some builds of the stack).
+    said = " ".join(e["text"] for e in finals if e["speaker"] == "interviewer")
+    assert wer(SENTENCE_C, said) <= 0.15, said
     venv_torch = subprocess.run([copy / ".venv/bin/python", "-c", "import torch"], capture_output=True)
     assert venv_torch.returncode != 0, "make install must not install torch"

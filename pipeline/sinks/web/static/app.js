@@ -222,6 +222,7 @@
       state.ended = true;
       source.close();
       setPill("state", "stopped", "stopped");
+      renderSuggestions(); renderAlerts(); renderCoverage();  // all shown before the page says it ended
       document.body.dataset.ended = "true";
     });
     source.onerror = () => {
