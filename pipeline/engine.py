@@ -39,6 +39,7 @@ from pipeline.audio.transcriber import Transcriber
 from pipeline.engine_options import EngineOptions
 from pipeline.errors import S2QError
 from pipeline.events import (
+    UNKNOWN,
     EndOfInput,
     Event,
     SourceDone,
@@ -207,7 +208,7 @@ class Engine:
                 return
             self._speculative.pop(utterance.speaker, None)
         parts = [utterance]
-        if self.splitter is not None and utterance.speaker == "unknown":
+        if self.splitter is not None and utterance.speaker == UNKNOWN:
             parts = self.splitter.split(utterance, self._next_id)
         for part in parts:
             self._submit(part)
@@ -380,7 +381,7 @@ class Engine:
         if not transcript.text:
             return
         u = transcript.utterance
-        labelled = u.speaker == "unknown" and u.final and self.labeler is not None
+        labelled = u.speaker == UNKNOWN and u.final and self.labeler is not None
         if labelled:
             u.speaker = self.labeler.label_speaker(transcript)
         if u.final:

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-SPEAKERS: tuple[str, ...] = ("interviewer", "candidate", "unknown")
+UNKNOWN = "unknown"  # a mixed source's speaker until its voice is named
+SPEAKERS: tuple[str, ...] = ("interviewer", "candidate", UNKNOWN)
 # One of SPEAKERS, or `speaker-N` for an extra voice told apart on a mixed source (pipeline/interview/speakers.py).
 Speaker = str
 

@@ -7,9 +7,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pipeline.events import Speaker, Transcript, Utterance
+from pipeline.events import UNKNOWN, Speaker, Transcript, Utterance
 
-UNKNOWN = "unknown"  # a mixed source's speaker before labelling: its voices may change within a turn
+
+def in_pieces(u: Utterance, turn_open: bool) -> bool:
+    """Whether a final belongs to a turn committed in pieces: a piece (`continues`), or the end of
+    a turn already open. Never on a mixed source, whose voices may change within a turn."""
+    return u.speaker != UNKNOWN and (u.continues or turn_open)
+
+
+def spoken(texts) -> str:
+    """The pieces' texts as one, skipping the silent ones."""
+    return " ".join(t for t in texts if t)
 
 
 @dataclass
@@ -102,7 +111,7 @@ class Turns:
         cut = []
         if pieces and abs(u.start - pieces[-1].utterance.end) > 0.05:
             cut, pieces = [self._close(u.speaker)], None
-        if u.speaker == UNKNOWN or (not u.continues and not pieces):  # a mixed source: pieces stay apart
+        if not in_pieces(u, bool(pieces)):
             return cut + [transcript]
         pieces = self._open.setdefault(u.speaker, [])
         pieces.append(transcript)
@@ -112,7 +121,8 @@ class Turns:
         self._piece[u.id] = (first.id, len(texts) - 1)
         for old in list(self._texts)[: -self.keep]:
             del self._texts[old]
-        text = " ".join(t for t in texts if t)
+        self._piece = {p: at for p, at in self._piece.items() if at[0] in self._texts}
+        text = spoken(texts)
         if u.continues:
             return cut + [Transcript(replace(u, id=first.id, start=first.start, final=False, continues=False), text)]
         return cut + [self._join(self._open.pop(u.speaker), text)]
@@ -123,7 +133,7 @@ class Turns:
 
     def _close(self, speaker: Speaker) -> Transcript:
         pieces = self._open.pop(speaker)
-        return self._join(pieces, " ".join(t for t in self._texts.get(pieces[0].utterance.id, []) if t))
+        return self._join(pieces, spoken(self._texts.get(pieces[0].utterance.id, [])))
 
     def revise(self, utterance_id: int, text: str, whole_turn: bool = False) -> tuple[int, str]:
         """Better text for a final, a whole turn, or a piece of a turn: (the final's id, its text)."""
@@ -131,7 +141,7 @@ class Turns:
         if whole_turn or turn_id is None or turn_id not in self._texts:
             return utterance_id, text
         self._texts[turn_id][index] = text
-        return turn_id, " ".join(t for t in self._texts[turn_id] if t)
+        return turn_id, spoken(self._texts[turn_id])
 
     @staticmethod
     def _join(pieces: list[Transcript], text: str) -> Transcript:

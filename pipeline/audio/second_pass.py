@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.events import Transcript, Utterance
-from pipeline.memory import UNKNOWN
+from pipeline.memory import in_pieces, spoken
 
 
 @dataclass
@@ -88,7 +88,7 @@ class SecondPass:
         if not u.final or u.speculative:
             return
         pieces = self._pieces.get(u.speaker)
-        if u.speaker != UNKNOWN and (u.continues or pieces):  # a turn in pieces (memory.Turns)
+        if in_pieces(u, bool(pieces)):  # a turn in pieces (memory.Turns)
             self._pieces.setdefault(u.speaker, []).append(transcript)
             if u.continues:
                 return
@@ -96,7 +96,7 @@ class SecondPass:
             if pieces[-1].utterance.end - pieces[0].utterance.start <= self.opts.max_turn_s:
                 whole = replace(pieces[0].utterance, end=u.end, continues=False,
                                 audio=np.concatenate([p.utterance.audio for p in pieces]))
-                self._wait(whole, " ".join(p.text for p in pieces if p.text), True)
+                self._wait(whole, spoken(p.text for p in pieces), True)
             else:
                 for p in pieces:
                     self._wait(p.utterance, p.text, False)

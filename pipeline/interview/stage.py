@@ -206,7 +206,8 @@ class InterviewStage:
                                      latency_ms=_latency(u))
         for (kind, entry_id), hit in wanted.items():
             old = heard.shown.get((kind, entry_id))
-            if old is not None and not getattr(old, "provisional", False) and old.speaker == u.speaker:
+            provisional = isinstance(old, ComplianceEvent) and old.provisional
+            if old is not None and not provisional and old.speaker == u.speaker:
                 continue  # shown and standing: nothing changed (a settled speaker: the same key again)
             key = old.key if old is not None else alert_key(kind, entry_id, u.start)
             heard.shown[(kind, entry_id)] = event = self._event(kind, hit, u, key)
