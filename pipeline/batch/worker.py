@@ -79,9 +79,7 @@ class Worker:
         from pipeline.session.run import turn_splitter, voice_labeler
 
         if self._voices is None:
-            self._voices = voice_labeler(stage)
-            if not hasattr(self._voices, "encoder"):
-                self._voices = False
+            self._voices = voice_labeler(stage) or False
         if not self._voices:
             return stage, None
         from pipeline.interview.speakers import VoiceLabeler

@@ -43,8 +43,8 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
 
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
     mixed = any(speaker == "unknown" for source in sources for speaker in source.speakers)
-    labeler = voice_labeler(stage) if stage is not None and mixed else stage
-    splitter = turn_splitter(labeler)
+    voices = voice_labeler(stage) if stage is not None and mixed else None
+    labeler, splitter = (voices, turn_splitter(voices)) if voices is not None else (stage, None)
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
     return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler,
@@ -52,16 +52,15 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
 
 
 def turn_splitter(labeler):
-    """The turn splitter for a voice labeler (it shares its model and its voices); None otherwise."""
-    if labeler is None or not hasattr(labeler, "voice_space"):
-        return None
+    """The turn splitter for a voice labeler (it shares its model and its voices)."""
     from pipeline.audio.turns import build_splitter
 
     return build_splitter(labeler)
 
 
 def voice_labeler(stage):
-    """Voices clustered and named (the `voices` extra); without it, speakers from what they say alone."""
+    """Voices clustered and named (the `voices` extra); None without it (after a note): speakers
+    then come from what they say alone."""
     try:
         from pipeline.interview.speakers import build_voice_labeler
 
@@ -71,7 +70,7 @@ def voice_labeler(stage):
         print(f"s2q: note: speakers of a mixed source come from what they say only ({reason}; "
               "`pip install 'speech-to-question[voices]'` and `pip install --no-deps resemblyzer==0.1.4` "
               "add voice attribution)", file=sys.stderr)
-        return stage
+        return None
 
 
 def session_start(config: SessionConfig, source: str) -> SessionStartEvent:
