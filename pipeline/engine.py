@@ -31,7 +31,7 @@ import time
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from pipeline.audio.end_of_turn import is_complete
+from pipeline.audio.end_of_turn import end_point
 from pipeline.audio.second_pass import Revision, SecondPass
 from pipeline.audio.segmenter import Segmenter, SpeakerSegmenters
 from pipeline.audio.sources import AudioSource
@@ -275,6 +275,7 @@ class Engine:
                     self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
                     continue
                 transcript = self._transcribe_final(utterance)
+                self._maybe_end_turn(transcript)  # a long turn's last piece may end it
                 self._out.put(transcript)
                 if self.second_pass is not None:
                     self.second_pass.offer(transcript)
@@ -295,9 +296,14 @@ class Engine:
         transcript = self.transcriber.transcribe(utterance)
         if utterance.speculative:
             self.speculation.remember(utterance, Guess(transcript.text))
-            if self.opts.end_of_turn.enabled and is_complete(transcript.text, self.opts.end_of_turn):
-                self._end_now[utterance.speaker] = (utterance.id, len(utterance.audio))
+            self._maybe_end_turn(transcript)
         self._out.put(transcript)
+
+    def _maybe_end_turn(self, transcript: Transcript) -> None:
+        """A complete sentence ends the turn at once if the speaker says nothing more (the capture
+        thread checks, `Segmenter.end_early`)."""
+        if (end := end_point(transcript.utterance, transcript.text, self.opts.end_of_turn)) is not None:
+            self._end_now[transcript.utterance.speaker] = end
 
     def _revise(self) -> None:
         revision = self.second_pass.run_one()
