@@ -24,8 +24,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage  # imported before audio: ~0.2 s
 
 from pipeline.audio.voices import VoiceEncoder
-from pipeline.engine import SpeakerLabeler
 from pipeline.events import Speaker, SpeakerRevision, Transcript
+from pipeline.stages import SpeakerLabeler
 
 
 @dataclass
