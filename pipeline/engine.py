@@ -277,10 +277,12 @@ class Engine:
             self._revising.join(timeout=self.opts.finish_timeout_s)  # the revision it was making
 
     def _second_pass_worker(self) -> None:
+        """Revisions are a bonus: if they fail (no memory for a second model), the session goes on."""
         try:
             self.second_pass.run(self._out.put, lambda: not self._speaking and self._utterances.empty())
-        except BaseException as exc:
-            self._out.put(StageFailed(exc))
+        except Exception as exc:
+            self.second_pass.close()
+            self._out.put(StatusEvent(state="second_pass_off", message=f"revisions stopped: {exc}"))
 
     def _transcribe_final(self, utterance: Utterance) -> Transcript:
         guess = self.speculation.take(utterance)

@@ -95,3 +95,20 @@ def test_a_final_never_waits_behind_a_revision(tts, workdir):
     assert order.index((second, 0)) < order.index((first, 1))  # the final did not wait
     assert (second, 1) in order  # every final still got its pass, at the end of the input
     assert transcriber.twin_policies == [os.SCHED_IDLE]
+
+
+class NoRoomForATwin(SlowTranscriber):
+    def twin(self):
+        raise RuntimeError("cannot allocate memory for a second model")
+
+
+def test_a_failed_second_pass_does_not_end_the_session(tts, workdir):
+    speech = compose([silence(0.3), "We trained the model every week.", silence(1.5),
+                      "Then we checked the results.", silence(1.5)], tts)
+    path = write_wav(workdir / "no-twin.wav", speech.audio)
+    engine = Engine([FileSource(path, ["candidate"], realtime=True)], NoRoomForATwin(0.0),
+                    options=EngineOptions(speculate=False))
+    events = list(engine.events())
+    off = [e for e in events if isinstance(e, StatusEvent) and e.state == "second_pass_off"]
+    assert len(off) == 1 and "cannot allocate memory" in off[0].message
+    assert len([e for e in events if isinstance(e, TranscriptEvent) and e.final]) >= 2  # every answer heard
