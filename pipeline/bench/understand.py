@@ -2,8 +2,9 @@
 
     python -m pipeline.bench.understand                     # both roles, every embedder found
     python -m pipeline.bench.understand --embedders minilm  # only today's MiniLM
+    python -m pipeline.bench.understand --test test2        # test set v2 -> results/understand-test2.*
 
-Held-out discipline: `benchmarks/data/test/<role>.tsv` was written before any tuning and is only
+Held-out discipline: `benchmarks/data/<test>/<role>.tsv` (`test`, `test2`) was written before any tuning and is only
 scored. Every threshold is fitted on the bank alone: each method is cross-validated over the
 bank's own phrases (`FOLDS` folds) and a kind's threshold is the lowest at which out-of-fold
 counter-examples (negative examples, neutral lines) fire at most `TARGET_FALSE_ALARMS` of the
@@ -160,15 +161,15 @@ def metrics(rows: list[Row], scored: list, bank, thresholds: Thresholds) -> dict
     }
 
 
-def run(embedder_names: list[str], methods: list[str], roles=ROLES) -> dict:
+def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Path = TEST_DIR) -> dict:
     from pipeline.retrieval.bank import load_bank
 
-    report = {"targets": TARGET_FALSE_ALARMS, "folds": FOLDS, "runs": []}
+    report = {"targets": TARGET_FALSE_ALARMS, "folds": FOLDS, "test_set": test_dir.name, "runs": []}
     for role in roles:
         bank = load_bank(role)
         phrases = bank_phrases(bank)
-        test = read_tsv(TEST_DIR / f"{role}.tsv")
-        heard = read_tsv(heard_path(TEST_DIR / f"{role}.tsv")) if heard_path(TEST_DIR / f"{role}.tsv").exists() else []
+        test = read_tsv(test_dir / f"{role}.tsv")
+        heard = read_tsv(heard_path(test_dir / f"{role}.tsv")) if heard_path(test_dir / f"{role}.tsv").exists() else []
         if "live" in methods:
             report["runs"].append(live_entry(role, bank, test, heard))
             print(_line(report["runs"][-1]), flush=True)
@@ -256,7 +257,8 @@ COLUMNS = (("red_flag_macro_f1", "red-flag F1"), ("red_flag_false_alarms", "red-
 def markdown(report: dict) -> str:
     lines = ["# Embedders x decision methods on the held-out test sets (issue 12)", "",
              "Thresholds per kind fitted on the bank only (cross-validated, out-of-fold counter-examples "
-             f"firing at most {report['targets']}); the test sets in benchmarks/data/test are only scored. "
+             f"firing at most {report['targets']}); the test sets in benchmarks/data/{report.get('test_set', 'test')} "
+             "are only scored. "
              "`heard`: the same sentences voiced by two espeak-ng voices through segmenter and tiny.en. "
              "`own`: out-of-fold recall of the bank's own examples at those thresholds (questions / "
              "compliance / red flags). Latency: CPU ms of embed + all decisions for one utterance, one "
@@ -280,13 +282,15 @@ def main() -> int:
     ap.add_argument("--embedders", nargs="+", default=["minilm", "minilm-tuned"])
     ap.add_argument("--methods", nargs="+", default=["live", *METHODS])
     ap.add_argument("--roles", nargs="+", default=list(ROLES))
-    ap.add_argument("--out", type=Path, default=RESULTS / "understand")
+    ap.add_argument("--test", default="test", help="test set folder under benchmarks/data: test (v1) or test2 (v2)")
+    ap.add_argument("--out", type=Path, help="results path without suffix (default results/understand[-TEST])")
     ap.add_argument("--tune", action="store_true", help="fine-tune tuned embedders that are not cached (slow)")
     args = ap.parse_args()
     TUNE[0] = args.tune
-    report = run(args.embedders, args.methods, args.roles)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(report))
+    out = args.out or RESULTS / ("understand" if args.test == "test" else f"understand-{args.test}")
+    report = run(args.embedders, args.methods, args.roles, DATA / args.test)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(report))
     return 0
 
 
