@@ -47,6 +47,8 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
         "+ second pass beam 5, fitted window (a turn of pieces up to 20 s whole)": two,
         "+ window 30 s in the second pass": window,
         "+ role hotwords (both passes)": replace(two, hotwords=hotwords),
+        "+ sooner still: commit after 4 s (instead of 6)": replace(
+            window, segmenter=SegmenterOptions(commit_after_s=4.0)),
         "+ guess after 120 ms of silence (tail_ms 200 -> 120)": replace(
             window, segmenter=SegmenterOptions(commit_after_s=6.0, tail_ms=120)),
     }
