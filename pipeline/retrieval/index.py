@@ -72,7 +72,7 @@ class AlertClassifier:
     # balanced class weights each of ~20 examples outweighs each of ~700 counter-examples about 35
     # to 1, so unweighted, 8 of the 88 near misses alerted on their own words ("What salary are you
     # expecting?"). Chosen with matching.compliance by 5-fold cross-validation over the bank's phrases
-    # (pipeline/bench/spoken.py's docstring has the figures).
+    # (benchmarks/README.md, "Spoken questions", has the figures).
     NEAR_MISS_WEIGHT = {"compliance": 10.0}
 
     def __init__(self, classes: list[str], coef: np.ndarray, intercept: np.ndarray) -> None:
