@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from pipeline.errors import S2QError
-from pipeline.events import SPEAKERS
+from pipeline.events import SPEAKERS, UNKNOWN
 from pipeline.retrieval import DEFAULT_ROLE
 
 
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", parents=[session, bank], help="replay a recorded interview through the live pipeline")
     p.set_defaults(handler="pipeline.session.replay:handle_replay")
     p.add_argument("file", type=Path, help="audio file (wav, flac, mp3, ogg, ...)")
-    p.add_argument("--channels", type=_channels, default=["unknown"],
+    p.add_argument("--channels", type=_channels, default=[UNKNOWN],
                    help="speaker of each channel, e.g. interviewer,candidate for a stereo file")
     p.add_argument("--fast", action="store_true", help="as fast as possible instead of real-time pace")
     p.add_argument("--record", type=Path, help="also append every event to this JSONL file")
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mic", metavar="DEVICE", help="your microphone (the interviewer): name or index")
     p.add_argument("--call", metavar="DEVICE", help="the call's audio as an input, e.g. a monitor/loopback device")
     p.add_argument("--input", metavar="DEVICE", help="one device carrying both voices")
-    p.add_argument("--channels", type=_channels, default=["unknown"],
+    p.add_argument("--channels", type=_channels, default=[UNKNOWN],
                    help="with --input: speaker of each channel, e.g. interviewer,candidate")
     p.add_argument("--record", type=Path, help="session record (default: a new file in your data folder)")
     p.add_argument("--save-audio", action="store_true", help="also keep the audio, next to the record")
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for NAME.jsonl, NAME.md and batch.json")
     p.add_argument("--manifest", type=Path, metavar="CSV",
                    help="CSV with a `file` column and optional interviewer, candidate_id, role, channels")
-    p.add_argument("--channels", type=_channels, default=["unknown"],
+    p.add_argument("--channels", type=_channels, default=[UNKNOWN],
                    help="speaker of each channel, e.g. interviewer,candidate for stereo files")
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--force", action="store_true", help="process files again even if their record and report exist")
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         b.add_argument("--role", help="only this role")
     b = bank_sub.choices["search"]
     b.add_argument("text", help="the sentence, in quotes")
-    b.add_argument("--speaker", default="unknown", choices=SPEAKERS)
+    b.add_argument("--speaker", default=UNKNOWN, choices=SPEAKERS)
     b.add_argument("--top", type=int, default=3, help="candidates shown per kind")
     b = bank_sub.choices["dupes"]
     b.add_argument("--threshold", type=float, default=0.9, help="similarity (0-1) from which phrases collide")

@@ -61,9 +61,8 @@ def check_bank() -> tuple[str, str, str]:
 
 
 def check_demo() -> tuple[str, str, str]:
-    from pathlib import Path
+    from pipeline.demo import DEMO as demo
 
-    demo = Path(__file__).resolve().parent / "demo" / "interview.ogg"
     if demo.exists():
         return OK, f"demo: s2q replay {demo} --channels interviewer,candidate", ""
     return MISSING, f"demo: {demo} is missing", "reinstall s2q"

@@ -13,11 +13,14 @@ utterance as it will be if the pause lasts (`speculative`); the worker
 transcribes it during the rest of the pause (`Speculation`), and when the
 utterance is declared over with the same audio the text is already there; when
 that text is a complete sentence the turn ends there, before the hangover
-(`pipeline/audio/end_of_turn.py`). With nothing else to do and nobody speaking, the
-worker decodes recent finals again, better, and emits what changed as revisions
-(`pipeline/audio/second_pass.py`); that is the first work shed under load.
-Replaying a file with `backpressure=True` (`--fast`) instead waits for the
-transcriber, so no audio is lost.
+(`pipeline/audio/end_of_turn.py`). When no final waits and nobody speaks, a second-pass
+thread at idle priority, with a model of its own, decodes recent finals again, better, and emits
+what changed as revisions (`pipeline/audio/second_pass.py`); that is the first work shed under
+load, and a final never waits for it. Replaying a file with `backpressure=True` (`--fast`)
+instead waits for the transcriber, so no audio is lost (revisions, if asked for, run on the
+worker between finals).
+
+The stage protocols and `run_stage` live in `pipeline/stages.py`.
 
 Every message on a queue is a typed class from `pipeline.events`.
 """
@@ -29,9 +32,9 @@ import queue
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import Iterator, Sequence
 
-from pipeline.audio.end_of_turn import is_complete
+from pipeline.audio.end_of_turn import end_point
 from pipeline.audio.second_pass import Revision, SecondPass
 from pipeline.audio.segmenter import Segmenter, SpeakerSegmenters
 from pipeline.audio.sources import AudioSource
@@ -43,8 +46,6 @@ from pipeline.events import (
     EndOfInput,
     Event,
     SourceDone,
-    Speaker,
-    SpeakerRevision,
     StageFailed,
     StatusEvent,
     Transcript,
@@ -53,52 +54,7 @@ from pipeline.events import (
     WorkerDone,
 )
 from pipeline.memory import Finals, Guess, Speculation, Turns
-
-
-class Stage(Protocol):
-    """A stage after transcription: each transcript in, more events out.
-
-    Partial transcripts (`utterance.final` false: speech still going on) come too, for early
-    warnings; a stage that only wants finals skips them. A transcript with `revision > 0` is an
-    earlier final utterance again (same utterance, better text or its settled speaker): the stage
-    checks it again and emits only what changed.
-    """
-
-    def __call__(self, transcript: Transcript) -> Iterable[Event]: ...
-
-
-class UtteranceSplitter(Protocol):
-    """Cuts a final utterance from a mixed source where the voice changes (a turn taken without a
-    pause); returns it whole when there is one voice. Runs on the capture thread, before ASR."""
-
-    def split(self, utterance: Utterance, next_id: Callable[[], int]) -> list[Utterance]: ...
-
-
-class SpeakerLabeler(Protocol):
-    """Names the speaker of an utterance from a mixed source (`unknown` when unsure)."""
-
-    def label_speaker(self, transcript: Transcript) -> Speaker: ...
-
-    def revisions(self) -> list[SpeakerRevision]:
-        """Earlier final utterances whose speaker changed since the last call."""
-        ...
-
-
-In = TypeVar("In")
-Out = TypeVar("Out")
-
-
-def run_stage(step: Callable[[In], Iterable[Out]], inputs: Iterable[In],
-              flush: Callable[[], Iterable[Out]] | None = None) -> list[Out]:
-    """One stage alone, without threads: every input through `step`, then `flush` (end of stream).
-
-    `run_stage(segmenter.feed, chunks, segmenter.flush)` -> utterances;
-    `run_stage(interview_stage, transcripts)` -> events.
-    """
-    outputs = [out for item in inputs for out in step(item)]
-    if flush is not None:
-        outputs.extend(flush())
-    return outputs
+from pipeline.stages import SpeakerLabeler, Stage, UtteranceSplitter
 
 
 class Engine:
@@ -133,6 +89,7 @@ class Engine:
         sp = self.opts.second_pass
         self.second_pass = (SecondPass(transcriber, sp) if sp.enabled and (sp.with_backpressure or not
                             self.opts.backpressure) else None)
+        self._revising: threading.Thread | None = None  # the second pass's own thread, live
         self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StageFailed] = queue.Queue()
         self._stop = threading.Event()
         self._finish_by: float | None = None
@@ -267,14 +224,14 @@ class Engine:
                     self._idle_work()
                     continue
                 if isinstance(utterance, EndOfInput):
-                    while self.second_pass and self.second_pass.waiting and not self.finishing:
-                        self._revise()  # the input is over: nobody waits, every final gets its pass
+                    self._last_revisions()
                     return
                 waited = time.monotonic() - utterance.timeline.stamps.get("speech_end", time.monotonic())
                 if not self.opts.backpressure and not self.finishing and waited > self.opts.max_lag_s:
                     self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
                     continue
                 transcript = self._transcribe_final(utterance)
+                self._maybe_end_turn(transcript)  # a long turn's last piece may end it
                 self._out.put(transcript)
                 if self.second_pass is not None:
                     self.second_pass.offer(transcript)
@@ -289,20 +246,43 @@ class Engine:
             slot = self._speculative or self._partials
             utterance = slot.pop(next(iter(slot))) if slot else None
         if utterance is None:
-            if self.second_pass is not None and not self._speaking:
-                self._revise()  # the first work shed: only when nothing else waits and nobody speaks
+            if self.second_pass is not None and self.opts.backpressure and not self._speaking:
+                self._revise()  # a replay nobody waits for: revisions between finals, on this thread
             return
         transcript = self.transcriber.transcribe(utterance)
         if utterance.speculative:
             self.speculation.remember(utterance, Guess(transcript.text))
-            if self.opts.end_of_turn.enabled and is_complete(transcript.text, self.opts.end_of_turn):
-                self._end_now[utterance.speaker] = (utterance.id, len(utterance.audio))
+            self._maybe_end_turn(transcript)
         self._out.put(transcript)
+
+    def _maybe_end_turn(self, transcript: Transcript) -> None:
+        """A complete sentence ends the turn at once if the speaker says nothing more (the capture
+        thread checks, `Segmenter.end_early`)."""
+        if (end := end_point(transcript.utterance, transcript.text, self.opts.end_of_turn)) is not None:
+            self._end_now[transcript.utterance.speaker] = end
 
     def _revise(self) -> None:
         revision = self.second_pass.run_one()
         if revision is not None:
             self._out.put(revision)
+
+    def _last_revisions(self) -> None:
+        """The input is over: nobody waits, every final left gets its pass here, at normal priority."""
+        if self.second_pass is None:
+            return
+        self.second_pass.close()
+        while self.second_pass.waiting and not self.finishing:
+            self._revise()
+        if self._revising is not None:
+            self._revising.join(timeout=self.opts.finish_timeout_s)  # the revision it was making
+
+    def _second_pass_worker(self) -> None:
+        """Revisions are a bonus: if they fail (no memory for a second model), the session goes on."""
+        try:
+            self.second_pass.run(self._out.put, lambda: not self._speaking and self._utterances.empty())
+        except Exception as exc:
+            self.second_pass.close()
+            self._out.put(StatusEvent(state="second_pass_off", message=f"revisions stopped: {exc}"))
 
     def _transcribe_final(self, utterance: Utterance) -> Transcript:
         guess = self.speculation.take(utterance)
@@ -319,6 +299,9 @@ class Engine:
         self.transcriber.reset()  # a new session: no speaker's context carries over from another
         worker = threading.Thread(target=self._asr_worker, name="asr", daemon=True)
         worker.start()
+        if self.second_pass is not None and not self.opts.backpressure:  # live: its own idle thread
+            self._revising = threading.Thread(target=self._second_pass_worker, name="second-pass", daemon=True)
+            self._revising.start()
         captures = [
             threading.Thread(target=self._capture, args=(i, s), name=f"capture-{i}", daemon=True)
             for i, s in enumerate(self.sources)
@@ -356,8 +339,12 @@ class Engine:
                     yield from self._after_asr(item)
         finally:
             self.stop()
-            # Let the worker leave native code (CTranslate2) before the interpreter may exit.
-            worker.join(timeout=10)
+            if self.second_pass is not None:
+                self.second_pass.close()
+            # Let the workers leave native code (CTranslate2) before the interpreter may exit.
+            for thread in (worker, self._revising):
+                if thread is not None:
+                    thread.join(timeout=10)
 
     def _next_item(self):
         """The next output, or None when finishing has run out of time. Ctrl-C here starts finishing."""

@@ -217,7 +217,6 @@ class ScriptedMatcher:
 def test_advisor_alone_through_run_stage(bank):
     import numpy as np
 
-    from pipeline.engine import run_stage
     from pipeline.events import (
         QuestionAskedEvent,
         RedFlagEvent,
@@ -226,6 +225,7 @@ def test_advisor_alone_through_run_stage(bank):
         Utterance,
     )
     from pipeline.interview import InterviewStage
+    from pipeline.stages import run_stage
 
     def said(text: str, speaker: str, uid: int) -> Transcript:
         return Transcript(Utterance(uid, speaker, float(uid), uid + 1.0, np.zeros(160, np.float32)), text)

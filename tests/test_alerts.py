@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from pipeline.engine import run_stage
 from pipeline.events import (
     ComplianceEvent,
     CoverageEvent,
@@ -26,6 +25,7 @@ from pipeline.report.record import load_session
 from pipeline.report.render import render_report
 from pipeline.sinks import JsonlSink
 from pipeline.sinks.terminal import LinePrinter, LiveView
+from pipeline.stages import run_stage
 
 FORBIDDEN = "By the way, how old are you?"
 NO_MONITORING = "Honestly we never monitored the model after it shipped."

@@ -1,11 +1,13 @@
-"""pipeline.engine: stopping. Ctrl-C keeps the speech in progress, within a bounded time."""
+"""pipeline.engine: stopping (Ctrl-C keeps the speech in progress, within a bounded time), and the
+second pass on its own thread (a final never waits for a revision)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
-from conftest import write_wav
+from conftest import compose, silence, write_wav
 
 from pipeline.audio.sources import FileSource
 from pipeline.engine import Engine, EngineOptions
@@ -28,6 +30,9 @@ class SlowTranscriber:
 
     def redecode(self, utterance, context: str, beam_size: int, fit_window: bool) -> str:
         return self.transcribe(utterance).text
+
+    def twin(self) -> "SlowTranscriber":
+        return SlowTranscriber(self.seconds)
 
 
 def run_and_finish(path, transcriber, finish_after_s: float, timeout_s: float) -> list:
@@ -52,3 +57,58 @@ def test_finish_gives_up_after_its_timeout_and_says_so(monologue, workdir):
     events = run_and_finish(path, SlowTranscriber(30.0), finish_after_s=monologue.spans[1][1], timeout_s=0.5)
     assert time.monotonic() - started < 25  # did not wait for the 30 s transcription
     assert isinstance(events[-1], StatusEvent) and events[-1].state == "cut"
+
+
+class HeldRevisions(SlowTranscriber):
+    """The first pass at once; every revision is held until the test lets it go (or 30 s)."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0)
+        self.release = threading.Event()
+        self.twin_policies: list[int] = []
+
+    def twin(self) -> "HeldRevisions":
+        self.twin_policies.append(os.sched_getscheduler(0))  # the second-pass thread's policy
+        return self
+
+    def redecode(self, utterance, context: str, beam_size: int, fit_window: bool) -> str:
+        self.release.wait(30)
+        return "revised " + self.transcribe(utterance).text
+
+
+def test_a_final_never_waits_behind_a_revision(tts, workdir):
+    """Live, the second pass runs on its own thread at idle priority: while it is still revising the
+    first answer, the second answer's final goes out (the old worker would have held it)."""
+    speech = compose([silence(0.3), "We trained the model every week.", silence(1.5),
+                      "Then we checked the results.", silence(1.5)], tts)
+    path = write_wav(workdir / "held-revisions.wav", speech.audio)
+    transcriber = HeldRevisions()
+    engine = Engine([FileSource(path, ["candidate"], realtime=True)], transcriber,
+                    options=EngineOptions(speculate=False))
+    order = []
+    for event in engine.events():
+        if isinstance(event, TranscriptEvent) and event.final:
+            order.append((event.utterance_id, event.revision))
+            if len({uid for uid, _ in order}) == 2:
+                transcriber.release.set()  # the second final is out: let the revisions finish
+    first, second = sorted({uid for uid, _ in order})
+    assert order.index((second, 0)) < order.index((first, 1))  # the final did not wait
+    assert (second, 1) in order  # every final still got its pass, at the end of the input
+    assert transcriber.twin_policies == [os.SCHED_IDLE]
+
+
+class NoRoomForATwin(SlowTranscriber):
+    def twin(self):
+        raise RuntimeError("cannot allocate memory for a second model")
+
+
+def test_a_failed_second_pass_does_not_end_the_session(tts, workdir):
+    speech = compose([silence(0.3), "We trained the model every week.", silence(1.5),
+                      "Then we checked the results.", silence(1.5)], tts)
+    path = write_wav(workdir / "no-twin.wav", speech.audio)
+    engine = Engine([FileSource(path, ["candidate"], realtime=True)], NoRoomForATwin(0.0),
+                    options=EngineOptions(speculate=False))
+    events = list(engine.events())
+    off = [e for e in events if isinstance(e, StatusEvent) and e.state == "second_pass_off"]
+    assert len(off) == 1 and "cannot allocate memory" in off[0].message
+    assert len([e for e in events if isinstance(e, TranscriptEvent) and e.final]) >= 2  # every answer heard

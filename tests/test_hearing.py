@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import MONOLOGUE, SR, compose, silence, write_wav
 
-from pipeline.audio.end_of_turn import is_complete
+from pipeline.audio.end_of_turn import end_point, is_complete
 from pipeline.audio.second_pass import SecondPass, SecondPassOptions
 from pipeline.audio.segmenter import Segmenter, SegmenterOptions
 from pipeline.audio.transcriber import drop_prompt_echo
@@ -28,26 +28,28 @@ def test_incomplete_sentences(text):
     assert not is_complete(text)
 
 
-def end_of_turn(audio: np.ndarray, transcriber) -> list[Utterance]:
-    """Final utterances as the engine cuts them: each speculative guess is transcribed when
-    offered, and a complete sentence ends the turn at the next frame (`Segmenter.end_early`)."""
-    seg = Segmenter("interviewer", SegmenterOptions(speculate=True))
+def end_of_turn(audio: np.ndarray, transcriber, speculate: bool = True) -> list[tuple[Utterance, float]]:
+    """Final utterances as the engine cuts them, each with the second of audio when it went out:
+    each speculative guess and each piece of a long turn is transcribed when offered, and a
+    complete sentence ends the turn at the next frame (`end_point`, `Segmenter.end_early`)."""
+    seg = Segmenter("interviewer", SegmenterOptions(speculate=speculate))
     finals, end = [], None
     for i in range(0, len(audio), seg.frame_len):
+        now = (i + seg.frame_len) / SR
+        if end is not None and (u := seg.end_early(*end)) is not None:
+            finals.append((u, now))
+        end = None
         for u in seg.feed(audio[i : i + seg.frame_len]):
             if not u.speculative:
-                finals.append(u)
-            elif is_complete(transcriber.transcribe(u).text):
-                end = (u.id, len(u.audio))
-        if end is not None and (u := seg.end_early(*end)) is not None:
-            finals.append(u)
-        end = None
-    return finals + list(seg.flush())
+                finals.append((u, now))
+            if u.speculative or u.continues:
+                end = end_point(u, transcriber.transcribe(u).text)
+    return finals + [(u, len(audio) / SR) for u in seg.flush()]
 
 
 def test_a_complete_question_ends_the_turn_before_the_hangover(tts, transcriber):
     speech = compose([silence(0.5), "Where did you work before this job?", silence(1.5)], tts)
-    finals = end_of_turn(speech.audio, transcriber)
+    finals = [u for u, _ in end_of_turn(speech.audio, transcriber)]
     assert len(finals) == 1
     opts = SegmenterOptions()
     assert finals[0].eou_delay < opts.hangover_ms / 1000 - 0.2  # ended at the guess, not the hangover
@@ -57,7 +59,7 @@ def test_a_complete_question_ends_the_turn_before_the_hangover(tts, transcriber)
 def test_an_incomplete_sentence_keeps_the_hangover(tts, transcriber):
     """"By the way," then a pause: not the end of the turn; the question after it joins it."""
     speech = compose([silence(0.5), "By the way,", silence(0.7), "how old are you?", silence(1.5)], tts)
-    finals = end_of_turn(speech.audio, transcriber)
+    finals = [u for u, _ in end_of_turn(speech.audio, transcriber)]
     assert len(finals) == 1
     text = transcriber.transcribe(finals[0]).text.lower()
     assert "by the way" in text and "old are you" in text
@@ -72,6 +74,27 @@ def test_end_early_refuses_when_the_speaker_went_on(tts):
 
 
 # -- long turns --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pause_s", [0.09, 0.2])  # shorter than a commit; a commit, but shorter than the end
+def test_a_long_turn_whose_last_piece_is_complete_ends_before_the_hangover(tts, transcriber, pause_s):
+    """Past `commit_after_s` the turn is committed at a short pause; when that piece is a complete
+    sentence and nobody speaks on, the turn ends there instead of after a whole hangover; a piece
+    after which the speaker goes on within `end_pause_ms` does not end it."""
+    parts: list = [silence(0.5)]
+    for sentence in MONOLOGUE[:4]:
+        parts += [sentence, silence(pause_s)]
+    speech = compose(parts + [silence(1.5)], tts)
+    opts = SegmenterOptions()
+    assert speech.spans[-1][1] - speech.spans[0][0] > opts.commit_after_s
+    # No guesses: here they would be transcribed at once and end the turn first; live, the piece
+    # is often committed while its guess is still being transcribed.
+    finals = end_of_turn(speech.audio, transcriber, speculate=False)
+    assert [u.continues for u, _ in finals][-2:] == [True, False]  # committed at its end, then closed
+    assert all(u.continues for u, _ in finals[:-1])  # one turn: no piece before the last ended it
+    closing, closed_at = finals[-1]
+    assert closed_at - speech.spans[-1][1] < opts.hangover_ms / 1000  # not 150 ms + a whole hangover after
+    assert closing.duration < 0.1  # the turn's end, silent: its words are all in the piece
 
 
 def test_a_60_s_turn_is_committed_while_spoken(tts):

@@ -1,4 +1,4 @@
-"""Each stage alone, without threads (`pipeline.engine.run_stage`): real audio, real models."""
+"""Each stage alone, without threads (`pipeline.stages.run_stage`): real audio, real models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from conftest import SR
 
 from pipeline.audio.segmenter import Segmenter
 from pipeline.audio.sources import AudioChunk
-from pipeline.engine import run_stage
 from pipeline.events import (
     ComplianceEvent,
     QuestionAskedEvent,
@@ -17,6 +16,7 @@ from pipeline.events import (
     Transcript,
     Utterance,
 )
+from pipeline.stages import run_stage
 
 
 def chunks(audio: np.ndarray, speaker: str, size: int = 480):

@@ -263,3 +263,26 @@ def test_real_three_voice_panel_back_to_back_keeps_the_third_voice_apart(encoder
     score = voice_only(audio, timed, VoiceLabeler(encoder, FakeText({}), SpeakerOptions()))
     # Measured: 100% right (seconds of speech), 15 cuts.
     assert score["splits"] >= 10 and score["right"] >= 0.95 and score["wrong"] <= 0.02, score
+
+
+def test_without_the_voice_model_a_mixed_source_is_labelled_from_what_is_said(monkeypatch, capsys, tmp_path):
+    """No voices (the extra not installed, or its weights missing): one note, then the interview
+    stage names speakers from their words, and no turn splitter runs."""
+    from pipeline.audio.sources import FileSource
+    from pipeline.engine import EngineOptions
+    from pipeline.errors import S2QError
+    from pipeline.interview import speakers
+    from pipeline.session.config import SessionConfig
+    from pipeline.session.run import build_engine
+
+    def missing(stage):
+        raise S2QError("voice model weights not found")
+
+    monkeypatch.setattr(speakers, "build_voice_labeler", missing)
+    path = tmp_path / "mono.wav"
+    write_wav(path, np.zeros(SAMPLE_RATE, np.float32))
+    engine = build_engine([FileSource(path)], SessionConfig(), EngineOptions())
+    note = capsys.readouterr().err
+    assert note.count("\n") == 1 and "voice model weights not found" in note
+    assert engine.splitter is None
+    assert engine.labeler is engine.stages[0]  # the interview stage's text evidence

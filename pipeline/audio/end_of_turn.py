@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.events import Utterance
+
 # Words a finished sentence does not end on: the speaker paused mid-thought.
 DANGLING = frozenset(
     "a an the and or but so because if than then that which who whose whom to of in on at for from with "
@@ -51,3 +53,19 @@ def is_complete(text: str, options: EndOfTurnOptions | None = None) -> bool:
     if len(words) <= 2 and all(w in SHORT_ANSWERS for w in words):
         return True
     return len(words) >= opts.min_words
+
+
+def end_point(utterance: Utterance, text: str, options: EndOfTurnOptions | None = None) -> tuple[int, int] | None:
+    """Where the turn ends if nobody speaks on, as `Segmenter.end_early` takes it, or None.
+
+    A speculative guess that is a complete sentence ends the turn with the guess's audio; a piece
+    of a long turn, committed at a pause, that is a complete sentence ends it with nothing after
+    the piece (otherwise the silent rest would wait out a whole hangover)."""
+    opts = options or EndOfTurnOptions()
+    if not opts.enabled or not is_complete(text, opts):
+        return None
+    if utterance.speculative:
+        return utterance.id, len(utterance.audio)
+    if utterance.continues:
+        return utterance.id, 0
+    return None

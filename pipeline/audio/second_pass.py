@@ -8,16 +8,21 @@ before it (the best text so far) as the prompt; a long turn that came in pieces 
 revision of that utterance (`transcript` event, same `utterance_id`, next `revision`): the report
 and the record keep it, the stages check it again.
 
-Under load this is the first work shed: at most `keep` finals wait, the oldest goes first, and a
-revision starts only when no final, guess or partial waits (see `Engine._idle_work`).
+Live, it runs on a thread of its own with a model of its own at the OS's idle priority
+(`SecondPass.run`), so a final never waits behind a revision: the first pass takes the CPU the
+moment it needs it. Under load this is the first work shed: at most `keep` finals wait, the oldest
+goes first, and a revision starts only when no final waits and nobody speaks.
 """
 
 from __future__ import annotations
 
 import collections
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
@@ -75,6 +80,8 @@ class SecondPass:
     def __init__(self, transcriber, options: SecondPassOptions | None = None) -> None:
         self.transcriber = transcriber
         self.opts = options or SecondPassOptions()
+        self._lock = threading.Lock()  # the ASR worker offers, the second-pass thread takes
+        self._closed = threading.Event()
         self._waiting: collections.deque[tuple[Utterance, str, str, bool]] = collections.deque()
         self._pieces: dict[str, list[Transcript]] = {}  # speaker -> pieces of the turn going on
         self._said: dict[str, list[tuple[int, str]]] = {}  # speaker -> [(utterance id, best text)]
@@ -106,37 +113,67 @@ class SecondPass:
     def _wait(self, u: Utterance, text: str, whole_turn: bool) -> None:
         if not text:
             return
-        said = self._said.setdefault(u.speaker, [])
-        context = " ".join(t for _, t in said)[-self.opts.context_chars :]
-        said.append((u.id, text))
-        del said[: -max(self.opts.keep, 4)]
-        if u.duration > (self.opts.max_turn_s if whole_turn else self.opts.max_s):
-            return
-        self._waiting.append((u, text, context, whole_turn))
-        while len(self._waiting) > self.opts.keep:
-            self._waiting.popleft()
-            self.shed += 1
+        with self._lock:
+            said = self._said.setdefault(u.speaker, [])
+            context = " ".join(t for _, t in said)[-self.opts.context_chars :]
+            said.append((u.id, text))
+            del said[: -max(self.opts.keep, 4)]
+            if u.duration > (self.opts.max_turn_s if whole_turn else self.opts.max_s):
+                return
+            self._waiting.append((u, text, context, whole_turn))
+            while len(self._waiting) > self.opts.keep:
+                self._waiting.popleft()
+                self.shed += 1
 
     @property
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def run_one(self) -> Revision | None:
-        """Decode the oldest waiting final again; a `Revision` if its text changed."""
-        if not self._waiting:
-            return None
-        u, first, context, whole_turn = self._waiting.popleft()
+    def run_one(self, decoder=None) -> Revision | None:
+        """Decode the oldest waiting final again (with `decoder`, else the transcriber); a
+        `Revision` if its text changed."""
+        with self._lock:
+            if not self._waiting:
+                return None
+            u, first, context, whole_turn = self._waiting.popleft()
         started = time.perf_counter()
-        text = self.transcriber.redecode(u, context, self.opts.beam_size, self.opts.fit_window)
+        text = (decoder or self.transcriber).redecode(u, context, self.opts.beam_size, self.opts.fit_window)
         asr_ms = round((time.perf_counter() - started) * 1000, 1)
         self.done += 1
         if not text or _words(text) == _words(first):
             return None  # the same words (beam search may only drop punctuation): nothing to revise
-        for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):
-            if uid == u.id:
-                self._said[u.speaker][i] = (uid, text)
-        self.revised += 1
+        with self._lock:
+            for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):
+                if uid == u.id:
+                    self._said[u.speaker][i] = (uid, text)
+            self.revised += 1
         return Revision(u.id, text, asr_ms, whole_turn)
+
+    def run(self, emit: Callable[[Revision], None], may_start: Callable[[], bool]) -> None:
+        """The second-pass thread, until `close()`: revisions decoded by a twin of the transcriber
+        at idle priority, each started only when `may_start()` (no final waits, nobody speaks)."""
+        lower_priority()
+        decoder = self.transcriber.twin()  # made here, so its native threads are idle too
+        while not self._closed.is_set():
+            if not (self.waiting and may_start()):
+                self._closed.wait(0.02)
+            elif (revision := self.run_one(decoder)) is not None:
+                emit(revision)
+
+    def close(self) -> None:
+        """`run` returns after the revision in progress (the worker decodes what is left)."""
+        self._closed.set()
+
+
+def lower_priority() -> bool:
+    """This thread, and the threads it starts from now on, run only when a CPU would otherwise
+    idle (Linux SCHED_IDLE): a revision never slows the first pass. False where there is no such
+    policy (the thread then runs at normal priority)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 def _words(text: str) -> list[str]:

@@ -56,6 +56,8 @@ class SegmenterOptions:
         only the maximum length splits).
       commit_pause_ms: the pause that commits a long turn between `commit_after_s` and the
         stretch before the maximum (sentences inside a turn are often this close).
+      end_pause_ms: a turn whose text is a complete sentence (`end_early`) ends once the pause
+        after it is this long, instead of after the whole hangover.
     """
 
     frame_ms: int = 30
@@ -76,6 +78,7 @@ class SegmenterOptions:
     speculate: bool = False
     commit_after_s: float = 6.0
     commit_pause_ms: int = 150
+    end_pause_ms: int = 300
 
 
 class Segmenter:
@@ -111,6 +114,7 @@ class Segmenter:
         self._split_pause = max(1, self.opts.split_pause_ms // ms)
         self._split_tail = max(1, min(self.opts.split_tail_ms // ms, self._split_pause))
         self._commit_pause = max(1, min(self.opts.commit_pause_ms // ms, self._split_pause))
+        self._end_pause = max(1, self.opts.end_pause_ms // ms)
         self._min_voiced = self.opts.min_speech_ms // ms
         self._floor = 10 ** (self.opts.energy_floor_dbfs / 20)
 
@@ -123,6 +127,8 @@ class Segmenter:
         self._silent_run = 0
         self._utterance_id = -1
         self._turn_open = False  # a piece of this turn went out: its end must be said, even if silent
+        self._last_piece = -1  # id of the piece of the open turn that went out last
+        self._end_keep: int | None = None  # frames the turn ends with once the pause is long enough
         self.in_speech = False
 
     # -- public -------------------------------------------------------------
@@ -140,12 +146,10 @@ class Segmenter:
         """End of stream: whatever is being spoken becomes an utterance."""
         if self.in_speech:
             utterance = self._close(len(self._frames), force=self._turn_open)
-            self._turn_open = False
             if utterance is not None:
                 utterance.eou_delay = None  # cut by the end of the stream, not by a pause
                 yield utterance
-        self.in_speech = False
-        self._frames, self._voiced = [], []
+        self._reset()
 
     def snapshot(self) -> Utterance | None:
         """The utterance in progress so far (for partial transcripts), or None."""
@@ -159,18 +163,33 @@ class Segmenter:
                          end=start + len(audio) / SAMPLE_RATE, audio=audio, timeline=timeline, final=False)
 
     def end_early(self, utterance_id: int, n_samples: int) -> Utterance | None:
-        """Ends the utterance now with the audio of its speculative guess (`n_samples` long), when
-        the guess was a complete sentence (pipeline/audio/end_of_turn.py) and no voice came since:
-        the turn ends before the hangover. None when the utterance is already over or the speaker
-        went on."""
+        """The utterance's text so far (its speculative guess, `n_samples` long) is a complete
+        sentence (pipeline/audio/end_of_turn.py): the turn ends with that audio once the pause is
+        `end_pause_ms` long, now if it already is (returned) or later from `feed`, instead of after
+        the hangover. Nothing happens if the utterance is already over or voice came after the
+        guess. With the id of the last piece of a long turn (committed at a pause) and 0 samples,
+        the turn ends with nothing after that piece."""
+        if self._turn_open and utterance_id == self._last_piece:
+            utterance_id = self._utterance_id  # the silence since the piece, which closes the turn
         keep = n_samples // self.frame_len
         if (not self.in_speech or self._utterance_id != utterance_id or keep > len(self._frames)
-                or any(self._voiced[keep:]) or self._silent_run == 0):
+                or any(self._voiced[keep:])):
             return None
-        utterance = self._close(keep, force=self._turn_open)
+        self._end_keep = keep
+        return self._end_if_due()
+
+    def _end_if_due(self) -> Utterance | None:
+        if self._end_keep is None or self._silent_run < self._end_pause:
+            return None
+        utterance = self._close(self._end_keep, force=self._turn_open)
+        self._reset()
+        return utterance
+
+    def _reset(self) -> None:
+        """No utterance in progress."""
         self.in_speech = self._turn_open = False
         self._frames, self._voiced = [], []
-        return utterance
+        self._end_keep = None
 
     # -- internals ----------------------------------------------------------
 
@@ -199,6 +218,11 @@ class Segmenter:
         self._frames.append(frame)
         self._voiced.append(voiced)
         self._silent_run = 0 if voiced else self._silent_run + 1
+        if voiced:
+            self._end_keep = None  # the speaker went on: not the end of the turn
+        elif (utterance := self._end_if_due()) is not None:
+            yield utterance
+            return
         length = len(self._frames)
         near_max = length >= self._near_max
         # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
@@ -211,8 +235,7 @@ class Segmenter:
                 yield guess
         if self._silent_run >= hangover:
             utterance = self._close(length - self._silent_run + self._tail, force=self._turn_open)
-            self.in_speech = self._turn_open = False
-            self._frames, self._voiced = [], []
+            self._reset()
             if utterance is not None:
                 yield utterance
         elif near_max and self._silent_run >= (self._split_pause if length >= self._max_frames - self._search_frames
@@ -232,11 +255,15 @@ class Segmenter:
         rest_frames, rest_voiced = self._frames[at:], self._voiced[at:]
         self._start_sample += at * self.frame_len
         self._frames, self._voiced = rest_frames, rest_voiced
-        self._silent_run = 0
+        self._end_keep = None
+        # The hangover counts from the last voice, not from the split: a turn committed at a pause
+        # that was its end closes a hangover after its last word.
+        self._silent_run = next((i for i, v in enumerate(reversed(rest_voiced)) if v), len(rest_voiced))
         self._utterance_id = self.next_id()
         if utterance is not None:
             # A piece of a turn that goes on, when turns are committed (the engine joins them).
             utterance.continues = self._turn_open = self.opts.commit_after_s > 0
+            self._last_piece = utterance.id
             yield utterance
 
     def _close(self, keep: int, force: bool = False) -> Utterance | None:

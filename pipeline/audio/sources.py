@@ -17,6 +17,7 @@ import numpy as np
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.decode import AudioFile, decode_file  # noqa: F401  (decode_file: re-exported)
 from pipeline.errors import DeviceError
+from pipeline.events import UNKNOWN
 
 
 @dataclass
@@ -55,7 +56,7 @@ class FileSource:
     def __init__(
         self,
         path: str | Path,
-        speakers: Sequence[str] = ("unknown",),
+        speakers: Sequence[str] = (UNKNOWN,),
         realtime: bool = True,
         chunk_ms: int = 30,
         speed: float = 1.0,

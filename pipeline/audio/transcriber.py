@@ -95,6 +95,15 @@ class Transcriber:
             raise ModelNotFoundError(f"cannot load Whisper model from {path} on {device}: {exc}") from None
         self.model_path = path
         self._history: dict[str, str] = {}  # speaker -> recent final text, the next prompt
+        self._twin: Transcriber | None = None
+
+    def twin(self) -> Transcriber:
+        """A second model with the same options, for another thread (the second pass): one model
+        decodes one utterance at a time. Made on first call, on the calling thread, so its native
+        threads share that thread's priority."""
+        if self._twin is None:
+            self._twin = Transcriber(self.opts)
+        return self._twin
 
     def remember(self, utterance: Utterance, text: str) -> None:
         """A final text of this speaker, as context for their next utterance."""

@@ -42,6 +42,7 @@ from pipeline.audio.voices import (
     SAMPLE_RATE,
     VoiceEncoder,
     normalise_volume,
+    unit,
 )
 from pipeline.events import Timeline, Utterance
 
@@ -98,10 +99,6 @@ class VoiceSpace(Protocol):
         ...
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-9)
-
-
 class TurnSplitter:
     """The engine's `UtteranceSplitter`: cuts where the voice changes, returns one voice whole."""
 
@@ -138,7 +135,7 @@ class TurnSplitter:
                                  timeline=timeline, eou_delay=utterance.eou_delay if last else 0.0))
             inside = [i for i, s in enumerate(starts) if s >= a and s + WINDOW <= b]
             if inside:
-                self.vectors[uid] = _unit(vectors[inside].mean(axis=0)).astype(np.float32)
+                self.vectors[uid] = unit(vectors[inside].mean(axis=0)).astype(np.float32)
         while len(self.vectors) > 64:  # utterances the labeler never saw (dropped as silence)
             self.vectors.pop(next(iter(self.vectors)))
         return parts
@@ -157,11 +154,11 @@ class TurnSplitter:
     def _test(self, left: np.ndarray, right: np.ndarray, space) -> tuple[bool, float]:
         """Whether two runs of windows are two voices, and how strongly (1.0: at the threshold)."""
         mean_l, mean_r = left.mean(axis=0), right.mean(axis=0)
-        raw = 1.0 - float(_unit(mean_l) @ _unit(mean_r))
+        raw = 1.0 - float(unit(mean_l) @ unit(mean_r))
         passed, score = raw >= self.opts.raw_split, raw / self.opts.raw_split
         if space is not None:
             centre, centroids = space
-            cl, cr = _unit(mean_l - centre), _unit(mean_r - centre)
+            cl, cr = unit(mean_l - centre), unit(mean_r - centre)
             centred = 1.0 - float(cl @ cr)
             sl, sr = centroids @ cl, centroids @ cr
             apart = (int(np.argmax(sl)) != int(np.argmax(sr)) and min(sl.max(), sr.max()) >= self.opts.join

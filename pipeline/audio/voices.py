@@ -257,6 +257,11 @@ class VoiceEncoder:
         return (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
 
 
+def unit(v: np.ndarray) -> np.ndarray:
+    """Voice vectors (along the last axis) scaled to length 1, so a dot product is a cosine."""
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
 def normalise_volume(audio: np.ndarray) -> np.ndarray:
     """Quiet audio raised to TARGET_DBFS (the model sees power, not log power); loud audio kept."""
     audio = np.asarray(audio, np.float32)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pipeline.batch.summary import event_type
 from pipeline.errors import S2QError
+from pipeline.events import UNKNOWN
 from pipeline.report.record import SessionError, _parse, _read, number
 from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.sinks.labels import clock
@@ -55,7 +56,7 @@ def transcripts(folder: Path) -> list[tuple[str | None, str, str, str]]:
             if kind == b"session_start":
                 role = event.get("role")
             elif event.get("final", True) and event.get("text"):
-                out.append((role, event.get("speaker") or "unknown", event["text"],
+                out.append((role, event.get("speaker") or UNKNOWN, event["text"],
                             f"{path.name} at {clock(number(event.get('start')))}"))
     if not out:
         raise SessionError(f"{folder}: no transcripts in any session record (*.jsonl) here")

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.events import UNKNOWN
 from pipeline.report.record import SessionError, _parse, _read, number, settled_alerts
 from pipeline.retrieval import DEFAULT_ROLE
 
@@ -82,7 +83,7 @@ def read_interview(path: Path, team: Team) -> Interview | None:
             seen, alerts = True, []
         elif kind == b"transcript":
             if event.get("final", True) and not event.get("revision"):  # a revision: same span again
-                who = event.get("speaker") or "unknown"
+                who = event.get("speaker") or UNKNOWN
                 interview.talk[who] += max(0.0, number(event.get("end")) - number(event.get("start")))
         else:
             alerts.append(event)

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.batch.summary import NO_INTERVIEWER, Interview, Team
+from pipeline.events import UNKNOWN
 from pipeline.report.markdown import md, percentages, plural
 from pipeline.sinks.labels import SPEAKER_LABEL, clock
 
@@ -104,7 +105,7 @@ def _never_asked(team: Team, banks: dict) -> list:
 
 
 def _talk_time(groups: dict[str, list[Interview]]) -> list:
-    speakers = ["interviewer", "candidate", "unknown"]
+    speakers = ["interviewer", "candidate", UNKNOWN]
     rows, plot = [], []
     for who, ivs in groups.items():
         total = Counter()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.batch.jobs import Job, Outcome
-from pipeline.events import SessionStartEvent
+from pipeline.events import UNKNOWN, SessionStartEvent
 from pipeline.session.config import SessionConfig
 
 
@@ -113,7 +113,7 @@ class Worker:
         config = replace(self.config, role=job.role, channels=list(job.channels))
         source = FileSource(job.path, speakers=config.channels, realtime=False)
         options = EngineOptions(backpressure=True, partial_every_s=0.0, segmenter=config.segmenter)  # = replay --fast
-        labeler, splitter = self.speakers(stage) if "unknown" in config.channels else (stage, None)
+        labeler, splitter = self.speakers(stage) if UNKNOWN in config.channels else (stage, None)
         engine = Engine([source], self.transcriber, stages=[stage], options=options, labeler=labeler,
                         splitter=splitter)
         plain = SessionStartEvent.new(role=job.role, source=job.path.name)

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-DEMO = Path(__file__).resolve().parents[1] / "demo" / "interview.ogg"
+from pipeline.demo import DEMO
+
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "batch.json"
 
 

@@ -190,7 +190,6 @@ class _FileRun:
                 self.utterance(u, chunk.end)
 
     def utterance(self, u, at: float) -> None:
-        from pipeline.audio.end_of_turn import is_complete
         from pipeline.events import SuggestionEvent, Transcript
         from pipeline.memory import Guess
 
@@ -198,9 +197,7 @@ class _FileRun:
             transcript = self.transcriber.transcribe(u)
             asr_ms = u.timeline.ms("asr_start", "asr_done")
             self.speculation.remember(u, Guess(transcript.text, asr_ms, at))
-            if self.end_of_turn is not None and self.end_of_turn.enabled and is_complete(transcript.text,
-                                                                                          self.end_of_turn):
-                self.end_at[u.speaker] = (u.id, len(u.audio), at + asr_ms / 1000)
+            self._maybe_end_turn(transcript, at + asr_ms / 1000)
             return
         self.end_at.pop(u.speaker, None)
         guess = self.speculation.take(u)
@@ -214,6 +211,8 @@ class _FileRun:
             u.timeline.stamp("asr_start")
             u.timeline.stamp("asr_done")
             asr_wait = max(0.0, asr_ms - (at - guess.audio_at) * 1000)
+        if u.continues:
+            self._maybe_end_turn(transcript, at + asr_wait / 1000)  # its text is ready then
         piece = self.piece.pop(u.speaker, None)
         if piece is not None and not u.continues and not transcript.text and piece[0]["end_of_speech"] is not None:
             # The turn ends with a silent piece: the whole turn goes out now (memory.Turns).
@@ -253,6 +252,14 @@ class _FileRun:
         if u.continues:  # a piece of a turn still going on: no final text yet, unless the turn ends silent
             self.piece[u.speaker] = (ms, at)
         self.timings.append(_Final(u.id, u.start, u.speaker, transcript.text, timing))
+
+    def _maybe_end_turn(self, transcript, ready_at: float) -> None:
+        """As the engine does: a complete sentence ends the turn when its text is ready (audio clock)."""
+        from pipeline.audio.end_of_turn import end_point
+
+        u = transcript.utterance
+        if self.end_of_turn is not None and (end := end_point(u, transcript.text, self.end_of_turn)):
+            self.end_at[u.speaker] = (*end, ready_at)
 
     def _second_pass(self, transcript) -> None:
         """Every final (and turn) decoded again at once; a whole-turn revision replaces its pieces."""

@@ -37,6 +37,7 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
     eot = replace(off, end_of_turn=EndOfTurnOptions())
     commit = replace(eot, segmenter=SegmenterOptions(commit_after_s=6.0))
     two = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=True))
+    window = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=False))  # today's defaults
     every = {
         "before (hangover, 25 s max, one pass)": off,
         "+ end of turn at a complete sentence": eot,
@@ -44,11 +45,10 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
             eot, segmenter=SegmenterOptions(commit_after_s=10.0)),
         "+ sooner: commit after 6 s (instead of 10)": commit,
         "+ second pass beam 5, fitted window (a turn of pieces up to 20 s whole)": two,
-        "+ window 30 s in the second pass": replace(commit, second_pass=SecondPassOptions(beam_size=5,
-                                                                                          fit_window=False)),
+        "+ window 30 s in the second pass": window,
         "+ role hotwords (both passes)": replace(two, hotwords=hotwords),
         "+ guess after 120 ms of silence (tail_ms 200 -> 120)": replace(
-            two, segmenter=SegmenterOptions(commit_after_s=6.0, tail_ms=120)),
+            window, segmenter=SegmenterOptions(commit_after_s=6.0, tail_ms=120)),
     }
     return {k: v for k, v in every.items() if only is None or k.lstrip("+ ").split()[0].rstrip(":") in only}
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.bench.latency import percentiles
-from pipeline.bench.run import DEMO
+from pipeline.demo import DEMO
 
 FLAT_MB = 50.0  # the most memory may grow from the first point to the last
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage  # imported before audio: ~0.2 s
 
-from pipeline.audio.voices import VoiceEncoder
-from pipeline.engine import SpeakerLabeler
-from pipeline.events import Speaker, SpeakerRevision, Transcript
+from pipeline.audio.voices import VoiceEncoder, unit
+from pipeline.events import UNKNOWN, Speaker, SpeakerRevision, Transcript
+from pipeline.stages import SpeakerLabeler
 
 
 @dataclass
@@ -78,10 +78,6 @@ class _Heard:
     cluster: int | None = None
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
 class VoiceLabeler:
     """The engine's `SpeakerLabeler` for a mixed source: voice clusters named by the text labeler's votes."""
 
@@ -104,16 +100,16 @@ class VoiceLabeler:
             vector = self.encoder.embed(u.audio)
         u.timeline.extra_ms["voice"] = round((time.monotonic() - started) * 1000.0, 1)
         vote = self.text.label_speaker(transcript)
-        self.heard.append(_Heard(u.id, "unknown", vector, u.duration, vote))
+        self.heard.append(_Heard(u.id, UNKNOWN, vector, u.duration, vote))
         self._cluster()
         names = self._names()
         *earlier, current = self.heard
         for h in earlier:
-            speaker = names.get(h.cluster, "unknown")
+            speaker = names.get(h.cluster, UNKNOWN)
             if speaker != h.speaker:
                 h.speaker = speaker
                 self._pending.append(SpeakerRevision(h.utterance_id, speaker))
-        current.speaker = names.get(current.cluster, "unknown")
+        current.speaker = names.get(current.cluster, UNKNOWN)
         self._space = self._voices(names)
         return current.speaker
 
@@ -128,7 +124,7 @@ class VoiceLabeler:
         if len(long) < self.opts.settle_after or len(names) < 2:
             return None
         centre = np.mean(long, axis=0)
-        rows = [_unit(np.mean([self.heard[i].vector for i in c.members], axis=0) - centre)
+        rows = [unit(np.mean([self.heard[i].vector for i in c.members], axis=0) - centre)
                 for c in self.clusters if c.number in names]
         return centre, np.array(rows)
 
@@ -145,12 +141,12 @@ class VoiceLabeler:
         long = [i for i, h in enumerate(self.heard) if h.seconds >= self.opts.min_new_s]
         vectors = np.array([self.heard[i].vector for i in long]).reshape(len(long), -1)
         if len(long) >= self.opts.settle_after:
-            centred = _unit(vectors - vectors.mean(axis=0))
+            centred = unit(vectors - vectors.mean(axis=0))
             groups = fcluster(linkage(centred, "average", metric="cosine"), self.opts.split, "distance")
         else:
             groups, centroids = [], []
             for v in vectors:
-                sims = [float(_unit(c) @ v) for c in centroids]
+                sims = [float(unit(c) @ v) for c in centroids]
                 if sims and max(sims) >= self.opts.join:
                     k = int(np.argmax(sims))
                     centroids[k] = centroids[k] + v
@@ -162,7 +158,7 @@ class VoiceLabeler:
         for i, g in zip(long, groups):
             self.heard[i].cluster = order.setdefault(int(g), len(order) + 1)
         members = {n: [i for i in long if self.heard[i].cluster == n] for n in order.values()}
-        centroids = {n: _unit(np.sum([self.heard[i].vector for i in m], axis=0)) for n, m in members.items()}
+        centroids = {n: unit(np.sum([self.heard[i].vector for i in m], axis=0)) for n, m in members.items()}
         for i, h in enumerate(self.heard):
             if h.seconds < self.opts.min_new_s:
                 sims = {n: float(c @ h.vector) for n, c in centroids.items()}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from pipeline.events import (
+    UNKNOWN,
     ComplianceEvent,
     CoverageEvent,
     Event,
@@ -39,15 +40,15 @@ from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.retrieval.matcher import MatchResult
 
 MIN_PARTIAL_WORDS = 3  # a partial shorter than this means nothing yet: not matched
-EARLY_SPEAKERS = ("interviewer", "unknown")  # whose partial speech is checked for compliance
+EARLY_SPEAKERS = ("interviewer", UNKNOWN)  # whose partial speech is checked for compliance
 
 
 def for_speaker(result: MatchResult, speaker: str) -> MatchResult:
     """The hits that count for who said it: an interviewer asks questions (lawful or not), a
     candidate raises red flags, an `unknown` speaker is taken as both until settled; an extra
     voice (`speaker-3`) as neither."""
-    interviewer = speaker == "unknown" or speaker.startswith("interviewer")
-    candidate = speaker in ("unknown", "candidate")
+    interviewer = speaker == UNKNOWN or speaker.startswith("interviewer")
+    candidate = speaker in (UNKNOWN, "candidate")
     return MatchResult(speaker=speaker, text=result.text, timings_ms=result.timings_ms,
                        questions=list(result.questions) if interviewer else [],
                        compliance=list(result.compliance) if interviewer else [],
@@ -99,7 +100,7 @@ class InterviewStage:
             return "interviewer"
         if result.red_flags or (len(text.split()) >= 25 and "?" not in text):
             return "candidate"
-        return "unknown"
+        return UNKNOWN
 
     def revisions(self) -> list[SpeakerRevision]:
         """Text alone never changes its mind about an earlier utterance."""
@@ -110,7 +111,7 @@ class InterviewStage:
         u = transcript.utterance
         if self._last and self._last[0] is transcript:
             return self._last[1]
-        result = self.matcher.match(transcript.text, "unknown")
+        result = self.matcher.match(transcript.text, UNKNOWN)
         u.timeline.stamp("match_done")
         u.timeline.extra_ms.update(result.timings_ms)
         self._last = (transcript, result)
@@ -218,7 +219,7 @@ class InterviewStage:
         differently): a later final from the same speaker (any, on a mixed source) that starts
         after the partial's audio ends means none is coming."""
         for uid, heard in list(self._partials.items()):
-            if uid >= u.id or heard.end > u.start or heard.speaker not in ("unknown", u.speaker):
+            if uid >= u.id or heard.end > u.start or heard.speaker not in (UNKNOWN, u.speaker):
                 continue
             del self._partials[uid]
             for (kind, entry_id), event in heard.shown.items():

@@ -11,6 +11,7 @@ import html
 import re
 from typing import TYPE_CHECKING
 
+from pipeline.events import UNKNOWN
 from pipeline.report.actions import clicked_questions
 from pipeline.report.record import Session, number
 from pipeline.report.render import render_report
@@ -68,7 +69,7 @@ def timeline_svg(session: Session, bank: Bank | None = None) -> str:
     for row in rows:
         parts.append(f'<text x="4" y="{y(row) + 17}">{html.escape(labels[row])}</text>'
                      f'<rect x="{LEFT}" y="{y(row) + 4}" width="{WIDTH - LEFT - 10}" height="{ROW_H - 8}" fill="#f1f3f5"/>')
-    colours = {"interviewer": "#1f5fbf", "candidate": "#0b7a55", "unknown": "#6b5b95"}
+    colours = {"interviewer": "#1f5fbf", "candidate": "#0b7a55", UNKNOWN: "#6b5b95"}
     for e in finals:
         row = e.get("speaker") if e.get("speaker") in speakers else speakers[0]
         width = max(x(e.get("end")) - x(e.get("start")), 1.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.events import SPEAKERS
+from pipeline.events import SPEAKERS, UNKNOWN
 from pipeline.report.actions import BY_CLICK, clicked_questions
 from pipeline.report.markdown import blockquote, code, md, ordered, percentages, plural
 from pipeline.report.record import Session, number
@@ -199,7 +199,7 @@ def _talk_time(session: Session) -> str:
     seconds: dict[str, float] = {}
     words: dict[str, int] = {}
     for event in session.transcripts:
-        who = str(event.get("speaker") or "unknown")
+        who = str(event.get("speaker") or UNKNOWN)
         seconds[who] = seconds.get(who, 0.0) + max(0.0, number(event.get("end")) - number(event.get("start")))
         words[who] = words.get(who, 0) + len(str(event.get("text") or "").split())
     lines = ["## Talk time"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.audio.segmenter import SegmenterOptions
 from pipeline.audio.transcriber import TranscriberOptions
+from pipeline.events import UNKNOWN
 from pipeline.retrieval import DEFAULT_ROLE
 
 PARTIAL_EVERY_S = 1.5  # live: a partial transcript this often while someone speaks
@@ -64,7 +65,7 @@ class SessionConfig:
     role: str = DEFAULT_ROLE
     bank_root: Path | None = None
     advise: bool = True
-    channels: list[str] = field(default_factory=lambda: ["unknown"])
+    channels: list[str] = field(default_factory=lambda: [UNKNOWN])
     partial_every_s: float = 0.0
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)

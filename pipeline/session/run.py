@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from pipeline.audio.sources import AudioSource
 from pipeline.engine import Engine, EngineOptions
 from pipeline.errors import S2QError
-from pipeline.events import SessionStartEvent
+from pipeline.events import UNKNOWN, SessionStartEvent
 from pipeline.session.config import OutputOptions, SessionConfig
 from pipeline.sinks import JsonlSink, Sink
 
@@ -42,7 +42,7 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
     from pipeline.interview import build_interview_stage
 
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
-    mixed = any(speaker == "unknown" for source in sources for speaker in source.speakers)
+    mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
     voices = voice_labeler(stage) if stage is not None and mixed else None
     labeler, splitter = (voices, turn_splitter(voices)) if voices is not None else (stage, None)
     transcriber = Transcriber(config.transcriber)

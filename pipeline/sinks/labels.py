@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", "unknown": "Speaker"}
+from pipeline.events import UNKNOWN
+
+SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", UNKNOWN: "Speaker"}
 
 
 def clock(seconds: Any) -> str:

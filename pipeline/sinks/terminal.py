@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from pipeline.events import (
+    UNKNOWN,
     ComplianceEvent,
     CoverageEvent,
     Event,
@@ -33,7 +34,7 @@ from pipeline.sinks.labels import SPEAKER_LABEL, clock
 WITHDRAWN_WHY = {"final": "the finished sentence does not say it", "text": "the revised text does not say it",
                  "speaker": "said by the other side", "no_final": "the speech was not transcribed in the end"}
 MAX_ALERTS = 6
-SPEAKER_STYLE = {"interviewer": "bold cyan", "candidate": "bold green", "unknown": "bold white"}
+SPEAKER_STYLE = {"interviewer": "bold cyan", "candidate": "bold green", UNKNOWN: "bold white"}
 
 
 def describe(event: Event) -> Text | None:

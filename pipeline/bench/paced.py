@@ -1,0 +1,75 @@
+"""The demo replayed at real-time pace through the threaded engine: latency including any waiting.
+
+`s2q bench` measures stages on the audio clock (`pipeline/bench/latency.py`), where nothing runs
+at the same time. Here the real engine runs: capture, the ASR worker, the second pass on its own
+thread, the stages. Replayed twice in one run, once with the second pass off and once on, so what
+the second pass costs the live view (a final waiting behind a revision) shows side by side.
+
+    python -m pipeline.bench.paced         # or `s2q bench --paced`
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pipeline.bench.latency import percentiles
+from pipeline.demo import DEMO
+
+
+def paced_run(transcriber, stage, second_pass: bool = True) -> dict:
+    """One real-time replay of the demo: end of speech -> first final text, and -> suggestion."""
+    from pipeline.audio.sources import FileSource
+    from pipeline.engine import Engine, EngineOptions
+    from pipeline.events import StatusEvent, SuggestionEvent, TranscriptEvent
+
+    options = EngineOptions(backpressure=False)
+    options.second_pass = replace(options.second_pass, enabled=second_pass)
+    engine = Engine([FileSource(DEMO, ["interviewer", "candidate"], realtime=True)], transcriber, [stage], options)
+    totals, end_of_speech, shed, revisions = [], [], 0, 0
+    for event in engine.events():
+        if isinstance(event, SuggestionEvent):
+            totals.append(event.latency_ms["total"])
+        elif isinstance(event, TranscriptEvent) and event.final:
+            if event.revision:
+                revisions += 1
+            elif event.latency_ms.get("end_of_speech") is not None:
+                end_of_speech.append(event.latency_ms["end_of_speech"])
+        elif isinstance(event, StatusEvent) and event.state == "shedding":
+            shed += 1
+    return {"end_of_speech": percentiles(end_of_speech), "total": percentiles(totals),
+            "shed_utterances": shed, "revisions": revisions}
+
+
+def paced_side_by_side(transcriber, stage) -> dict:
+    """The demo paced twice in one run: second pass off, then on."""
+    return {"second_pass_off": paced_run(transcriber, stage.fresh(), second_pass=False),
+            "second_pass_on": paced_run(transcriber, stage.fresh(), second_pass=True)}
+
+
+def lines(paced: dict) -> list[str]:
+    """One line per replay, for the terminal and the Markdown results."""
+    out = []
+    for name, p in paced.items():
+        e, t = p["end_of_speech"], p["total"]
+        out.append(f"paced demo, {name.replace('_', ' ')}: end of speech -> final p50 {e['p50_ms']} / "
+                   f"p95 {e['p95_ms']} ms; -> suggestion p50 {t['p50_ms']} / p95 {t['p95_ms']} ms; "
+                   f"revisions {p['revisions']}, shed {p['shed_utterances']}")
+    return out
+
+
+def main() -> int:
+    import json
+
+    from pipeline.audio.transcriber import Transcriber
+    from pipeline.interview import build_interview_stage
+
+    transcriber = Transcriber()
+    transcriber.warm_up()
+    result = paced_side_by_side(transcriber, build_interview_stage())
+    print("\n".join(lines(result)))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
