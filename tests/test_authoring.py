@@ -291,7 +291,8 @@ def test_search_shows_threshold_pass_fail_and_counter_example(benches, embedder,
     search.search([BANK_ROOT / ML], "How old are you, if you don't mind me asking?", "interviewer",
                      embedder=embedder, cache_dir=index_dir, out=out)
     text = out.getvalue()
-    assert "needs 0.40" in text and "needs 0.66" in text  # both thresholds shown
+    matching = wb.bank.role.matching  # both thresholds shown, as the role sets them
+    assert f"needs {matching.question:.2f}" in text and f"needs {matching.compliance:.2f}" in text
     assert re.search(r"\d\.\d\d\s+MATCH\s+age", text)
     assert "counter-example:" in text
     assert "the listener would show: compliance alert age" in text

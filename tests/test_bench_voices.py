@@ -70,3 +70,45 @@ def test_voice_is_heard_by_the_pipeline(transcriber, tmp_path, monkeypatch, engi
     text = _heard(audio, transcriber)
     assert wer(SENTENCE, text) <= 0.25, text
     assert len(text.split()) >= 7, text
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    from pipeline.interview import build_interview_stage
+
+    return build_interview_stage().matcher
+
+
+def test_spoken_bench_scores_what_was_shown_first_and_what_stands(matcher):
+    """A question caught only once revised counts as settled, not as first shown; a lawful question
+    whose alert a revision withdrew counts as shown, not as standing."""
+    from pipeline.bench.spoken import score
+
+    heard = [
+        {"said": "How old are you?", "want": "age", "voice": "v", "first": ["Hello, thank you."],
+         "settled": ["How old are you?"]},
+        {"said": "What is your current salary?", "want": "salary-history", "voice": "v",
+         "first": ["What is your current salary?"], "settled": ["What is your current salary?"]},
+        {"said": "How long have you worked with PyTorch?", "want": "", "voice": "v",
+         "first": ["How old are you?"], "settled": ["How long have you worked with PyTorch?"]},
+    ]
+    report = score(heard, matcher)
+    assert report["detection_rate"] == 1.0 and report["detection_rate_first_shown"] == 0.5
+    assert report["per_engine"]["espeak"]["rate"] == 1.0
+    assert report["per_engine_first_shown"]["espeak"]["rate"] == 0.5
+    assert report["alerts_on_lawful"] == 0
+    assert report["alerts_on_lawful_first_shown"] == 1 and report["alerts_on_lawful_any_time"] == 1
+    assert report["false_alerts"][0]["alerts"] == ["age"] and report["false_alerts"][0]["settled"] == []
+
+
+def test_spoken_bench_hears_first_pass_and_revision(transcriber, tmp_path, monkeypatch):
+    from pipeline.audio.second_pass import SecondPassOptions
+    from pipeline.bench import spoken
+
+    monkeypatch.setattr(spoken, "CACHE", tmp_path)
+    audio = spoken.voiced(SENTENCE, spoken.Voice("en-us"))
+    revised = spoken.hear(audio, transcriber)
+    first_only = spoken.hear(audio, transcriber, second_pass=SecondPassOptions(enabled=False))
+    assert first_only.first == first_only.settled == revised.first
+    assert wer(SENTENCE, " ".join(revised.first)) <= 0.25, revised.first
+    assert wer(SENTENCE, " ".join(revised.settled)) <= 0.25, revised.settled

@@ -202,6 +202,18 @@ def test_every_compliance_example_matches_its_alert(matcher, bank):
     assert wrong == []
 
 
+def test_no_compliance_near_miss_raises_an_alert(matcher, bank):
+    """The lawful questions authors wrote beside each alert (negative examples, lawful alternative)
+    are weighted in training (`AlertClassifier.NEAR_MISS_WEIGHT`): none of them raises an alert."""
+    alerted = []
+    for alert in bank.compliance:
+        for text in [*alert.negative_examples, *([alert.alternative] if alert.alternative else [])]:
+            hits = matcher.match(text, "interviewer").compliance
+            if hits:
+                alerted.append((alert.id, text, [(h.id, h.score) for h in hits]))
+    assert alerted == []
+
+
 @pytest.mark.parametrize("qid", ["monitor-deployed-model", "bias-variance-tradeoff", "unit-test-preprocessing"])
 def test_unknown_speaker_asking_a_bank_question(matcher, bank, qid):
     result = matcher.match(bank.question(qid).text, "unknown")

@@ -9,6 +9,12 @@ is cached, so a rerun only pays for the pipeline.
 
     python -m pipeline.bench.spoken              # detection rate per voice, alerts on lawful questions
     python -m pipeline.bench.spoken --engines espeak   # only the voices that are installed / wanted
+    python -m pipeline.bench.spoken --rematch benchmarks/results/spoken.json --json /tmp/re.json
+                                                 # no audio: today's matcher on the texts heard last time
+
+Each item is scored as the user sees it: its finals' first texts (first shown), then the same
+finals once the engine's second pass (`pipeline.audio.second_pass`, beam 5) has revised them
+(settled; the headline figures). The report keeps every item's heard texts (`heard`).
 
 Voices whose engine is not installed (Festival: tools/install-system-deps.sh; Piper, Kokoro:
 `pip install -e '.[spoken-voices]'`) are left out with a note.
@@ -27,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.second_pass import SecondPassOptions
 
 CACHE = Path.home() / ".cache" / "s2q" / "spoken"
 LAWFUL_EVERY = 4  # one bank question in this many is voiced as a lawful question
@@ -130,55 +137,116 @@ def voiced(text: str, voice: Voice) -> np.ndarray:
     return audio
 
 
-def hear(audio: np.ndarray, transcriber, matcher, segmenter_options=None) -> tuple[str, set[str]]:
-    """Text heard and compliance ids alerted, through segmenter -> transcriber -> matcher."""
-    from pipeline.audio.segmenter import Segmenter
+@dataclass
+class Heard:
+    """What the stages were given for one spoken item: each final's first text, and its text once
+    the second pass has revised it (the same list when nothing was revised)."""
 
+    first: list[str]
+    settled: list[str]
+
+
+def hear(audio: np.ndarray, transcriber, segmenter_options=None,
+         second_pass: SecondPassOptions | None = None) -> Heard:
+    """Segmenter -> transcriber -> turns, as live: the finals' first texts, then each revised by the
+    engine's second pass (`SecondPassOptions`, the engine's defaults unless given; disabled: none)."""
+    from pipeline.audio.second_pass import SecondPass
+    from pipeline.audio.segmenter import Segmenter
+    from pipeline.memory import Turns
+
+    second_pass = second_pass or SecondPassOptions()
     seg = Segmenter(SPEAKER, segmenter_options)
     transcriber.reset()  # each question is a session of its own: no context from the last one
+    turns, revisions = Turns(), SecondPass(transcriber, second_pass)
     utterances = [*seg.feed(np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])), *seg.flush()]
-    texts, alerts = [], set()
+    finals: dict[int, str] = {}
     for u in utterances:
         if u.speculative:
             continue
-        text = transcriber.transcribe(u).text
-        if text:
-            texts.append(text)
-            alerts |= {h.id for h in matcher.match(text, SPEAKER).compliance}
-    return " ".join(texts), alerts
+        transcript = transcriber.transcribe(u)
+        finals |= {t.utterance.id: t.text for t in turns.add(transcript) if t.utterance.final}
+        if second_pass.enabled:
+            revisions.offer(transcript)
+    finals |= {t.utterance.id: t.text for t in turns.close_all()}
+    settled = dict(finals)
+    while revisions.waiting:  # after every first text: what the user saw first, then what stands
+        revision = revisions.run_one()
+        if revision is not None:
+            uid, text = turns.revise(revision.utterance_id, revision.text, revision.whole_turn)
+            settled[uid] = text
+    return Heard([t for t in finals.values() if t], [t for t in settled.values() if t])
 
 
-def evaluate(transcriber, stage, segmenter_options=None, items: list[SpokenItem] | None = None) -> dict:
-    """Detection rate per voice and overall, alerts on lawful questions, and the misses."""
+def alerted(texts: list[str], matcher) -> set[str]:
+    """Compliance ids alerted on any of these final texts (each matched as the stage matches it)."""
+    return {h.id for text in texts for h in matcher.match(text, SPEAKER).compliance}
+
+
+def evaluate(transcriber, stage, segmenter_options=None, items: list[SpokenItem] | None = None,
+             second_pass: SecondPassOptions | None = None) -> dict:
+    """Hears every item, then scores it (`score`): detection and lawful alerts, first shown and settled."""
     items = items if items is not None else spoken_items(stage.bank)
-    per_voice: dict[str, list[int]] = {}
-    misses, false_alerts, lawful = [], [], 0
     t0 = time.perf_counter()
+    heard = []
     for item in items:
-        text, alerts = hear(voiced(item.text, item.voice), transcriber, stage.matcher, segmenter_options)
-        if item.label:
-            hit = item.label in alerts
-            per_voice.setdefault(item.voice.label, []).append(int(hit))
+        h = hear(voiced(item.text, item.voice), transcriber, segmenter_options, second_pass)
+        heard.append({"said": item.text, "want": item.label, "voice": item.voice.label,
+                      "first": h.first, "settled": h.settled})
+    report = score(heard, stage.matcher)
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    return report
+
+
+def score(heard: list[dict], matcher) -> dict:
+    """Detection per voice and alerts on lawful questions from the heard texts, for what was shown
+    first (the first pass) and for what stands once revised (`settled`, the headline figures).
+
+    `false_alerts` lists every lawful question that showed an alert at any time; `alerts_on_lawful`
+    counts those whose alert stands at the end, `alerts_on_lawful_first_shown` those the first pass
+    alerted on (what the bench measured before it heard revisions).
+    """
+    per_voice: dict[str, list[int]] = {}
+    first_hits, misses, false_alerts, lawful, stood, shown_first = [], [], [], 0, 0, 0
+    for row in heard:
+        first, settled = alerted(row["first"], matcher), alerted(row["settled"], matcher)
+        text = " ".join(row["settled"])
+        if row["want"]:
+            hit = row["want"] in settled
+            first_hits.append(int(row["want"] in first))
+            per_voice.setdefault(row["voice"], []).append(int(hit))
             if not hit:
-                misses.append({"said": item.text, "heard": text, "voice": item.voice.label, "want": item.label})
+                misses.append({"said": row["said"], "heard": text, "voice": row["voice"], "want": row["want"]})
         else:
             lawful += 1
-            if alerts:
-                false_alerts.append({"said": item.text, "heard": text, "voice": item.voice.label,
-                                     "alerts": sorted(alerts)})
+            stood, shown_first = stood + bool(settled), shown_first + bool(first)
+            if first | settled:
+                false_alerts.append({"said": row["said"], "heard": text, "voice": row["voice"],
+                                     "alerts": sorted(first | settled), "settled": sorted(settled),
+                                     "heard_first": " ".join(row["first"])})
     hits = [h for v in per_voice.values() for h in v]
     return {
         "detection_rate": round(sum(hits) / max(1, len(hits)), 3),
+        "detection_rate_first_shown": round(sum(first_hits) / max(1, len(first_hits)), 3),
         "compliance_questions": len(hits),
         "per_voice": {v: round(sum(h) / len(h), 3) for v, h in per_voice.items()},
         "per_voice_n": {v: len(h) for v, h in per_voice.items()},
         "per_engine": _per_engine(per_voice),
+        "per_engine_first_shown": _per_engine(_first_per_voice(heard, first_hits)),
         "lawful_questions": lawful,
-        "alerts_on_lawful": len(false_alerts),
+        "alerts_on_lawful": stood,
+        "alerts_on_lawful_first_shown": shown_first,
+        "alerts_on_lawful_any_time": len(false_alerts),
         "misses": misses,
         "false_alerts": false_alerts,
-        "seconds": round(time.perf_counter() - t0, 1),
+        "heard": heard,
     }
+
+
+def _first_per_voice(heard: list[dict], first_hits: list[int]) -> dict[str, list[int]]:
+    per_voice: dict[str, list[int]] = {}
+    for row, hit in zip([r for r in heard if r["want"]], first_hits):
+        per_voice.setdefault(row["voice"], []).append(hit)
+    return per_voice
 
 
 def _per_engine(per_voice: dict[str, list[int]]) -> dict[str, dict]:
@@ -190,39 +258,55 @@ def _per_engine(per_voice: dict[str, list[int]]) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.audio.transcriber import Transcriber
     from pipeline.bench import BENCHMARKS
     from pipeline.interview import build_interview_stage
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engines", help="comma-separated subset of espeak,piper,kokoro (default: all installed)")
+    ap.add_argument("--engines", help="comma-separated subset of espeak,festival,piper,kokoro (default: all installed)")
+    ap.add_argument("--no-second-pass", action="store_true", help="score the first pass only (no revisions)")
+    ap.add_argument("--rematch", type=Path, metavar="JSON",
+                    help="no audio: score the texts heard in an earlier report again with today's bank and matcher")
     ap.add_argument("--json", type=Path, default=BENCHMARKS / "results" / "spoken.json",
                     help="where to write the report (default: %(default)s)")
     args = ap.parse_args(argv)
-    voices, notes = available_voices(tuple(args.engines.split(",")) if args.engines else None)
-    for note in notes:
-        print(note, file=sys.stderr)
-    if not voices:
-        print("no voice is installed: apt-get install espeak-ng", file=sys.stderr)
-        return 2
-    transcriber = Transcriber()
     stage = build_interview_stage()
-    report = evaluate(transcriber, stage, items=spoken_items(stage.bank, voices))
-    report["voices_left_out"] = notes
+    if args.rematch:
+        earlier = json.loads(args.rematch.read_text())
+        report = score(earlier["heard"], stage.matcher) | {"rematched_from": str(args.rematch)}
+    else:
+        voices, notes = available_voices(tuple(args.engines.split(",")) if args.engines else None)
+        for note in notes:
+            print(note, file=sys.stderr)
+        if not voices:
+            print("no voice is installed: apt-get install espeak-ng", file=sys.stderr)
+            return 2
+        from pipeline.audio.transcriber import Transcriber
+
+        report = evaluate(Transcriber(), stage, items=spoken_items(stage.bank, voices),
+                          second_pass=SecondPassOptions(enabled=not args.no_second_pass))
+        report["voices_left_out"] = notes
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"compliance questions detected: {report['detection_rate']:.1%} of {report['compliance_questions']}; "
-          f"alerts on {report['lawful_questions']} lawful questions: {report['alerts_on_lawful']} "
-          f"({report['seconds']} s)")
+    print_report(report)
+    return 0
+
+
+def print_report(report: dict) -> None:
+    print(f"compliance questions detected: {report['detection_rate']:.1%} of {report['compliance_questions']} "
+          f"once revised ({report['detection_rate_first_shown']:.1%} first shown); alerts on "
+          f"{report['lawful_questions']} lawful questions: {report['alerts_on_lawful']} once revised, "
+          f"{report['alerts_on_lawful_first_shown']} first shown, {report['alerts_on_lawful_any_time']} at any time"
+          + (f" ({report['seconds']} s)" if "seconds" in report else ""))
     for engine, e in report["per_engine"].items():
-        print(f"  {e['rate']:6.1%}  {engine} (all its voices, {e['n']} questions)")
+        first = report["per_engine_first_shown"][engine]["rate"]
+        print(f"  {e['rate']:6.1%}  {engine} (all its voices, {e['n']} questions; first shown {first:.1%})")
     for voice, rate in report["per_voice"].items():
         print(f"  {rate:6.1%}  {voice} ({report['per_voice_n'][voice]})")
     for m in report["misses"]:
         print(f"  missed {m['want']} ({m['voice']}): said {m['said']!r}, heard {m['heard']!r}")
     for m in report["false_alerts"]:
-        print(f"  false alert {m['alerts']} ({m['voice']}): said {m['said']!r}, heard {m['heard']!r}")
-    return 0
+        print(f"  false alert {m['alerts']} (standing: {m['settled']}) ({m['voice']}): said {m['said']!r}, "
+              f"heard first {m['heard_first']!r}, settled {m['heard']!r}")
 
 
 if __name__ == "__main__":
