@@ -3,9 +3,9 @@ stream (no models) fed step by step to the live panel's server, checked after ea
 
 from __future__ import annotations
 
-import json
+import time
 
-from test_web import browser, page_state, wait_for  # noqa: F401  (browser: that module's fixture)
+from test_web import browser, page_state  # noqa: F401  (browser: that module's fixture)
 
 from pipeline.sinks.web.app import Panel, live_app
 from pipeline.sinks.web.log import EventLog
@@ -65,16 +65,20 @@ def test_provisional_alert_replaced_in_place_and_withdrawn_ones_removed(browser)
         for events, alerts, tags in steps:
             for event in events:
                 log.append(event)
-            want = json.dumps([key for key, _ in alerts])
-            wait_for(page, f"() => JSON.stringify([...document.querySelectorAll('.alert')].map(a => a.dataset.key)) "
-                           f"=== JSON.stringify({want}) && document.querySelectorAll('#transcript .line').length "
-                           f"=== {len(tags)}", timeout=10)
-            shown = page.evaluate("""() => [...document.querySelectorAll('.alert')].map(a => [a.dataset.key,
-                a.classList.contains('provisional'), a.querySelector('.kind').textContent])""")
-            assert [(key, provisional) for key, provisional, _ in shown] == alerts
+            # The step's events render one by one: wait for the whole expected state, not the first
+            # render that happens to match part of it (the same keys can be up before a withdrawal).
+            deadline = time.monotonic() + 10
+            while True:
+                shown = page.evaluate("""() => [...document.querySelectorAll('.alert')].map(a => [a.dataset.key,
+                    a.classList.contains('provisional'), a.querySelector('.kind').textContent])""")
+                lines = {line["utterance"]: line for line in page_state(page)["lines"]}
+                now = ([(key, provisional) for key, provisional, _ in shown],
+                       {uid: line["tags"] for uid, line in lines.items()})
+                if now == (alerts, tags) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert now == (alerts, tags)
             assert all(("still being asked" in kind) == provisional for _, provisional, kind in shown)
-            lines = {line["utterance"]: line for line in page_state(page)["lines"]}
-            assert {uid: line["tags"] for uid, line in lines.items()} == tags
         assert lines["2"]["speaker"] == "candidate"  # the revision renamed the line, its tag stayed
         assert not errors, errors
     finally:
