@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from pipeline.authoring.workbench import Workbench, describe, quote, workbenches
+from pipeline.events import UNKNOWN
 from pipeline.retrieval.phrases import Phrase
 from pipeline.retrieval.text import clean_speech
 
@@ -80,7 +81,7 @@ def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder
         for n, unit in enumerate(units):
             whole = len(units) > 1 and n == len(units) - 1
             print(quote(unit.text, 200) + (" (the whole text, also checked)" if whole else ""), file=out)
-            if speaker in ("interviewer", "unknown"):
+            if speaker in ("interviewer", UNKNOWN):
                 print(f"  questions: similarity to the closest phrasing; needs {th.question:.2f}, and to beat the "
                       f"closest counter-example by {th.margin:+.2f}", file=out)
                 for s in unit.questions:
@@ -91,7 +92,7 @@ def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder
                     print(f"    {score:5.2f}  counter-example: {quote(p.written, 60)} ({describe(p)}) {p.where}",
                           file=out)
                 _print_alerts("compliance alerts", unit.compliance, th.compliance, out)
-            if speaker in ("candidate", "unknown"):
+            if speaker in ("candidate", UNKNOWN):
                 _print_alerts("red flags", unit.red_flags, th.red_flag, out)
         found = [f"question {h.id} ({h.score:.2f})" for h in verdict.questions]
         found += [f"compliance alert {h.id} ({h.score:.2f})" for h in verdict.compliance]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.events import UNKNOWN
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.phrases import SIDES
@@ -137,7 +138,7 @@ class Matcher:
         units = [Unit(u) for u in split_sentences(text)]
         if not units:
             return []
-        sides = SIDES if speaker == "unknown" else (speaker,)
+        sides = SIDES if speaker == UNKNOWN else (speaker,)
         t0 = time.perf_counter()
         vectors = self.embedder.encode([clean_speech(u.text) for u in units])
         t1 = time.perf_counter()
