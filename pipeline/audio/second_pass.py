@@ -8,8 +8,8 @@ before it (the best text so far) as the prompt; a long turn that came in pieces 
 revision of that utterance (`transcript` event, same `utterance_id`, next `revision`): the report
 and the record keep it, the stages check it again.
 
-Live, it runs on a thread of its own with a model of its own at the OS's idle priority
-(`SecondPass.run`), so a final never waits behind a revision: the first pass takes the CPU the
+Live, it runs on a thread of its own with a model of its own whose native threads run at the
+OS's idle priority (`SecondPass.run`, `Transcriber.twin`), so a final never waits behind a revision: the first pass takes the CPU the
 moment it needs it. Under load this is the first work shed: at most `keep` finals wait, the oldest
 goes first, and a revision starts only when no final waits and nobody speaks.
 """
@@ -17,7 +17,6 @@ goes first, and a revision starts only when no final waits and nobody speaks.
 from __future__ import annotations
 
 import collections
-import os
 import re
 import threading
 import time
@@ -151,9 +150,10 @@ class SecondPass:
 
     def run(self, emit: Callable[[Revision], None], may_start: Callable[[], bool]) -> None:
         """The second-pass thread, until `close()`: revisions decoded by a twin of the transcriber
-        at idle priority, each started only when `may_start()` (no final waits, nobody speaks)."""
-        lower_priority()
-        decoder = self.transcriber.twin()  # made here, so its native threads are idle too
+        at idle priority, each started only when `may_start()` (no final waits, nobody speaks).
+        This thread keeps normal priority: it holds the GIL at times, and an idle-priority thread
+        holding it could stall the whole process under load."""
+        decoder = self.transcriber.twin()
         while not self._closed.is_set():
             if not (self.waiting and may_start()):
                 self._closed.wait(0.02)
@@ -163,17 +163,6 @@ class SecondPass:
     def close(self) -> None:
         """`run` returns after the revision in progress (the worker decodes what is left)."""
         self._closed.set()
-
-
-def lower_priority() -> bool:
-    """This thread, and the threads it starts from now on, run only when a CPU would otherwise
-    idle (Linux SCHED_IDLE): a revision never slows the first pass. False where there is no such
-    policy (the thread then runs at normal priority)."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return True
-    except (AttributeError, OSError):
-        return False
 
 
 def _words(text: str) -> list[str]:

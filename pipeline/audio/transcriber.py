@@ -7,7 +7,9 @@ from video captions, and collapse repeated loops.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,10 +101,25 @@ class Transcriber:
 
     def twin(self) -> Transcriber:
         """A second model with the same options, for another thread (the second pass): one model
-        decodes one utterance at a time. Made on first call, on the calling thread, so its native
-        threads share that thread's priority."""
+        decodes one utterance at a time. Its native (CTranslate2) threads run only when a CPU would
+        otherwise idle: it is built on a short-lived thread at idle priority, whose priority the
+        threads it starts inherit, while the Python thread that uses it keeps normal priority."""
         if self._twin is None:
-            self._twin = Transcriber(self.opts)
+            made: list = []
+
+            def build() -> None:
+                lower_priority()
+                try:
+                    made.append(Transcriber(self.opts))
+                except Exception as exc:  # raised on the caller's thread
+                    made.append(exc)
+
+            builder = threading.Thread(target=build, name="twin-model", daemon=True)
+            builder.start()
+            builder.join()
+            if isinstance(made[0], Exception):
+                raise made[0]
+            self._twin = made[0]
         return self._twin
 
     def remember(self, utterance: Utterance, text: str) -> None:
@@ -248,6 +265,16 @@ class Transcriber:
             return list(segments)
         except RuntimeError as exc:
             raise S2QError(f"transcription failed: {exc}") from None
+
+
+def lower_priority() -> bool:
+    """This thread, and the threads it starts from now on, run only when a CPU would otherwise
+    idle (Linux SCHED_IDLE). False where there is no such policy (normal priority then)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 @dataclass
