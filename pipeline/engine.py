@@ -14,7 +14,7 @@ transcribes it during the rest of the pause (`Speculation`), and when the
 utterance is declared over with the same audio the text is already there; when
 that text is a complete sentence the turn ends there, before the hangover
 (`pipeline/audio/end_of_turn.py`). When no final waits and nobody speaks, a second-pass
-thread at idle priority, with a model of its own, decodes recent finals again, better, and emits
+thread, with a model of its own that computes at idle priority, decodes recent finals again, better, and emits
 what changed as revisions (`pipeline/audio/second_pass.py`); that is the first work shed under
 load, and a final never waits for it. Replaying a file with `backpressure=True` (`--fast`)
 instead waits for the transcriber, so no audio is lost (revisions, if asked for, run on the
@@ -299,7 +299,7 @@ class Engine:
         self.transcriber.reset()  # a new session: no speaker's context carries over from another
         worker = threading.Thread(target=self._asr_worker, name="asr", daemon=True)
         worker.start()
-        if self.second_pass is not None and not self.opts.backpressure:  # live: its own idle thread
+        if self.second_pass is not None and not self.opts.backpressure:  # live: its own thread and model
             self._revising = threading.Thread(target=self._second_pass_worker, name="second-pass", daemon=True)
             self._revising.start()
         captures = [

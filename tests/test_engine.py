@@ -75,7 +75,7 @@ class HeldRevisions(SlowTranscriber):
 
 
 def test_a_final_never_waits_behind_a_revision(tts, workdir):
-    """Live, the second pass runs on its own thread at idle priority: while it is still revising the
+    """Live, the second pass runs on its own thread with its own model: while it is still revising the
     first answer, the second answer's final goes out (the old worker would have held it)."""
     speech = compose([silence(0.3), "We trained the model every week.", silence(1.5),
                       "Then we checked the results.", silence(1.5)], tts)

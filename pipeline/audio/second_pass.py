@@ -9,8 +9,8 @@ revision of that utterance (`transcript` event, same `utterance_id`, next `revis
 and the record keep it, the stages check it again.
 
 Live, it runs on a thread of its own with a model of its own whose native threads run at the
-OS's idle priority (`SecondPass.run`, `Transcriber.twin`), so a final never waits behind a revision: the first pass takes the CPU the
-moment it needs it. Under load this is the first work shed: at most `keep` finals wait, the oldest
+OS's idle priority (`SecondPass.run`, `Transcriber.twin`), so a final never waits behind a
+revision: the first pass takes the CPU the moment it needs it. Under load this is the first work shed: at most `keep` finals wait, the oldest
 goes first, and a revision starts only when no final waits and nobody speaks.
 """
 
@@ -150,7 +150,7 @@ class SecondPass:
 
     def run(self, emit: Callable[[Revision], None], may_start: Callable[[], bool]) -> None:
         """The second-pass thread, until `close()`: revisions decoded by a twin of the transcriber
-        at idle priority, each started only when `may_start()` (no final waits, nobody speaks).
+        (computing at idle priority), each started only when `may_start()` (no final waits, nobody speaks).
         This thread keeps normal priority: it holds the GIL at times, and an idle-priority thread
         holding it could stall the whole process under load."""
         decoder = self.transcriber.twin()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,21 +105,12 @@ class Transcriber:
         otherwise idle: it is built on a short-lived thread at idle priority, whose priority the
         threads it starts inherit, while the Python thread that uses it keeps normal priority."""
         if self._twin is None:
-            made: list = []
-
-            def build() -> None:
+            def build() -> Transcriber:
                 lower_priority()
-                try:
-                    made.append(Transcriber(self.opts))
-                except Exception as exc:  # raised on the caller's thread
-                    made.append(exc)
+                return Transcriber(self.opts)
 
-            builder = threading.Thread(target=build, name="twin-model", daemon=True)
-            builder.start()
-            builder.join()
-            if isinstance(made[0], Exception):
-                raise made[0]
-            self._twin = made[0]
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-model") as builder:
+                self._twin = builder.submit(build).result()  # its errors raise here
         return self._twin
 
     def remember(self, utterance: Utterance, text: str) -> None:
