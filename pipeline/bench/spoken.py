@@ -206,13 +206,14 @@ def score(heard: list[dict], matcher) -> dict:
     alerted on (what the bench measured before it heard revisions).
     """
     per_voice: dict[str, list[int]] = {}
-    first_hits, misses, false_alerts, lawful, stood, shown_first = [], [], [], 0, 0, 0
+    per_voice_first: dict[str, list[int]] = {}
+    misses, false_alerts, lawful, stood, shown_first = [], [], 0, 0, 0
     for row in heard:
         first, settled = alerted(row["first"], matcher), alerted(row["settled"], matcher)
         text = " ".join(row["settled"])
         if row["want"]:
             hit = row["want"] in settled
-            first_hits.append(int(row["want"] in first))
+            per_voice_first.setdefault(row["voice"], []).append(int(row["want"] in first))
             per_voice.setdefault(row["voice"], []).append(int(hit))
             if not hit:
                 misses.append({"said": row["said"], "heard": text, "voice": row["voice"], "want": row["want"]})
@@ -224,6 +225,7 @@ def score(heard: list[dict], matcher) -> dict:
                                      "alerts": sorted(first | settled), "settled": sorted(settled),
                                      "heard_first": " ".join(row["first"])})
     hits = [h for v in per_voice.values() for h in v]
+    first_hits = [h for v in per_voice_first.values() for h in v]
     return {
         "detection_rate": round(sum(hits) / max(1, len(hits)), 3),
         "detection_rate_first_shown": round(sum(first_hits) / max(1, len(first_hits)), 3),
@@ -231,7 +233,7 @@ def score(heard: list[dict], matcher) -> dict:
         "per_voice": {v: round(sum(h) / len(h), 3) for v, h in per_voice.items()},
         "per_voice_n": {v: len(h) for v, h in per_voice.items()},
         "per_engine": _per_engine(per_voice),
-        "per_engine_first_shown": _per_engine(_first_per_voice(heard, first_hits)),
+        "per_engine_first_shown": _per_engine(per_voice_first),
         "lawful_questions": lawful,
         "alerts_on_lawful": stood,
         "alerts_on_lawful_first_shown": shown_first,
@@ -240,13 +242,6 @@ def score(heard: list[dict], matcher) -> dict:
         "false_alerts": false_alerts,
         "heard": heard,
     }
-
-
-def _first_per_voice(heard: list[dict], first_hits: list[int]) -> dict[str, list[int]]:
-    per_voice: dict[str, list[int]] = {}
-    for row, hit in zip([r for r in heard if r["want"]], first_hits):
-        per_voice.setdefault(row["voice"], []).append(hit)
-    return per_voice
 
 
 def _per_engine(per_voice: dict[str, list[int]]) -> dict[str, dict]:
