@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 from pipeline.bench.wer import normalise, wer
+from pipeline.demo import DEMO
 from pipeline.report.record import settled_alerts
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "pipeline" / "demo" / "interview.ogg"
-SCRIPT = json.loads((ROOT / "pipeline" / "demo" / "interview.json").read_text())
+SCRIPT = json.loads(DEMO.with_suffix(".json").read_text())
 TURNS = SCRIPT["turns"]
 RED_FLAGS = {"accuracy-only", "notebook-only", "no-monitoring", "dismisses-engineering", "ignores-data-bias"}
 
