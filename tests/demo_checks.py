@@ -7,13 +7,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pipeline.bench.wer import normalise, wer
 from pipeline.demo import DEMO
 from pipeline.report.record import settled_alerts
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = json.loads(DEMO.with_suffix(".json").read_text())
 TURNS = SCRIPT["turns"]
 RED_FLAGS = {"accuracy-only", "notebook-only", "no-monitoring", "dismisses-engineering", "ignores-data-bias"}
