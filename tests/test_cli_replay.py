@@ -119,6 +119,7 @@ def bad_inputs(tmp_path_factory, tts, mono_clip) -> dict[str, tuple[list[str], s
         "truncated-wav": ([str(cut_wav)], str(cut_wav)),
         "truncated-mp3": ([str(cut_mp3)], str(cut_mp3)),
         "unknown-model": ([str(good), "--model", "no-such-model"], "no-such-model"),
+        "unknown-second-pass-model": ([str(good), "--second-pass-model", "no-such-model"], "no-such-model"),
         "model-folder-missing": ([str(good), "--model", str(d / "nothing-here")], "nothing-here"),
         "channels-on-mono": ([str(good), "--channels", "interviewer,candidate"], str(good)),
         "record-is-a-directory": ([str(good), "--record", str(d)], str(d)),
@@ -128,7 +129,7 @@ def bad_inputs(tmp_path_factory, tts, mono_clip) -> dict[str, tuple[list[str], s
 @pytest.mark.parametrize(
     "case",
     ["missing", "empty", "not-audio", "truncated-wav", "truncated-mp3", "unknown-model",
-     "model-folder-missing", "channels-on-mono", "record-is-a-directory"],
+     "unknown-second-pass-model", "model-folder-missing", "channels-on-mono", "record-is-a-directory"],
 )
 def test_bad_input_one_line_error(s2q, bad_inputs, case):
     args, expected = bad_inputs[case]

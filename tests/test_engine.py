@@ -31,7 +31,7 @@ class SlowTranscriber:
     def redecode(self, utterance, context: str, beam_size: int, fit_window: bool) -> str:
         return self.transcribe(utterance).text
 
-    def twin(self) -> "SlowTranscriber":
+    def twin(self, model: str = "") -> "SlowTranscriber":
         return SlowTranscriber(self.seconds)
 
 
@@ -66,7 +66,7 @@ class HeldRevisions(SlowTranscriber):
         super().__init__(0.0)
         self.release = threading.Event()
 
-    def twin(self) -> "HeldRevisions":
+    def twin(self, model: str = "") -> "HeldRevisions":
         return self
 
     def redecode(self, utterance, context: str, beam_size: int, fit_window: bool) -> str:
@@ -113,7 +113,7 @@ def test_the_second_pass_model_computes_at_idle_priority(transcriber):
 
 
 class NoRoomForATwin(SlowTranscriber):
-    def twin(self):
+    def twin(self, model: str = ""):
         raise RuntimeError("cannot allocate memory for a second model")
 
 

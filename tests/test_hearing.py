@@ -248,3 +248,19 @@ def test_a_turn_whose_end_was_shed_goes_out_before_the_next_utterance():
     cut, after = turns.add(later)  # the turn's next piece was shed: it ends as it is
     assert cut.utterance.final and cut.utterance.id == 30 and cut.text == "We never checked."
     assert after is later
+
+
+def test_the_second_pass_can_hear_with_a_bigger_model(tts, transcriber):
+    """`SecondPassOptions.model`: revisions decoded by Whisper base (joined from its two packages)."""
+    from conftest import SENTENCE_A, wer
+
+    audio = tts(SENTENCE_A)
+    second = SecondPass(transcriber, SecondPassOptions(model="base"))
+    second.offer(Transcript(Utterance(id=5, speaker="candidate", start=0.0, end=len(audio) / SR, audio=audio),
+                            "something else entirely"))
+    revision = second.run_one()
+    assert revision is not None and revision.utterance_id == 5
+    assert wer(SENTENCE_A, revision.text) <= 0.15, revision.text
+    base = transcriber.sibling("base")
+    assert base is not transcriber and base.model_path.name == "whisper-base"
+    assert transcriber.sibling("") is transcriber and transcriber.sibling(transcriber.opts.model) is transcriber

@@ -46,6 +46,8 @@ class SecondPassOptions:
         when it is no longer than this (one window: the answer's sentences heard together, as if it
         had not been cut), else piece by piece.
       context_chars: the same speaker's earlier text given as the prompt.
+      model: the Whisper model of the second pass (manifest name or folder); empty: the first
+        pass's. A bigger model hears better what the first pass misheard, at idle priority.
       with_backpressure: also in a replay with `--fast` (each final's second pass runs when the
         queue is empty, the rest at the end): the best text for a batch, at about twice the ASR time.
     """
@@ -57,6 +59,7 @@ class SecondPassOptions:
     max_s: float = 10.0
     max_turn_s: float = 20.0
     context_chars: int = 200
+    model: str = ""
     with_backpressure: bool = False
 
 
@@ -136,7 +139,8 @@ class SecondPass:
                 return None
             u, first, context, whole_turn = self._waiting.popleft()
         started = time.perf_counter()
-        text = (decoder or self.transcriber).redecode(u, context, self.opts.beam_size, self.opts.fit_window)
+        decoder = decoder or (self.transcriber.sibling(self.opts.model) if self.opts.model else self.transcriber)
+        text = decoder.redecode(u, context, self.opts.beam_size, self.opts.fit_window)
         asr_ms = round((time.perf_counter() - started) * 1000, 1)
         self.done += 1
         if not text or _words(text) == _words(first):
@@ -153,7 +157,7 @@ class SecondPass:
         (computing at idle priority), each started only when `may_start()` (no final waits, nobody speaks).
         This thread keeps normal priority: it holds the GIL at times, and an idle-priority thread
         holding it could stall the whole process under load."""
-        decoder = self.transcriber.twin()
+        decoder = self.transcriber.twin(self.opts.model)
         while not self._closed.is_set():
             if not (self.waiting and may_start()):
                 self._closed.wait(0.02)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -98,20 +98,30 @@ class Transcriber:
         self.model_path = path
         self._history: dict[str, str] = {}  # speaker -> recent final text, the next prompt
         self._twin: Transcriber | None = None
+        self._sibling: Transcriber | None = None
 
-    def twin(self) -> Transcriber:
-        """A second model with the same options, for another thread (the second pass): one model
+    def twin(self, model: str = "") -> Transcriber:
+        """A second model (`model`, else this one's), for another thread (the second pass): one model
         decodes one utterance at a time. Its native (CTranslate2) threads run only when a CPU would
         otherwise idle: it is built on a short-lived thread at idle priority, whose priority the
         threads it starts inherit, while the Python thread that uses it keeps normal priority."""
         if self._twin is None:
             def build() -> Transcriber:
                 lower_priority()
-                return Transcriber(self.opts)
+                return Transcriber(replace(self.opts, model=model or self.opts.model))
 
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-model") as builder:
                 self._twin = builder.submit(build).result()  # its errors raise here
         return self._twin
+
+    def sibling(self, model: str = "") -> Transcriber:
+        """This transcriber if `model` is empty or its own, else one with the same options on `model`
+        (the second pass on the same thread, in a `--fast` replay or a bench)."""
+        if not model or model == self.opts.model:
+            return self
+        if self._sibling is None:
+            self._sibling = Transcriber(replace(self.opts, model=model))
+        return self._sibling
 
     def remember(self, utterance: Utterance, text: str) -> None:
         """A final text of this speaker, as context for their next utterance."""

@@ -46,6 +46,8 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
         "+ sooner: commit after 6 s (instead of 10)": commit,
         "+ second pass beam 5, fitted window (a turn of pieces up to 20 s whole)": two,
         "+ window 30 s in the second pass": window,
+        "+ base: Whisper base in the second pass (tiny.en in the first)": replace(
+            window, second_pass=SecondPassOptions(beam_size=5, fit_window=False, model="base")),
         "+ role hotwords (both passes)": replace(two, hotwords=hotwords),
         "+ sooner still: commit after 4 s (instead of 6)": replace(
             window, segmenter=SegmenterOptions(commit_after_s=4.0)),

@@ -259,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engines", help="comma-separated subset of espeak,festival,piper,kokoro (default: all installed)")
     ap.add_argument("--no-second-pass", action="store_true", help="score the first pass only (no revisions)")
+    ap.add_argument("--second-pass-model", default="", metavar="MODEL",
+                    help="Whisper model of the second pass (manifest name or folder; default: the engine's)")
     ap.add_argument("--rematch", type=Path, metavar="JSON",
                     help="no audio: score the texts heard in an earlier report again with today's bank and matcher")
     ap.add_argument("--json", type=Path, default=BENCHMARKS / "results" / "spoken.json",
@@ -278,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.audio.transcriber import Transcriber
 
         report = evaluate(Transcriber(), stage, items=spoken_items(stage.bank, voices),
-                          second_pass=SecondPassOptions(enabled=not args.no_second_pass))
+                          second_pass=SecondPassOptions(enabled=not args.no_second_pass,
+                                                         model=args.second_pass_model))
         report["voices_left_out"] = notes
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions
 from pipeline.audio.transcriber import TranscriberOptions
 from pipeline.events import UNKNOWN
@@ -60,6 +61,7 @@ class SessionConfig:
       advise: run the matcher and advisor (off: transcript only).
       channels: speaker of each channel; one entry downmixes, two map left/right.
       partial_every_s: partial transcripts this often while someone speaks (0: off).
+      second_pass: the revisions of finals (`pipeline.audio.second_pass`), e.g. their model.
     """
 
     role: str = DEFAULT_ROLE
@@ -69,6 +71,7 @@ class SessionConfig:
     partial_every_s: float = 0.0
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
+    second_pass: SecondPassOptions = field(default_factory=SecondPassOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
 
     @classmethod
@@ -80,6 +83,7 @@ class SessionConfig:
             channels=args.channels,
             transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                                            beam_size=args.beam_size),
+            second_pass=SecondPassOptions(model=args.second_pass_model),
             output=OutputOptions(jsonl=args.jsonl, record=args.record, web=WebOptions.from_args(args)),
             **overrides,
         )

@@ -53,7 +53,8 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
         announce(CONSENT_REMINDER)
     record = open_record(session.output)
     announce(f"Recording events to {session.output.record}")
-    options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter)
+    options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter,
+                            second_pass=session.second_pass)
     devices = {"mic": config.mic, "call": config.call, "input": config.input}
     source = ", ".join(f"{kind} {name}" for kind, name in devices.items() if name is not None)
     return run_with_panel(session, "live interview", lambda: build_engine(sources, session, options),

@@ -29,7 +29,7 @@ def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None
     source = FileSource(config.path, speakers=session.channels, realtime=not config.fast)
     record = open_record(session.output)
     options = EngineOptions(backpressure=config.fast, partial_every_s=session.partial_every_s,
-                            segmenter=session.segmenter)
+                            segmenter=session.segmenter, second_pass=session.second_pass)
     return run_with_panel(session, config.path.name, lambda: build_engine([source], session, options),
                           record + view_sinks(session.output, terminal_factory),
                           session_start(session, config.path.name), announce)

@@ -40,6 +40,7 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
     """
     from pipeline.audio.transcriber import Transcriber
     from pipeline.interview import build_interview_stage
+    from pipeline.models import resolve_model
 
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
     mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
@@ -47,6 +48,8 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options:
     labeler, splitter = (voices, turn_splitter(voices)) if voices is not None else (stage, None)
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
+    if options.second_pass.enabled and options.second_pass.model:
+        resolve_model(options.second_pass.model, "whisper")  # a missing model is a clear error now, not later
     return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler,
                   splitter=splitter)
 
