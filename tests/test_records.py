@@ -392,3 +392,50 @@ def test_any_record_gives_a_report_or_a_clean_error(tmp_path, lines, session_id)
     assert not re.search(r"(?<!\\)<", report)
     for line in report.splitlines():
         assert len(re.findall(r"(?<!\\)`", line)) % 2 == 0, line
+
+
+class _Events:
+    """An engine that has some events to give; Ctrl-C asks it to finish (and it gives the rest)."""
+
+    finishing = False
+
+    def __init__(self, events) -> None:
+        self._events = events
+
+    def events(self):
+        yield from self._events
+
+    def finish(self) -> None:
+        self.finishing = True
+
+    def stop(self) -> None: ...
+
+
+class _Collected:
+    def __init__(self, on_write=None) -> None:
+        self.events, self.on_write = [], on_write
+
+    def write(self, event) -> None:
+        self.events.append(event)
+        if self.on_write:
+            self.on_write(len(self.events))
+
+    def close(self) -> None: ...
+
+
+def test_ctrl_c_between_the_record_and_the_view_leaves_the_event_in_both():
+    """The record is written first; a Ctrl-C that lands right after it must not leave the event out of
+    the view (the live test once saw the two differ at one event)."""
+    import signal
+
+    from pipeline.session.run import run_session
+
+    said = [StatusEvent(state="ready", message=str(i)) for i in range(5)]
+    record = _Collected(on_write=lambda n: n == 2 and os.kill(os.getpid(), signal.SIGINT))
+    view = _Collected()
+    engine = _Events(said)
+
+    assert run_session(engine, [record, view], SessionStartEvent.new(role=None, source="test")) == 0
+    assert engine.finishing  # the Ctrl-C was taken, as a request to finish
+    assert [e.to_dict() for e in view.events] == [e.to_dict() for e in record.events]
+    assert len(record.events) == 1 + len(said)

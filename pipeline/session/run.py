@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from typing import Callable, Sequence
+import threading
+from typing import Callable, Iterator, Sequence
 
 from pipeline.audio.sources import AudioSource
 from pipeline.engine import Engine, EngineOptions
@@ -81,6 +84,24 @@ def session_start(config: SessionConfig, source: str) -> SessionStartEvent:
     return SessionStartEvent.new(role=config.role if config.advise else None, source=source)
 
 
+@contextlib.contextmanager
+def _ctrl_c_after_the_event() -> Iterator[None]:
+    """Ctrl-C waits until an event is in every sink: one interrupted between the record and the
+    view would leave a line in one and not in the other. (Masking the signal would not do: Python
+    runs its handler in the main thread whichever thread the signal reached.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt here, between events
+
+
 def run_session(engine: Engine, sinks: Sequence[Sink], start: SessionStartEvent) -> int:
     """Engine events into every sink, the record first: a line the user has seen is in the record.
 
@@ -96,8 +117,9 @@ def run_session(engine: Engine, sinks: Sequence[Sink], start: SessionStartEvent)
         while True:
             try:
                 for event in events:
-                    for sink in sinks:
-                        sink.write(event)
+                    with _ctrl_c_after_the_event():
+                        for sink in sinks:
+                            sink.write(event)
                 return 0
             except KeyboardInterrupt:
                 if engine.finishing:
