@@ -28,7 +28,7 @@ class TranscriberOptions:
       model: manifest name (`tiny.en`, `base.en`, ...) or a CTranslate2 model folder.
       device: `cpu`, `cuda` or `auto`.
       compute_type: CTranslate2 compute type; `default` picks int8 on CPU, float16 on CUDA.
-      cpu_threads: 0 lets CTranslate2 choose.
+      cpu_threads: CTranslate2 threads; 0: half the CPU cores, at least one (`default_cpu_threads`).
       beam_size: 1 is greedy decoding, the fastest.
       no_speech_threshold, log_prob_threshold: a segment is silence when Whisper's
         no-speech probability is above the first and its mean log-probability below the second.
@@ -90,7 +90,8 @@ class Transcriber:
             compute = "int8" if device == "cpu" else "default"
         try:
             self.model = WhisperModel(
-                str(path), device=device, compute_type=compute, cpu_threads=self.opts.cpu_threads,
+                str(path), device=device, compute_type=compute,
+                cpu_threads=self.opts.cpu_threads or default_cpu_threads(),
                 local_files_only=True,
             )
         except (RuntimeError, ValueError) as exc:
@@ -266,6 +267,15 @@ class Transcriber:
             return list(segments)
         except RuntimeError as exc:
             raise S2QError(f"transcription failed: {exc}") from None
+
+
+def default_cpu_threads() -> int:
+    """Half the cores, at least one: the other half is for the second pass, the voice model and the
+    embedder. CTranslate2's own default (4) oversubscribed a 2-core machine: there, one thread
+    decoded a 10 s utterance greedily in 0.47 s against 0.55 s with two and 0.58 s with four, and the
+    paced demo's end of speech -> final went from p50 811 / 597 ms to 675 / 429 ms (two runs each,
+    `benchmarks/results/paced-threads/`)."""
+    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def lower_priority() -> bool:
