@@ -191,6 +191,22 @@ def test_second_pass_sheds_the_oldest_and_prompts_with_the_same_speaker():
     assert echo.calls == [(2, ""), (3, "one")]
 
 
+class StopsEarly:
+    """A second pass that hears only the first sentence, as beam search in the 30 s window sometimes does."""
+
+    def redecode(self, u, context, beam_size, fit_window):
+        return "Thank you very much."
+
+
+def test_a_revision_that_drops_speech_the_first_pass_heard_is_not_sent():
+    second = SecondPass(StopsEarly(), SecondPassOptions())
+    second.offer(Transcript(utterance(1), "Thank you very much. It was nice talking with you."))
+    second.offer(Transcript(utterance(2), "Thank you very mach."))  # a correction of the same length
+    assert second.run_one() is None  # 4 of 10 words: it stopped early
+    revision = second.run_one()
+    assert revision is not None and revision.utterance_id == 2 and revision.text == "Thank you very much."
+
+
 # -- hotwords ----------------------------------------------------------------------------
 
 
@@ -227,7 +243,7 @@ def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
     from dataclasses import replace
 
     echo = Echo()
-    second = SecondPass(echo, SecondPassOptions())
+    second = SecondPass(echo, SecondPassOptions(min_words_kept=0.0))  # Echo's text is short
     second.offer(Transcript(replace(utterance(20), continues=True), "I mostly write quick scripts."))
     second.offer(Transcript(replace(utterance(21), start=2.0, end=4.0, continues=True), "Tests are not my job."))
     assert second.waiting == 0  # the turn goes on

@@ -46,6 +46,10 @@ class SecondPassOptions:
         when it is no longer than this (one window: the answer's sentences heard together, as if it
         had not been cut), else piece by piece.
       context_chars: the same speaker's earlier text given as the prompt.
+      min_words_kept: a revision with fewer words than this share of the first pass's is not
+        sent: beam search in the 30 s window sometimes stops after the first sentence (the demo's
+        "Thank you very much. It was nice talking with you." came back as "Thank you very much.").
+        A revision corrects words; it does not drop speech the first pass heard.
       model: the Whisper model of the second pass (manifest name or folder); empty: the first
         pass's. A bigger model hears better what the first pass misheard, at idle priority.
       with_backpressure: also in a replay with `--fast` (each final's second pass runs when the
@@ -59,6 +63,7 @@ class SecondPassOptions:
     max_s: float = 10.0
     max_turn_s: float = 20.0
     context_chars: int = 200
+    min_words_kept: float = 0.75
     model: str = ""
     with_backpressure: bool = False
 
@@ -145,6 +150,8 @@ class SecondPass:
         self.done += 1
         if not text or _words(text) == _words(first):
             return None  # the same words (beam search may only drop punctuation): nothing to revise
+        if len(_words(text)) < self.opts.min_words_kept * len(_words(first)):
+            return None  # it stopped early: the first pass heard more
         with self._lock:
             for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):
                 if uid == u.id:

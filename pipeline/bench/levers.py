@@ -37,7 +37,7 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
     eot = replace(off, end_of_turn=EndOfTurnOptions())
     commit = replace(eot, segmenter=SegmenterOptions(commit_after_s=6.0))
     two = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=True))
-    window = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=False))  # today's defaults
+    window = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=False, min_words_kept=0.0))
     every = {
         "before (hangover, 25 s max, one pass)": off,
         "+ end of turn at a complete sentence": eot,
@@ -46,6 +46,8 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
         "+ sooner: commit after 6 s (instead of 10)": commit,
         "+ second pass beam 5, fitted window (a turn of pieces up to 20 s whole)": two,
         "+ window 30 s in the second pass": window,
+        "+ keep: revisions may not drop over a quarter of the first pass's words": replace(
+            window, second_pass=SecondPassOptions(beam_size=5, fit_window=False, min_words_kept=0.75)),
         "+ base: Whisper base in the second pass (tiny.en in the first)": replace(
             window, second_pass=SecondPassOptions(beam_size=5, fit_window=False, model="base")),
         "+ role hotwords (both passes)": replace(two, hotwords=hotwords),
