@@ -84,10 +84,14 @@ def _joined(name: str, entry: dict) -> Path:
                 f"model {name!r} needs the package {package.replace('_', '-')}: {entry.get('howto', 'run `make install`')}"
             ) from None
     files = sorted((f for folder in folders for f in folder.iterdir() if f.is_file()), key=lambda f: f.name)
-    parts = sorted((f for f in files if f.name.startswith("model.bin.part")), key=lambda f: int(f.name[14:]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))  # another process may join it too
-    staging.chmod(0o755)
+    part = "model.bin.part"
+    parts = sorted((f for f in files if f.name.startswith(part)), key=lambda f: int(f.name[len(part):]))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))  # another process may join it too
+        staging.chmod(0o755)
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot join model {name!r} into {path.parent}: {exc.strerror or exc}") from None
     try:
         with (staging / "model.bin").open("wb") as out:
             for part in parts:
@@ -101,6 +105,8 @@ def _joined(name: str, entry: dict) -> Path:
         except OSError:
             if not (path / "model.bin").exists():
                 raise
+    except OSError as exc:  # a full disk, a read-only folder
+        raise ModelNotFoundError(f"cannot join model {name!r} into {path}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path

@@ -42,3 +42,14 @@ def test_a_missing_part_package_says_which_and_how(tmp_path):
         _joined("fake", entry)
     assert "s2q-no-such-part" in str(info.value) and "make install" in str(info.value)
     assert not (tmp_path / "m").exists()
+
+
+def test_a_model_that_cannot_be_joined_is_one_clear_error(tmp_path, monkeypatch):
+    _package(tmp_path, "s2q_fake_part_c", {"model.bin.part1": b"one"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the models folder should be")
+    entry = {"packages": ["s2q_fake_part_c"], "path": str(blocked / "joined")}
+    with pytest.raises(ModelNotFoundError) as info:
+        _joined("fake", entry)
+    assert "cannot join model 'fake'" in str(info.value) and "\n" not in str(info.value)
