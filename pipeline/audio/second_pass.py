@@ -148,9 +148,10 @@ class SecondPass:
         text = decoder.redecode(u, context, self.opts.beam_size, self.opts.fit_window)
         asr_ms = round((time.perf_counter() - started) * 1000, 1)
         self.done += 1
-        if not text or _words(text) == _words(first):
+        heard, before = _words(text), _words(first)
+        if not heard or heard == before:
             return None  # the same words (beam search may only drop punctuation): nothing to revise
-        if len(_words(text)) < self.opts.min_words_kept * len(_words(first)):
+        if len(heard) < self.opts.min_words_kept * len(before):
             return None  # it stopped early: the first pass heard more
         with self._lock:
             for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):

@@ -98,31 +98,32 @@ class Transcriber:
             raise ModelNotFoundError(f"cannot load Whisper model from {path} on {device}: {exc}") from None
         self.model_path = path
         self._history: dict[str, str] = {}  # speaker -> recent final text, the next prompt
-        self._twin: Transcriber | None = None
-        self._sibling: Transcriber | None = None
+        self._twins: dict[str, Transcriber] = {}  # model -> its twin (idle priority)
+        self._siblings: dict[str, Transcriber] = {}  # model -> a transcriber on it (normal priority)
 
     def twin(self, model: str = "") -> Transcriber:
         """A second model (`model`, else this one's), for another thread (the second pass): one model
         decodes one utterance at a time. Its native (CTranslate2) threads run only when a CPU would
         otherwise idle: it is built on a short-lived thread at idle priority, whose priority the
         threads it starts inherit, while the Python thread that uses it keeps normal priority."""
-        if self._twin is None:
+        model = model or self.opts.model
+        if model not in self._twins:
             def build() -> Transcriber:
                 lower_priority()
-                return Transcriber(replace(self.opts, model=model or self.opts.model))
+                return Transcriber(replace(self.opts, model=model))
 
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-model") as builder:
-                self._twin = builder.submit(build).result()  # its errors raise here
-        return self._twin
+                self._twins[model] = builder.submit(build).result()  # its errors raise here
+        return self._twins[model]
 
     def sibling(self, model: str = "") -> Transcriber:
         """This transcriber if `model` is empty or its own, else one with the same options on `model`
         (the second pass on the same thread, in a `--fast` replay or a bench)."""
         if not model or model == self.opts.model:
             return self
-        if self._sibling is None:
-            self._sibling = Transcriber(replace(self.opts, model=model))
-        return self._sibling
+        if model not in self._siblings:
+            self._siblings[model] = Transcriber(replace(self.opts, model=model))
+        return self._siblings[model]
 
     def remember(self, utterance: Utterance, text: str) -> None:
         """A final text of this speaker, as context for their next utterance."""

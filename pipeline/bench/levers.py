@@ -36,8 +36,8 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
     off = Hearing(segmenter=SegmenterOptions(commit_after_s=0.0), end_of_turn=None, second_pass=None)
     eot = replace(off, end_of_turn=EndOfTurnOptions())
     commit = replace(eot, segmenter=SegmenterOptions(commit_after_s=6.0))
-    two = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=True))
-    window = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=False, min_words_kept=0.0))
+    two = replace(commit, second_pass=SecondPassOptions(beam_size=5, fit_window=True, min_words_kept=0.0))
+    window = replace(commit, second_pass=replace(two.second_pass, fit_window=False))
     every = {
         "before (hangover, 25 s max, one pass)": off,
         "+ end of turn at a complete sentence": eot,
@@ -47,9 +47,9 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
         "+ second pass beam 5, fitted window (a turn of pieces up to 20 s whole)": two,
         "+ window 30 s in the second pass": window,
         "+ keep: revisions may not drop over a quarter of the first pass's words": replace(
-            window, second_pass=SecondPassOptions(beam_size=5, fit_window=False, min_words_kept=0.75)),
+            window, second_pass=replace(window.second_pass, min_words_kept=0.75)),
         "+ base: Whisper base in the second pass (tiny.en in the first)": replace(
-            window, second_pass=SecondPassOptions(beam_size=5, fit_window=False, model="base")),
+            window, second_pass=replace(window.second_pass, model="base")),
         "+ role hotwords (both passes)": replace(two, hotwords=hotwords),
         "+ sooner still: commit after 4 s (instead of 6)": replace(
             window, segmenter=SegmenterOptions(commit_after_s=4.0)),

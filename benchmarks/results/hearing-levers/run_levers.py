@@ -7,7 +7,7 @@ from pipeline.audio.transcriber import Transcriber
 from pipeline.bench.levers import compare, long_turn, markdown
 from pipeline.bench.run import Input, default_inputs
 out, groups, only = Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3].split(",")
-inputs, _ = default_inputs(False)
+inputs, _ = default_inputs("real_speech" in groups)  # the Asterisk set only when asked for
 inputs = [x for x in inputs if x.group in groups]
 if "long_turn" in groups:
     p, t = long_turn(); inputs.append(Input(p, ["candidate"], t, "long_turn"))
