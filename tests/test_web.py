@@ -141,9 +141,10 @@ def live(browser, tmp_path_factory):
                 continue
             if seen["reloaded_at"] is not None and seen["clicked"] is None and state["suggestions"]:
                 target = state["suggestions"][0]
-                try:  # the list may be redrawn by the next event under the pointer: try again on the next pass
-                    page.click(f'#suggestions .suggestion[data-id="{target}"] button[data-action="asked"]',
-                               timeout=5000, no_wait_after=True)
+                try:  # the list may be redrawn by the next event: the click goes to that button itself, not
+                    # to where it was (a pointer click landed on the suggestion redrawn in its place)
+                    page.dispatch_event(f'#suggestions .suggestion[data-id="{target}"] button[data-action="asked"]',
+                                        "click", timeout=5000)
                 except sync_api.TimeoutError:
                     continue
                 seen["clicked"] = target
