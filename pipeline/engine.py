@@ -31,7 +31,6 @@ import itertools
 import queue
 import threading
 import time
-from dataclasses import replace
 from typing import Iterator, Sequence
 
 from pipeline.audio.end_of_turn import end_point
@@ -75,9 +74,6 @@ class Engine:
         self.labeler = labeler
         self.splitter = splitter
         self.opts = options or EngineOptions()
-        self.speculate = self.opts.speculate and not self.opts.backpressure
-        if self.speculate:
-            self.opts = replace(self.opts, segmenter=replace(self.opts.segmenter, speculate=True))
         self._ids = itertools.count()
         self._utterances: queue.Queue[Utterance | EndOfInput] = queue.Queue(maxsize=self.opts.max_pending)
         self._partials: dict[str, Utterance] = {}  # latest snapshot per speaker
@@ -130,7 +126,7 @@ class Engine:
     # -- capture threads ------------------------------------------------------
 
     def _capture(self, index: int, source: AudioSource) -> None:
-        segmenters = SpeakerSegmenters(self.opts.segmenter, self._next_id)
+        segmenters = SpeakerSegmenters(self.opts.segmenter, self._next_id, self.opts.speculate)
         last_partial: dict[str, float] = {}
         try:
             for chunk in source:
@@ -217,7 +213,7 @@ class Engine:
     def _asr_worker(self) -> None:
         try:
             while not self._stop.is_set():
-                idle_work = (self.speculate or self.opts.partial_every_s or self.second_pass) and not self.finishing
+                idle_work = (self.opts.speculate or self.opts.partial_every_s or self.second_pass) and not self.finishing
                 try:
                     utterance = self._utterances.get(timeout=0.02 if idle_work else None)
                 except queue.Empty:

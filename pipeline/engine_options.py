@@ -18,7 +18,8 @@ class EngineOptions:
       max_pending: utterances waiting for ASR before the oldest is shed.
       max_lag_s: speech that waited longer than this for ASR is dropped (live only).
       partial_every_s: while someone speaks, a partial transcript this often (0: none).
-      speculate: transcribe during the end-of-utterance pause (see above); off with backpressure.
+      speculate: the segmenter offers each utterance as it will be if the pause lasts, and the
+        worker transcribes it during the rest of the pause (`Segmenter`); off with backpressure.
       finish_timeout_s: on Ctrl-C, how long the speech in progress may take to be transcribed
         and recorded before the engine gives up and records that it was cut.
       segmenter: voice activity segmentation settings; with `backpressure` a long turn is not
@@ -38,5 +39,8 @@ class EngineOptions:
     second_pass: SecondPassOptions = field(default_factory=SecondPassOptions)
 
     def __post_init__(self) -> None:
-        if self.backpressure and self.segmenter.commit_after_s:
-            self.segmenter = replace(self.segmenter, commit_after_s=0.0)
+        """What backpressure rules out, worked out here only: nobody waits for a guess or a piece."""
+        if self.backpressure:
+            self.speculate = False
+            if self.segmenter.commit_after_s:
+                self.segmenter = replace(self.segmenter, commit_after_s=0.0)

@@ -32,7 +32,7 @@ def end_of_turn(audio: np.ndarray, transcriber, speculate: bool = True) -> list[
     """Final utterances as the engine cuts them, each with the second of audio when it went out:
     each speculative guess and each piece of a long turn is transcribed when offered, and a
     complete sentence ends the turn at the next frame (`end_point`, `Segmenter.end_early`)."""
-    seg = Segmenter("interviewer", SegmenterOptions(speculate=speculate))
+    seg = Segmenter("interviewer", speculate=speculate)
     finals, end = [], None
     for i in range(0, len(audio), seg.frame_len):
         now = (i + seg.frame_len) / SR
@@ -67,7 +67,7 @@ def test_an_incomplete_sentence_keeps_the_hangover(tts, transcriber):
 
 def test_end_early_refuses_when_the_speaker_went_on(tts):
     speech = compose([silence(0.5), "How old are you?", silence(0.3), "And where do you live?", silence(1.5)], tts)
-    seg = Segmenter("interviewer", SegmenterOptions(speculate=True))
+    seg = Segmenter("interviewer", speculate=True)
     guesses = [u for u in seg.feed(speech.audio[: int(speech.spans[1][0] * SR) + 4800]) if u.speculative]
     assert guesses
     assert seg.end_early(guesses[0].id, len(guesses[0].audio)) is None  # voice came after the guess

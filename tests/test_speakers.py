@@ -269,11 +269,10 @@ def test_without_the_voice_model_a_mixed_source_is_labelled_from_what_is_said(mo
     """No voices (the extra not installed, or its weights missing): one note, then the interview
     stage names speakers from their words, and no turn splitter runs."""
     from pipeline.audio.sources import FileSource
-    from pipeline.engine import EngineOptions
     from pipeline.errors import S2QError
     from pipeline.interview import speakers
+    from pipeline.session.build import build_engine
     from pipeline.session.config import SessionConfig
-    from pipeline.session.run import build_engine
 
     def missing(stage):
         raise S2QError("voice model weights not found")
@@ -281,7 +280,7 @@ def test_without_the_voice_model_a_mixed_source_is_labelled_from_what_is_said(mo
     monkeypatch.setattr(speakers, "build_voice_labeler", missing)
     path = tmp_path / "mono.wav"
     write_wav(path, np.zeros(SAMPLE_RATE, np.float32))
-    engine = build_engine([FileSource(path)], SessionConfig(), EngineOptions())
+    engine = build_engine([FileSource(path)], SessionConfig(), "paced")
     note = capsys.readouterr().err
     assert note.count("\n") == 1 and "voice model weights not found" in note
     assert engine.splitter is None

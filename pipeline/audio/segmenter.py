@@ -47,9 +47,6 @@ class SegmenterOptions:
         silence, so speech resuming within that joins it instead of being decoded apart.
       short_hangover_ms: the hangover for such short utterances (a short answer such as "Yes."
         waits this long too: 900 ms kept the WER gain of 1200 ms at +300 ms); 0 uses `hangover_ms`.
-      speculate: when silence has lasted `tail_ms`, also emit the utterance as it will be if
-        the silence lasts the whole hangover (`speculative=True`): its transcription can then
-        run during the hangover and be ready the moment the utterance is declared over.
       commit_after_s: a long turn is committed while it is spoken: once an utterance is this
         long, a pause of `split_pause_ms` ends it (as near the maximum), so it is transcribed
         while the speaker goes on and what is left to decode when they stop is short (0: off,
@@ -75,25 +72,32 @@ class SegmenterOptions:
     energy_floor_dbfs: float = -55.0
     short_ms: int = 1000
     short_hangover_ms: int = 900
-    speculate: bool = False
     commit_after_s: float = 6.0
     commit_pause_ms: int = 150
     end_pause_ms: int = 300
 
 
 class Segmenter:
-    """Streaming: `feed()` chunks in, utterances out as soon as each one is over."""
+    """Streaming: `feed()` chunks in, utterances out as soon as each one is over.
+
+    With `speculate` (the engine's choice, `EngineOptions.speculate`), when silence has lasted
+    `tail_ms` it also emits the utterance as it will be if the silence lasts the whole hangover
+    (`speculative=True`): its transcription can then run during the hangover and be ready the
+    moment the utterance is declared over.
+    """
 
     def __init__(
         self,
         speaker: str,
         options: SegmenterOptions | None = None,
         next_id: Callable[[], int] | None = None,
+        speculate: bool = False,
     ) -> None:
         import webrtcvad
 
         self.speaker = speaker
         self.opts = options or SegmenterOptions()
+        self.speculate = speculate
         if self.opts.frame_ms not in (10, 20, 30):
             raise ValueError("frame_ms must be 10, 20 or 30")
         self.vad = webrtcvad.Vad(self.opts.aggressiveness)
@@ -228,7 +232,7 @@ class Segmenter:
         # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
         keep_tail = self._split_tail if near_max else self._tail
         hangover = self._short_hangover if sum(self._voiced) < self._short_voiced else self._hangover
-        if self.opts.speculate and self._silent_run == keep_tail and self._silent_run < hangover:
+        if self.speculate and self._silent_run == keep_tail and self._silent_run < hangover:
             guess = self._close(length - self._silent_run + keep_tail)
             if guess is not None:
                 guess.final, guess.speculative = False, True
@@ -301,15 +305,17 @@ class SpeakerSegmenters:
     VAD state. The engine and the benchmark both cut audio through this.
     """
 
-    def __init__(self, options: SegmenterOptions | None = None, next_id: Callable[[], int] | None = None) -> None:
+    def __init__(self, options: SegmenterOptions | None = None, next_id: Callable[[], int] | None = None,
+                 speculate: bool = False) -> None:
         self.options = options or SegmenterOptions()
         self.next_id = next_id or itertools.count().__next__
+        self.speculate = speculate
         self.by_speaker: dict[str, Segmenter] = {}
 
     def get(self, speaker: str) -> Segmenter:
         seg = self.by_speaker.get(speaker)
         if seg is None:
-            seg = self.by_speaker[speaker] = Segmenter(speaker, self.options, self.next_id)
+            seg = self.by_speaker[speaker] = Segmenter(speaker, self.options, self.next_id, self.speculate)
         return seg
 
     def feed(self, chunk: AudioChunk) -> Iterator[Utterance]:

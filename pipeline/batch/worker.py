@@ -1,7 +1,7 @@
 """One worker of a batch: Whisper and the interview stage loaded once, then file after file.
 
-`Worker.process` is `s2q replay --fast --record` for one file (the same `FileSource`, `Engine`
-options and `run_session`) with models already loaded; it returns the record's text and the
+`Worker.process` is `s2q replay --fast --record` for one file (the same `FileSource`, `engine_for`
+mode and `run_session`) with models already loaded; it returns the record's text and the
 report instead of writing them, so the pool and Ray share it and only the driver writes.
 """
 
@@ -73,19 +73,14 @@ class Worker:
             self._stages[key] = build_interview_stage(role, self.config.bank_root, self.index_cache)
         return self._stages[key].fresh()
 
-    def speakers(self, stage):
-        """For a mixed file: a fresh voice labeler and turn splitter (the voice model loaded once);
-        the stage alone when the voice model is not installed (as `replay` does)."""
-        from pipeline.session.run import turn_splitter, voice_labeler
+    def voices(self, stage):
+        """For a mixed file: a fresh voice labeler (the voice model loaded once); None when the
+        voice model is not installed (the stage names speakers, as `replay` does)."""
+        from pipeline.session.build import voice_labeler
 
         if self._voices is None:
             self._voices = voice_labeler(stage) or False
-        if not self._voices:
-            return stage, None
-        from pipeline.interview.speakers import VoiceLabeler
-
-        labeler = VoiceLabeler(self._voices.encoder, stage, self._voices.opts)
-        return labeler, turn_splitter(labeler)
+        return self._voices.fresh(stage) if self._voices else None
 
     def process(self, job: Job) -> Outcome:
         """The record and report for one file, or its error as one line: never raises for a bad file."""
@@ -104,18 +99,16 @@ class Worker:
 
     def _process(self, job: Job) -> Outcome:
         from pipeline.audio.sources import FileSource
-        from pipeline.engine import Engine, EngineOptions
         from pipeline.report import load_session, render_report
+        from pipeline.session.build import engine_for
         from pipeline.session.run import run_session
         from pipeline.sinks import JsonlSink
 
         stage = self.stage(job.role)
         config = replace(self.config, role=job.role, channels=list(job.channels))
         source = FileSource(job.path, speakers=config.channels, realtime=False)
-        options = EngineOptions(backpressure=True, partial_every_s=0.0, segmenter=config.segmenter)  # = replay --fast
-        labeler, splitter = self.speakers(stage) if UNKNOWN in config.channels else (stage, None)
-        engine = Engine([source], self.transcriber, stages=[stage], options=options, labeler=labeler,
-                        splitter=splitter)
+        voices = self.voices(stage) if UNKNOWN in config.channels else None
+        engine = engine_for(config, "fast", [source], self.transcriber, stage, voices)  # = replay --fast
         plain = SessionStartEvent.new(role=job.role, source=job.path.name)
         start = BatchSessionStart(**plain.__dict__, interviewer=job.interviewer, candidate_id=job.candidate_id)
         with tempfile.TemporaryDirectory(prefix="s2q-batch-") as tmp:

@@ -54,13 +54,13 @@ def replay_timed(path: Path, stage) -> tuple[list[tuple[float, dict]], float]:
     """(seconds since the replay started, event) for every event, at real-time pace with partials."""
     from pipeline.audio.sources import FileSource
     from pipeline.audio.transcriber import Transcriber
-    from pipeline.engine import Engine, EngineOptions
-    from pipeline.session.config import PARTIAL_EVERY_S
+    from pipeline.session.build import engine_for
+    from pipeline.session.config import PARTIAL_EVERY_S, SessionConfig
 
     transcriber = Transcriber()
     transcriber.warm_up()
     source = FileSource(path, speakers=("interviewer",), realtime=True)
-    engine = Engine([source], transcriber, [stage], EngineOptions(partial_every_s=PARTIAL_EVERY_S))
+    engine = engine_for(SessionConfig(partial_every_s=PARTIAL_EVERY_S), "paced", [source], transcriber, stage)
     out: list[tuple[float, dict]] = []
     t0 = None
     for event in engine.events():

@@ -63,12 +63,12 @@ def utterances_of(path: Path, speakers: list[str], options: SegmenterOptions | N
     return duration, [u for u, _ in events if not u.speculative]
 
 
-def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | None = None):
-    """(utterance, audio time it was emitted at) for every utterance and speculative guess."""
+def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | None = None, speculate: bool = False):
+    """(utterance, audio time it was emitted at) for every utterance and, with `speculate`, speculative guess."""
     from pipeline.audio.sources import AudioChunk
 
     source = FileSource(path, speakers=speakers, realtime=False)
-    segmenters = SpeakerSegmenters(options)
+    segmenters = SpeakerSegmenters(options, speculate=speculate)
     out = []
     for chunk in source:
         out.extend((u, chunk.end) for u in segmenters.feed(chunk))
@@ -108,14 +108,10 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
     voice embedding of every final utterance (the `voice` stage, which the engine runs on mixed
     sources only, so only theirs count in `total`).
     """
-    from dataclasses import replace
-
-
     hearing = hearing or Hearing()
     run = LatencyRun()
     cpu0 = _cpu()
     t0 = time.perf_counter()
-    options = replace(hearing.segmenter, speculate=speculate)
     saved_hotwords = transcriber.opts.hotwords
     if hearing.hotwords is not None:
         transcriber.opts.hotwords = hearing.hotwords
@@ -124,7 +120,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
             transcriber.reset()  # each file is a session: no prompt from the last file's text
             second = SecondPass(transcriber, hearing.second_pass) if hearing.second_pass else None
             file = _FileRun(run, str(path), transcriber, stage, voices, hearing.end_of_turn, second)
-            run.audio_s += _feed(path, speakers, options, file)
+            run.audio_s += _feed(path, speakers, hearing.segmenter, speculate, file)
             run.transcripts[str(path)] = [(t.start, t.speaker, t.text) for t in file.timings]
             run.revised[str(path)] = [(t.start, t.speaker, file.best.get(t.id, t.text)) for t in file.timings]
             run.timings += [t.timing for t in file.timings]
@@ -135,12 +131,12 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
     return run
 
 
-def _feed(path: Path, speakers: list[str], options: SegmenterOptions, file: "_FileRun") -> float:
+def _feed(path: Path, speakers: list[str], options: SegmenterOptions, speculate: bool, file: "_FileRun") -> float:
     """The file through the segmenters chunk by chunk, then a second of silence per speaker."""
     from pipeline.audio.sources import AudioChunk
 
     source = FileSource(path, speakers=speakers, realtime=False)
-    segmenters = SpeakerSegmenters(options)
+    segmenters = SpeakerSegmenters(options, speculate=speculate)
     chunks = iter(source)
     while (chunk := next(chunks, None)) is not None:
         file.chunk(segmenters.get(chunk.speaker), chunk)

@@ -10,21 +10,21 @@ the second pass costs the live view (a final waiting behind a revision) shows si
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pipeline.bench.latency import percentiles
 from pipeline.demo import DEMO
 
 
 def paced_run(transcriber, stage, second_pass: bool = True) -> dict:
-    """One real-time replay of the demo: end of speech -> first final text, and -> suggestion."""
+    """One real-time replay of the demo (`s2q replay` of it): end of speech -> first final text, and -> suggestion."""
+    from pipeline.audio.second_pass import SecondPassOptions
     from pipeline.audio.sources import FileSource
-    from pipeline.engine import Engine, EngineOptions
     from pipeline.events import StatusEvent, SuggestionEvent, TranscriptEvent
+    from pipeline.session.build import engine_for
+    from pipeline.session.config import SessionConfig
 
-    options = EngineOptions(backpressure=False)
-    options.second_pass = replace(options.second_pass, enabled=second_pass)
-    engine = Engine([FileSource(DEMO, ["interviewer", "candidate"], realtime=True)], transcriber, [stage], options)
+    config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass))
+    engine = engine_for(config, "paced", [FileSource(DEMO, ["interviewer", "candidate"], realtime=True)],
+                        transcriber, stage)
     totals, end_of_speech, shed, revisions = [], [], 0, 0
     for event in engine.events():
         if isinstance(event, SuggestionEvent):

@@ -58,16 +58,17 @@ def long_recording(minutes: float, folder: Path) -> Path:
 def soak(path: Path, speed: float, every_s: float) -> dict:
     from pipeline.audio.sources import FileSource
     from pipeline.audio.transcriber import Transcriber
-    from pipeline.engine import Engine, EngineOptions
     from pipeline.events import StatusEvent, TranscriptEvent
     from pipeline.interview import build_interview_stage
-    from pipeline.session.config import PARTIAL_EVERY_S
+    from pipeline.session.build import engine_for
+    from pipeline.session.config import PARTIAL_EVERY_S, SessionConfig
 
     stage = build_interview_stage()
     transcriber = Transcriber()
     transcriber.warm_up()
-    engine = Engine([FileSource(path, ["interviewer", "candidate"], realtime=True, speed=speed)], transcriber,
-                    [stage], EngineOptions(partial_every_s=PARTIAL_EVERY_S / speed), labeler=stage)
+    config = SessionConfig(partial_every_s=PARTIAL_EVERY_S / speed)  # `s2q listen`'s partials, on the sped-up clock
+    engine = engine_for(config, "paced", [FileSource(path, ["interviewer", "candidate"], realtime=True, speed=speed)],
+                        transcriber, stage)
     points, window, shed, finals = [], [], 0, 0
     next_point = every_s
     started = time.monotonic()

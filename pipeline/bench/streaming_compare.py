@@ -146,11 +146,10 @@ def s2q_stream(path: Path, speakers: list[str], transcriber, clock=time.perf_cou
     whisper_streaming: each utterance (or speculative guess) is transcribed when the segmenter
     emits it, or when the worker is free. Returns [(start, speaker, text)], [(start, speech end)]
     and the end-of-speech -> final-text milliseconds of every utterance with text."""
-    from pipeline.audio.segmenter import SegmenterOptions
     from pipeline.bench.latency import segment_file
     from pipeline.engine import Guess, Speculation
 
-    _, emitted = segment_file(path, speakers, SegmenterOptions(speculate=True))
+    _, emitted = segment_file(path, speakers, speculate=True)
     transcriber.reset()
     speculation, now = Speculation(), 0.0
     lines, ends, ms = [], [], []

@@ -92,6 +92,10 @@ class VoiceLabeler:
         self.precomputed: dict[int, np.ndarray] = {}  # utterance id -> voice vector (from the splitter)
         self._space: tuple[np.ndarray, np.ndarray] | None = None
 
+    def fresh(self, text: SpeakerLabeler) -> "VoiceLabeler":
+        """A labeler for the next interview: the same voice model, no voices heard yet."""
+        return VoiceLabeler(self.encoder, text, self.opts)
+
     def label_speaker(self, transcript: Transcript) -> Speaker:
         u = transcript.utterance
         started = time.monotonic()

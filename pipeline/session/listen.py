@@ -6,19 +6,14 @@ import sys
 from typing import Callable
 
 from pipeline.errors import DeviceError
+from pipeline.session.build import build_engine
 from pipeline.session.config import (
     PARTIAL_EVERY_S,
     ListenConfig,
     SessionConfig,
     default_record_path,
 )
-from pipeline.session.run import (
-    TerminalFactory,
-    build_engine,
-    open_record,
-    session_start,
-    view_sinks,
-)
+from pipeline.session.run import TerminalFactory, open_record, session_start, view_sinks
 from pipeline.session.web import run_with_panel
 
 CONSENT_REMINDER = (
@@ -31,7 +26,6 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
            announce: Callable[[str], None] = print) -> int:
     from pipeline.audio.recorder import WavTee
     from pipeline.audio.sources import MicrophoneSource
-    from pipeline.engine import EngineOptions
 
     session = config.session
     sources = []
@@ -53,11 +47,9 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
         announce(CONSENT_REMINDER)
     record = open_record(session.output)
     announce(f"Recording events to {session.output.record}")
-    options = EngineOptions(backpressure=False, partial_every_s=session.partial_every_s, segmenter=session.segmenter,
-                            second_pass=session.second_pass)
     devices = {"mic": config.mic, "call": config.call, "input": config.input}
     source = ", ".join(f"{kind} {name}" for kind, name in devices.items() if name is not None)
-    return run_with_panel(session, "live interview", lambda: build_engine(sources, session, options),
+    return run_with_panel(session, "live interview", lambda: build_engine(sources, session, "live"),
                           record + view_sinks(session.output, terminal_factory), session_start(session, source),
                           announce)
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from pipeline.session.build import build_engine
 from pipeline.session.config import ReplayConfig, SessionConfig
-from pipeline.session.run import (
-    TerminalFactory,
-    build_engine,
-    open_record,
-    session_start,
-    view_sinks,
-)
+from pipeline.session.run import TerminalFactory, open_record, session_start, view_sinks
 from pipeline.session.web import run_with_panel
 
 
@@ -23,14 +18,12 @@ def _stderr(line: str) -> None:
 def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None,
            announce: Callable[[str], None] = _stderr) -> int:
     from pipeline.audio.sources import FileSource
-    from pipeline.engine import EngineOptions
 
     session = config.session
     source = FileSource(config.path, speakers=session.channels, realtime=not config.fast)
     record = open_record(session.output)
-    options = EngineOptions(backpressure=config.fast, partial_every_s=session.partial_every_s,
-                            segmenter=session.segmenter, second_pass=session.second_pass)
-    return run_with_panel(session, config.path.name, lambda: build_engine([source], session, options),
+    mode = "fast" if config.fast else "paced"
+    return run_with_panel(session, config.path.name, lambda: build_engine([source], session, mode),
                           record + view_sinks(session.output, terminal_factory),
                           session_start(session, config.path.name), announce)
 

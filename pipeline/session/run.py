@@ -1,17 +1,15 @@
-"""Drives one session: builds the stages a config asks for, runs the engine into the sinks."""
+"""Drives one session: the engine's events into the sinks, the record first (the engine is built by
+`pipeline/session/build.py`)."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 from typing import Callable, Iterator, Sequence
 
-from pipeline.audio.sources import AudioSource
-from pipeline.engine import Engine, EngineOptions
-from pipeline.errors import S2QError
-from pipeline.events import UNKNOWN, SessionStartEvent
+from pipeline.engine import Engine
+from pipeline.events import SessionStartEvent
 from pipeline.session.config import OutputOptions, SessionConfig
 from pipeline.sinks import JsonlSink, Sink
 
@@ -31,52 +29,6 @@ def view_sinks(output: OutputOptions, terminal_factory: TerminalFactory | None) 
     if output.web is not None:
         return []
     return [terminal_factory()] if terminal_factory is not None else []
-
-
-def build_engine(sources: Sequence[AudioSource], config: SessionConfig, options: EngineOptions) -> Engine:
-    """Loads the bank, its index, the voice model (mixed sources) and Whisper, in that order: a
-    bank error costs no model load.
-
-    A mixed source (a channel named `unknown`) gets the voice labeler, which clusters voices and
-    names them with the interview stage's text evidence; without advice there is no evidence to
-    name them by, so speakers stay `unknown`.
-    """
-    from pipeline.audio.transcriber import Transcriber
-    from pipeline.interview import build_interview_stage
-    from pipeline.models import resolve_model
-
-    stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
-    mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
-    voices = voice_labeler(stage) if stage is not None and mixed else None
-    labeler, splitter = (voices, turn_splitter(voices)) if voices is not None else (stage, None)
-    transcriber = Transcriber(config.transcriber)
-    transcriber.warm_up()
-    if options.second_pass.enabled and options.second_pass.model:
-        resolve_model(options.second_pass.model, "whisper")  # a missing model is a clear error now, not later
-    return Engine(sources, transcriber, stages=[stage] if stage else [], options=options, labeler=labeler,
-                  splitter=splitter)
-
-
-def turn_splitter(labeler):
-    """The turn splitter for a voice labeler (it shares its model and its voices)."""
-    from pipeline.audio.turns import build_splitter
-
-    return build_splitter(labeler)
-
-
-def voice_labeler(stage):
-    """Voices clustered and named (the `voices` extra); None without it (after a note): speakers
-    then come from what they say alone."""
-    try:
-        from pipeline.interview.speakers import build_voice_labeler
-
-        return build_voice_labeler(stage)
-    except (ImportError, S2QError) as exc:
-        reason = f"{exc.name} is not installed" if isinstance(exc, ImportError) else str(exc)
-        print(f"s2q: note: speakers of a mixed source come from what they say only ({reason}; "
-              "`pip install 'speech-to-question[voices]'` and `pip install --no-deps resemblyzer==0.1.4` "
-              "add voice attribution)", file=sys.stderr)
-        return None
 
 
 def session_start(config: SessionConfig, source: str) -> SessionStartEvent:

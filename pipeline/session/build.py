@@ -1,0 +1,80 @@
+"""The one way to build the engine: every caller (listen, replay, batch, the benches) names a mode,
+and the engine's options are worked out here from the session config, so a bench measures the
+pipeline the user runs."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, Sequence
+
+from pipeline.audio.sources import AudioSource
+from pipeline.engine import Engine, EngineOptions
+from pipeline.errors import S2QError
+from pipeline.events import UNKNOWN
+from pipeline.session.config import SessionConfig
+
+Mode = Literal["live", "paced", "fast"]
+"""How audio arrives and who waits for it:
+  live:  devices (`s2q listen`); never waits for the transcriber, sheds under load.
+  paced: a file at its own pace (`s2q replay`, the paced benches); as live.
+  fast:  a file as fast as the transcriber goes (`s2q replay --fast`, `s2q batch`, an archive):
+         waits instead of shedding, so nothing is lost (see `EngineOptions.backpressure`)."""
+MODES: tuple[Mode, ...] = ("live", "paced", "fast")
+
+
+def engine_options(config: SessionConfig, mode: Mode) -> EngineOptions:
+    """The engine's options for a session in this mode: the only place they are assembled."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return EngineOptions(backpressure=mode == "fast", partial_every_s=config.partial_every_s,
+                         segmenter=config.segmenter, second_pass=config.second_pass)
+
+
+def engine_for(config: SessionConfig, mode: Mode, sources: Sequence[AudioSource], transcriber,
+               stage=None, voices=None) -> Engine:
+    """The engine over loaded models: `stage` the interview stage (None: transcript only), `voices`
+    a voice labeler for a mixed source (None: the stage names speakers from their words)."""
+    labeler, splitter = stage, None
+    if voices is not None:
+        from pipeline.audio.turns import build_splitter  # the voices extra
+
+        labeler, splitter = voices, build_splitter(voices)
+    return Engine(sources, transcriber, stages=[stage] if stage else [], options=engine_options(config, mode),
+                  labeler=labeler, splitter=splitter)
+
+
+def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mode) -> Engine:
+    """Loads the bank, its index, the voice model (mixed sources) and Whisper, in that order: a
+    bank error costs no model load.
+
+    A mixed source (a channel named `unknown`) gets the voice labeler, which clusters voices and
+    names them with the interview stage's text evidence; without advice there is no evidence to
+    name them by, so speakers stay `unknown`.
+    """
+    from pipeline.audio.transcriber import Transcriber
+    from pipeline.interview import build_interview_stage
+    from pipeline.models import resolve_model
+
+    stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
+    mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
+    voices = voice_labeler(stage) if stage is not None and mixed else None
+    transcriber = Transcriber(config.transcriber)
+    transcriber.warm_up()
+    if config.second_pass.enabled and config.second_pass.model:
+        resolve_model(config.second_pass.model, "whisper")  # a missing model is a clear error now, not later
+    return engine_for(config, mode, sources, transcriber, stage, voices)
+
+
+def voice_labeler(stage):
+    """Voices clustered and named (the `voices` extra); None without it (after a note): speakers
+    then come from what they say alone."""
+    try:
+        from pipeline.interview.speakers import build_voice_labeler
+
+        return build_voice_labeler(stage)
+    except (ImportError, S2QError) as exc:
+        reason = f"{exc.name} is not installed" if isinstance(exc, ImportError) else str(exc)
+        print(f"s2q: note: speakers of a mixed source come from what they say only ({reason}; "
+              "`pip install 'speech-to-question[voices]'` and `pip install --no-deps resemblyzer==0.1.4` "
+              "add voice attribution)", file=sys.stderr)
+        return None
