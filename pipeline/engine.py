@@ -228,9 +228,10 @@ class Engine:
                     continue
                 transcript = self._transcribe_final(utterance)
                 self._maybe_end_turn(transcript)  # a long turn's last piece may end it
-                self._out.put(transcript)
-                if self.second_pass is not None:
-                    self.second_pass.offer(transcript)
+                for out in self.turns.assemble(transcript):  # a pieced turn: so far, or whole at its end
+                    self._out.put(out.transcript)  # out first: a revision never overtakes its final
+                    if self.second_pass is not None:
+                        self.second_pass.offer(out.transcript, out.pieces)
         except BaseException as exc:
             self._out.put(StageFailed(exc))
         finally:
@@ -318,7 +319,7 @@ class Engine:
                     if live_sources == 0:
                         self._utterances.put(EndOfInput())  # after whatever is still queued
                 elif isinstance(item, WorkerDone):
-                    for turn in self.turns.close_all():  # the input ended inside a long turn
+                    for turn in self.turns.close_all():  # the input ended inside a pieced turn
                         yield from self._after_asr(turn)
                     if self.failures:
                         raise self.failures[0]
@@ -358,9 +359,6 @@ class Engine:
                 self.finish()
 
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
-        if transcript.utterance.final:  # a piece of a long turn: the turn so far, or the whole turn at its end
-            *cut, transcript = self.turns.add(transcript)  # cut: a turn whose end was shed goes out first
-            yield from (event for turn in cut for event in self._after_asr(turn))
         if not transcript.text:
             return
         u = transcript.utterance

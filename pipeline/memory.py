@@ -1,8 +1,10 @@
-"""What the engine remembers between utterances: speculative guesses made during a pause, and
-the last final transcript of each utterance (what a revision builds on)."""
+"""What the engine remembers between utterances: speculative guesses made during a pause, the
+last final transcript of each utterance (what a revision builds on), and the pieces of a long turn
+(the one place they are assembled)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -89,65 +91,86 @@ class Finals:
 _NO_AUDIO = np.zeros(0, np.float32)
 
 
+@dataclass
+class Assembled:
+    """What the turn assembler puts out: a final, the turn so far (a partial), or a pieced turn
+    joined whole, with its `pieces` as heard (the second pass decodes a long one piece by piece)."""
+
+    transcript: Transcript
+    pieces: tuple[Transcript, ...] = ()
+
+
 class Turns:
-    """A long turn is committed in pieces while it is spoken (`Utterance.continues`, see
-    `SegmenterOptions.commit_after_s`), each transcribed at once; the stages and the record get
-    the turn so far as a partial after each piece, and one final utterance, the whole turn, when
-    it ends, so an answer is matched whole. Only what was said after the last piece is left to
-    decode when the speaker stops. A second-pass revision of a piece revises its turn."""
+    """The one assembler of pieced turns. A long turn is committed in pieces while it is spoken
+    (`Utterance.continues`, see `SegmenterOptions.commit_after_s`), each transcribed at once; the
+    stages and the record get the turn so far as a partial after each piece, and one final
+    utterance, the whole turn, when it ends, so an answer is matched whole and the second pass
+    hears it whole. Only what was said after the last piece is left to decode when the speaker
+    stops. A second-pass revision of a piece revises its turn.
+
+    The engine assembles on its ASR worker and revises on the main thread, hence the lock."""
 
     def __init__(self, keep: int = 64) -> None:
         self.keep = keep
+        self._lock = threading.Lock()
         self._open: dict[Speaker, list[Transcript]] = {}
         self._texts: dict[int, list[str]] = {}  # turn id -> text of each piece (best so far)
         self._piece: dict[int, tuple[int, int]] = {}  # piece id -> (turn id, index)
 
     def add(self, transcript: Transcript) -> list[Transcript]:
+        """What `assemble` puts out, without the pieces (for a caller that only emits)."""
+        return [out.transcript for out in self.assemble(transcript)]
+
+    def assemble(self, transcript: Transcript) -> list[Assembled]:
         """A final transcript in; out: itself (a turn of one piece), the turn so far as a partial
-        (a piece), or the whole turn as one final (its last piece, perhaps silent). A turn whose
-        next piece never came (shed under load) goes out first, as it is."""
+        (a piece), or the whole turn as one final (its last piece, perhaps silent), with its pieces.
+        A turn whose next piece never came (shed under load) goes out first, as it is."""
         u = transcript.utterance
-        pieces = self._open.get(u.speaker)
-        cut = []
-        if pieces and abs(u.start - pieces[-1].utterance.end) > 0.05:
-            cut, pieces = [self._close(u.speaker)], None
-        if not in_pieces(u, bool(pieces)):
-            return cut + [transcript]
-        pieces = self._open.setdefault(u.speaker, [])
-        pieces.append(transcript)
-        first = pieces[0].utterance
-        texts = self._texts.setdefault(first.id, [])
-        texts.append(transcript.text)
-        self._piece[u.id] = (first.id, len(texts) - 1)
-        for old in list(self._texts)[: -self.keep]:
-            del self._texts[old]
-        self._piece = {p: at for p, at in self._piece.items() if at[0] in self._texts}
-        text = spoken(texts)
-        if u.continues:
-            return cut + [Transcript(replace(u, id=first.id, start=first.start, final=False, continues=False), text)]
-        return cut + [self._join(self._open.pop(u.speaker), text)]
+        with self._lock:
+            pieces = self._open.get(u.speaker)
+            cut = []
+            if pieces and abs(u.start - pieces[-1].utterance.end) > 0.05:
+                cut, pieces = [self._close(u.speaker)], None
+            if not in_pieces(u, bool(pieces)):
+                return cut + [Assembled(transcript)]
+            pieces = self._open.setdefault(u.speaker, [])
+            pieces.append(transcript)
+            first = pieces[0].utterance
+            texts = self._texts.setdefault(first.id, [])
+            texts.append(transcript.text)
+            self._piece[u.id] = (first.id, len(texts) - 1)
+            for old in list(self._texts)[: -self.keep]:
+                del self._texts[old]
+            self._piece = {p: at for p, at in self._piece.items() if at[0] in self._texts}
+            text = spoken(texts)
+            if u.continues:
+                so_far = replace(u, id=first.id, start=first.start, final=False, continues=False)
+                return cut + [Assembled(Transcript(so_far, text))]
+            return cut + [self._join(self._open.pop(u.speaker), text)]
 
     def close_all(self) -> list[Transcript]:
         """Every turn still open (the input ended after a piece), as finals."""
-        return [self._close(speaker) for speaker in list(self._open)]
+        with self._lock:
+            return [self._close(speaker).transcript for speaker in list(self._open)]
 
-    def _close(self, speaker: Speaker) -> Transcript:
+    def _close(self, speaker: Speaker) -> Assembled:
         pieces = self._open.pop(speaker)
         return self._join(pieces, spoken(self._texts.get(pieces[0].utterance.id, [])))
 
     def revise(self, utterance_id: int, text: str, whole_turn: bool = False) -> tuple[int, str]:
         """Better text for a final, a whole turn, or a piece of a turn: (the final's id, its text)."""
-        turn_id, index = self._piece.get(utterance_id, (None, 0))
-        if whole_turn or turn_id is None or turn_id not in self._texts:
-            return utterance_id, text
-        self._texts[turn_id][index] = text
-        return turn_id, spoken(self._texts[turn_id])
+        with self._lock:
+            turn_id, index = self._piece.get(utterance_id, (None, 0))
+            if whole_turn or turn_id is None or turn_id not in self._texts:
+                return utterance_id, text
+            self._texts[turn_id][index] = text
+            return turn_id, spoken(self._texts[turn_id])
 
     @staticmethod
-    def _join(pieces: list[Transcript], text: str) -> Transcript:
+    def _join(pieces: list[Transcript], text: str) -> Assembled:
         first, last = pieces[0].utterance, pieces[-1].utterance
         said = next((p.utterance for p in reversed(pieces) if p.text), last)  # its timeline: the last word
         audio = np.concatenate([p.utterance.audio for p in pieces])
         u = replace(last, id=first.id, start=first.start, audio=audio, timeline=said.timeline,
                     eou_delay=said.eou_delay if said is last else last.eou_delay, continues=False)
-        return Transcript(utterance=u, text=text)
+        return Assembled(Transcript(utterance=u, text=text), tuple(pieces))

@@ -239,18 +239,40 @@ def test_pieces_of_a_long_turn_go_out_as_one_final_the_whole_turn():
     assert turns.add(alone) == [alone]
 
 
+def offer_assembled(turns, second: SecondPass, transcript: Transcript) -> None:
+    """As the engine's worker does: what the turn assembler puts out is offered to the second pass."""
+    for out in turns.assemble(transcript):
+        second.offer(out.transcript, out.pieces)
+
+
 def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
     from dataclasses import replace
 
-    echo = Echo()
+    from pipeline.memory import Turns
+
+    echo, turns = Echo(), Turns()
     second = SecondPass(echo, SecondPassOptions(min_words_kept=0.0))  # Echo's text is short
-    second.offer(Transcript(replace(utterance(20), continues=True), "I mostly write quick scripts."))
-    second.offer(Transcript(replace(utterance(21), start=2.0, end=4.0, continues=True), "Tests are not my job."))
+    offer_assembled(turns, second, Transcript(replace(utterance(20), continues=True), "I mostly write quick scripts."))
+    offer_assembled(turns, second, Transcript(replace(utterance(21), start=2.0, end=4.0, continues=True),
+                                              "Tests are not my job."))
     assert second.waiting == 0  # the turn goes on
-    second.offer(Transcript(replace(utterance(22), start=4.0, end=4.3), ""))  # it ended in silence
+    offer_assembled(turns, second, Transcript(replace(utterance(22), start=4.0, end=4.3), ""))  # ended in silence
     revision = second.run_one()
     assert revision.whole_turn and revision.utterance_id == 20
     assert echo.calls == [(20, "")] and second.waiting == 0
+
+
+def test_second_pass_hears_a_turn_too_long_for_one_window_piece_by_piece():
+    from dataclasses import replace
+
+    from pipeline.memory import Turns
+
+    echo, turns = Echo(), Turns()
+    second = SecondPass(echo, SecondPassOptions(min_words_kept=0.0, max_turn_s=3.0))
+    offer_assembled(turns, second, Transcript(replace(utterance(40), continues=True), "First part."))
+    offer_assembled(turns, second, Transcript(replace(utterance(41), start=2.0, end=4.0), "Second part."))
+    revisions = [second.run_one(), second.run_one()]
+    assert [(r.utterance_id, r.whole_turn) for r in revisions] == [(40, False), (41, False)]
 
 
 def test_a_turn_whose_end_was_shed_goes_out_before_the_next_utterance():

@@ -20,13 +20,10 @@ import collections
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
-from typing import Callable
-
-import numpy as np
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from pipeline.events import Transcript, Utterance
-from pipeline.memory import in_pieces, spoken
 
 
 @dataclass
@@ -90,32 +87,23 @@ class SecondPass:
         self._lock = threading.Lock()  # the ASR worker offers, the second-pass thread takes
         self._closed = threading.Event()
         self._waiting: collections.deque[tuple[Utterance, str, str, bool]] = collections.deque()
-        self._pieces: dict[str, list[Transcript]] = {}  # speaker -> pieces of the turn going on
         self._said: dict[str, list[tuple[int, str]]] = {}  # speaker -> [(utterance id, best text)]
         self.shed = 0
         self.revised = 0
         self.done = 0
 
-    def offer(self, transcript: Transcript) -> None:
-        """A final the first pass made (or a piece of a turn); decoded again later if it waits its turn."""
-        u = transcript.utterance
+    def offer(self, final: Transcript, pieces: Sequence[Transcript] = ()) -> None:
+        """A final the first pass made, decoded again later if it waits its turn. A pieced turn
+        comes whole with its `pieces` (assembled by the engine, `memory.Turns`): decoded whole when
+        it is no longer than `max_turn_s`, else piece by piece. Partials are not offered."""
+        u = final.utterance
         if not u.final or u.speculative:
             return
-        pieces = self._pieces.get(u.speaker)
-        if in_pieces(u, bool(pieces)):  # a turn in pieces (memory.Turns)
-            self._pieces.setdefault(u.speaker, []).append(transcript)
-            if u.continues:
-                return
-            pieces = self._pieces.pop(u.speaker)
-            if pieces[-1].utterance.end - pieces[0].utterance.start <= self.opts.max_turn_s:
-                whole = replace(pieces[0].utterance, end=u.end, continues=False,
-                                audio=np.concatenate([p.utterance.audio for p in pieces]))
-                self._wait(whole, spoken(p.text for p in pieces), True)
-            else:
-                for p in pieces:
-                    self._wait(p.utterance, p.text, False)
-            return
-        self._wait(u, transcript.text, False)
+        if pieces and u.duration > self.opts.max_turn_s:
+            for p in pieces:
+                self._wait(p.utterance, p.text, False)
+        else:
+            self._wait(u, final.text, bool(pieces))
 
     def _wait(self, u: Utterance, text: str, whole_turn: bool) -> None:
         if not text:

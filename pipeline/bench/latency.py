@@ -165,11 +165,12 @@ class _FileRun:
     """One file's utterances as the engine's worker would handle them, timed on the audio clock."""
 
     def __init__(self, run, source, transcriber, stage, voices, end_of_turn, second) -> None:
-        from pipeline.memory import Speculation
+        from pipeline.memory import Speculation, Turns
 
         self.run, self.source, self.transcriber, self.stage, self.voices = run, source, transcriber, stage, voices
         self.end_of_turn, self.second = end_of_turn, second
         self.speculation = Speculation()
+        self.turns = Turns()  # what the second pass is offered: finals, pieced turns whole
         self.end_at: dict[str, tuple[int, int, float]] = {}  # speaker -> (id, samples, audio time due)
         self.timings: list[_Final] = []
         self.piece: dict[str, tuple[dict, float]] = {}  # speaker -> (ms of its last piece, audio time emitted)
@@ -265,7 +266,8 @@ class _FileRun:
             turn.append(u.id)
         if not u.continues:
             self.turn.pop(u.speaker, None)
-        self.second.offer(transcript)
+        for out in self.turns.assemble(transcript):
+            self.second.offer(out.transcript, out.pieces)
         started = time.perf_counter()
         revision = self.second.run_one()
         self.run.second_pass_s += time.perf_counter() - started
