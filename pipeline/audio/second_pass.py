@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from pipeline.audio.speaker_text import SpeakerText
 from pipeline.events import Transcript, Utterance
 
 
@@ -87,7 +88,7 @@ class SecondPass:
         self._lock = threading.Lock()  # the ASR worker offers, the second-pass thread takes
         self._closed = threading.Event()
         self._waiting: collections.deque[tuple[Utterance, str, str, bool]] = collections.deque()
-        self._said: dict[str, list[tuple[int, str]]] = {}  # speaker -> [(utterance id, best text)]
+        self._said = SpeakerText(self.opts.context_chars, keep=max(self.opts.keep, 4))  # best text so far
         self.shed = 0
         self.revised = 0
         self.done = 0
@@ -109,10 +110,8 @@ class SecondPass:
         if not text:
             return
         with self._lock:
-            said = self._said.setdefault(u.speaker, [])
-            context = " ".join(t for _, t in said)[-self.opts.context_chars :]
-            said.append((u.id, text))
-            del said[: -max(self.opts.keep, 4)]
+            context = self._said.prompt(u.speaker)
+            self._said.add(u.speaker, u.id, text)
             if u.duration > (self.opts.max_turn_s if whole_turn else self.opts.max_s):
                 return
             self._waiting.append((u, text, context, whole_turn))
@@ -142,9 +141,7 @@ class SecondPass:
         if len(heard) < self.opts.min_words_kept * len(before):
             return None  # it stopped early: the first pass heard more
         with self._lock:
-            for i, (uid, _) in enumerate(self._said.get(u.speaker, [])):
-                if uid == u.id:
-                    self._said[u.speaker][i] = (uid, text)
+            self._said.revise(u.speaker, u.id, text)
             self.revised += 1
         return Revision(u.id, text, asr_ms, whole_turn)
 

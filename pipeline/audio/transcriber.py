@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.speaker_text import SpeakerText
 from pipeline.errors import ModelNotFoundError, S2QError
 from pipeline.events import Transcript, Utterance
 from pipeline.models import DEFAULT_WHISPER, resolve_model
@@ -97,7 +98,7 @@ class Transcriber:
         except (RuntimeError, ValueError) as exc:
             raise ModelNotFoundError(f"cannot load Whisper model from {path} on {device}: {exc}") from None
         self.model_path = path
-        self._history: dict[str, str] = {}  # speaker -> recent final text, the next prompt
+        self.said = SpeakerText(self.opts.context_chars)  # each speaker's recent final text, the next prompt
         self._twins: dict[str, Transcriber] = {}  # model -> its twin (idle priority)
         self._siblings: dict[str, Transcriber] = {}  # model -> a transcriber on it (normal priority)
 
@@ -127,13 +128,11 @@ class Transcriber:
 
     def remember(self, utterance: Utterance, text: str) -> None:
         """A final text of this speaker, as context for their next utterance."""
-        if self.opts.context_chars and text:
-            context = self._history.get(utterance.speaker, "")
-            self._history[utterance.speaker] = (context + " " + text).strip()[-self.opts.context_chars :]
+        self.said.add(utterance.speaker, utterance.id, text)
 
     def reset(self) -> None:
         """Forget every speaker's context (a new session or file)."""
-        self._history.clear()
+        self.said.clear()
 
     def warm_up(self) -> None:
         """One tiny decode so the first real utterance doesn't pay for lazy initialisation."""
@@ -142,7 +141,7 @@ class Transcriber:
 
     def transcribe(self, utterance: Utterance) -> Transcript:
         utterance.timeline.stamp("asr_start")
-        context = self._history.get(utterance.speaker, "") if self.opts.context_chars else ""
+        context = self.said.prompt(utterance.speaker)
         text, reason = self._guarded_text(utterance.audio, context)
         text = self._without_echo(text, context, utterance.duration)
         reason = reason if text else (reason or "echo of the prompt")
