@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 
@@ -144,14 +144,25 @@ class SessionStartEvent(Event):
                    started_at=datetime.now().astimezone().isoformat(timespec="seconds"), role=role, source=source)
 
 
+StatusState = Literal["ready", "shedding", "source_failed", "second_pass_off", "cut"]
+"""What a `status` event says (docs/events.md): ready (listening), shedding (speech skipped, the
+transcriber behind real time), source_failed (an input vanished), second_pass_off (revisions
+stopped), cut (stopped before the last speech was transcribed)."""
+STATUS_STATES: tuple[StatusState, ...] = get_args(StatusState)  # the one list: engine, report and page
+
+
 @dataclass
 class StatusEvent(Event):
-    """Pipeline health: started, shedding work, source ended, errors."""
+    """Pipeline health: ready, shedding work, a source failed, revisions off, cut short."""
 
     type: ClassVar[str] = "status"
-    state: str
+    state: StatusState
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.state not in STATUS_STATES:
+            raise ValueError(f"unknown status state {self.state!r}: add it to StatusState and docs/events.md")
 
 
 # -- queue messages between the engine's threads (never written to the record) ----------

@@ -72,7 +72,7 @@ def report_for(tmp_path: Path, events: list[dict], tail: str = "", bank=None) ->
 
 
 INTERVIEW = [
-    {"type": "status", "state": "started", "message": "listening"},
+    {"type": "status", "state": "ready", "message": "listening"},
     said(0, "interviewer", 1.0, 5.0, "How would you know if your model overfits?", final=False),
     said(0, "interviewer", 1.0, 6.0, "So how would you know if your model overfits?"),
     asked("detect-overfitting", "fundamentals-screen", 1.0, "So how would you know if your model overfits?"),
@@ -221,7 +221,7 @@ def test_partial_transcripts_ignored(report):
 def test_footer_notes_shedding_and_hides_routine_status(report):
     footer = report[report.index("\n---\n"):]
     assert "skipped 1 stretch of speech (5.5 s: 01:25–01:30 candidate)" in footer
-    assert "started" not in footer
+    assert "ready" not in footer and "listening" not in footer
     assert "incomplete" not in footer
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.events import SPEAKERS, UNKNOWN
+from pipeline.events import SPEAKERS, UNKNOWN, StatusState
 from pipeline.report.actions import BY_CLICK, clicked_questions
 from pipeline.report.markdown import blockquote, code, md, ordered, percentages, plural
 from pipeline.report.record import Session, number
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the bank (pydantic) is only needed when a caller passes one
 
 MAX_NEVER_ASKED = 10
 # Status states that say nothing about the quality of the record.
-ROUTINE_STATES = {"started", "ready", "listening", "source_done", "stopped", "done"}
+UNNOTED_STATES: tuple[StatusState, ...] = ("ready", "shedding")  # routine, or summarised on its own
 
 
 # -- rendering ---------------------------------------------------------------------
@@ -239,7 +239,7 @@ def _footer(session: Session, bank: Bank | None) -> str:
     for event in session.of("status"):
         state = event.get("state")
         key = (state, event.get("message"))
-        if state in ROUTINE_STATES or state == "shedding" or key in seen:
+        if state in UNNOTED_STATES or key in seen:
             continue
         seen.add(key)
         message = event.get("message")

@@ -147,7 +147,7 @@ class LiveView:
             self.coverage = event
         elif isinstance(event, StatusEvent):
             self.status = event.message or event.state
-            self.behind = event.state in ("shedding", "behind")
+            self.behind = event.state == "shedding"
         self.live.update(self._render(), refresh=True)
 
     def close(self) -> None:
