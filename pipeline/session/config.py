@@ -122,15 +122,3 @@ class ListenConfig:
     save_audio: bool = False
     consent_reminder: bool = True
     session: SessionConfig = field(default_factory=lambda: SessionConfig(partial_every_s=PARTIAL_EVERY_S))
-
-
-def default_record_path() -> Path:
-    """A new timestamped session file under the user's data directory (private to the user)."""
-    import time
-
-    from platformdirs import user_data_dir
-
-    folder = Path(user_data_dir("s2q")) / "sessions"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    return folder / time.strftime("session-%Y%m%d-%H%M%S.jsonl")

@@ -7,14 +7,10 @@ from typing import Callable
 
 from pipeline.errors import DeviceError
 from pipeline.session.build import build_engine
-from pipeline.session.config import (
-    PARTIAL_EVERY_S,
-    ListenConfig,
-    SessionConfig,
-    default_record_path,
-)
+from pipeline.session.config import PARTIAL_EVERY_S, ListenConfig, SessionConfig
 from pipeline.session.run import TerminalFactory, open_record, session_start, view_sinks
 from pipeline.session.web import run_with_panel
+from pipeline.sinks import default_record_path
 
 CONSENT_REMINDER = (
     "Reminder: tell the candidate that this call is transcribed locally on this computer "

@@ -20,6 +20,23 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def sessions_folder() -> Path:
+    """Where session records live unless named: under the user's data directory, private to them."""
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("s2q")) / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
+def default_record_path() -> Path:
+    """A new timestamped session record in `sessions_folder()`."""
+    import time
+
+    return sessions_folder() / time.strftime("session-%Y%m%d-%H%M%S.jsonl")
+
+
 def warn(line: str) -> None:
     print(f"s2q: warning: {line}", file=sys.stderr, flush=True)
 

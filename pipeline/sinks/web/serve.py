@@ -86,11 +86,11 @@ class SessionFolder:
 
 def handle_serve(args) -> int:
     from pipeline.retrieval.bank import load_bank
-    from pipeline.session.config import default_record_path
+    from pipeline.sinks import sessions_folder
     from pipeline.sinks.web.app import past_app
     from pipeline.sinks.web.server import WebServer
 
-    folder = args.folder or default_record_path().parent
+    folder = args.folder or sessions_folder()
     if not folder.is_dir():
         raise S2QError(f"{folder}: no such folder of session records")
     sessions = SessionFolder(folder, load_bank(args.role, args.bank))
