@@ -3,7 +3,7 @@
 
     python benchmarks/whisper_streaming_side_by_side.py [--source DIR] [--sets demo,radio_speech]
 
-See pipeline/bench/streaming_compare.py for what is measured and how.
+See benchmarks/streaming_compare.py for what is measured and how.
 """
 
 import sys
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.bench.streaming_compare import main  # noqa: E402
+from benchmarks.streaming_compare import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,8 +24,8 @@ from pipeline.audio.voices import (
     bundled_weights,
     read_legacy_checkpoint,
 )
-from pipeline.bench import speaker_mixes as mixes
-from pipeline.bench.speakers import (
+from benchmarks import speaker_mixes as mixes
+from benchmarks.speakers import (
     DEMO_AUDIO,
     NO_PAUSE_S,
     REAL_PANEL,
@@ -144,7 +144,7 @@ def test_report_uses_the_settled_speaker_of_each_utterance(tmp_path):
 def test_demo_mixed_to_mono_is_attributed_by_voice(demo_mono):
     score = attribution(demo_mono, DEMO_TURNS)
     # Measured: 100% right, 0% wrong settled; 96% right, 0% wrong as first shown (the whole
-    # demo, `python -m pipeline.bench.speakers`).
+    # demo, `python -m benchmarks.speakers`).
     assert score["right"] >= 0.95 and score["wrong"] <= 0.02, score
     assert score["live_wrong"] <= 0.02, score
 

@@ -25,7 +25,7 @@ cut at the quietest frame near each boundary that is left.
 The windows double as the utterance's voice vector: the labeler reuses them (`vectors`)
 instead of embedding the same audio again. Measured on the loaded 2-core machine (utterances of
 4 s or more, alone): split p50 167 ms / p95 502 ms against 138 / 365 ms for the one embedding
-it replaces; it now runs before ASR instead of after it (`python -m pipeline.bench.speakers`).
+it replaces; it now runs before ASR instead of after it (`python -m benchmarks.speakers`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Benchmarks: latency per stage, WER, the real-speech set (`s2q bench`), matcher quality, bank scale.
+"""`s2q bench`, the benchmark users run: latency per stage, WER, the real-speech set, the hearing
+levers, the paced demo; and, until they move out too, matcher quality and spoken questions.
 
-All harness code lives here; `benchmarks/` at the repository root holds only the budget, the
-data sets and the recorded results.
+Research harnesses live outside the wheel, in the `benchmarks` package at the repository root,
+beside the budget, the data sets and the recorded results.
 """
 
 from pathlib import Path

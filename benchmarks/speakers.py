@@ -1,8 +1,8 @@
 """Who said it, measured: attribution accuracy on mono mixes, and the voice stages' latency.
 
-    python -m pipeline.bench.speakers [--out benchmarks/results/speakers.json] [--turns N] [--quick]
+    python -m benchmarks.speakers [--out benchmarks/results/speakers.json] [--turns N] [--quick]
 
-The mixes (built by `pipeline.bench.speaker_mixes`, voices other than the demo's unless named):
+The mixes (built by `benchmarks.speaker_mixes`, voices other than the demo's unless named):
 - `demo-mono`: the demo interview mixed to mono; `demo no-pause`: its turns back to back.
 - `espeak A / B`: the demo's script spoken by pairs of espeak-ng voices, with pauses; `... no-pause`:
   0.15 s between turns (below the segmenter's hangover), so utterances hold two voices and the
@@ -35,13 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import speaker_mixes as mixes
+from benchmarks.speaker_mixes import GAP_S, NO_PAUSE_S, read_mono
 from pipeline.audio.voices import SAMPLE_RATE
-from pipeline.bench import speaker_mixes as mixes
 from pipeline.bench.latency import percentiles
-from pipeline.bench.speaker_mixes import GAP_S, NO_PAUSE_S, read_mono
+from pipeline.demo import DEMO
 
-DEMO_SCRIPT = Path(__file__).resolve().parents[1] / "demo" / "interview.json"
-DEMO_AUDIO = DEMO_SCRIPT.with_suffix(".ogg")
+DEMO_AUDIO = DEMO
+DEMO_SCRIPT = DEMO.with_suffix(".json")
 # (interviewer, candidate) espeak-ng voices: male/female both ways, accents, two close male voices.
 # (`en-gb+f3` is silently the same as `en-gb`: check a variant's output differs before adding it.)
 VOICE_PAIRS = [("en-us+m3", "en+f3"), ("en-gb-scotland+f4", "en-us+m3"), ("en-us", "en-gb"), ("en-gb-x-rp", "en-029")]
@@ -257,7 +258,7 @@ def run(out: Path | None, n_turns: int | None, quick: bool = False) -> dict:
 def markdown(results: dict) -> str:
     lines = ["# Who said it: attribution on mono mixes", "",
              "Settled = last label of each utterance; first shown = the label when it was first emitted. "
-             "`real` mixes: voice only, scored in seconds of speech (see pipeline/bench/speakers.py).", "",
+             "`real` mixes: voice only, scored in seconds of speech (see benchmarks/speakers.py).", "",
              "| mix | units | right | wrong | unknown | first shown right | first shown wrong | revisions |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, m in results["mixes"].items():

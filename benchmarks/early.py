@@ -1,6 +1,6 @@
 """Early compliance warning, measured: how much sooner the provisional alert shows than the confirmed one.
 
-    python -m pipeline.bench.early [--every 3] [--out benchmarks/results/early_compliance.json]
+    python -m benchmarks.early [--every 3] [--out benchmarks/results/early_compliance.json]
 
 Items come from the spoken-question set (`pipeline/bench/spoken.py`: espeak-ng voices, normal and
 fast, some with noise): every `every`-th compliance example and every `every`-th lawful question,
@@ -36,7 +36,7 @@ OUT = Path("benchmarks/results/early_compliance.json")
 
 def build_track(items, path: Path) -> list[dict]:
     """The voiced items into one mono WAV; returns each item's span (audio seconds)."""
-    from pipeline.bench.speakers import write_wav
+    from benchmarks.speakers import write_wav
     from pipeline.bench.spoken import voiced
 
     parts, spans, t = [], [], 0.0
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.bench.spoken import spoken_items
     from pipeline.interview import build_interview_stage
 
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench.early", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.early", description=__doc__.split("\n")[0])
     parser.add_argument("--every", type=int, default=3, help="take every N-th item of each kind (1: all)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--events", type=Path, help="also write every event, with its time, as JSON lines here")

@@ -29,7 +29,7 @@ text, per set.
 
     python benchmarks/whisper_streaming_side_by_side.py                      # demo + radio_speech
     python benchmarks/whisper_streaming_side_by_side.py --sets demo --limit 1
-    python -m pipeline.bench.streaming_compare ...                            # the same
+    python -m benchmarks.streaming_compare ...                            # the same
 
 The harness lives here with the other benchmark code; benchmarks/whisper_streaming_side_by_side.py
 is its entry point next to the results.

@@ -1,9 +1,9 @@
 """Question-bank scale: a generated 100,000-question bank builds and searches fast; a one-entry edit
 of a 1,000-entry bank rebuilds its index quickly, re-embedding only what changed.
 
-    python -m pipeline.bench.bank_scale                                 # the full run (see the JSON for timings)
-    python -m pipeline.bench.bank_scale --questions 20000 --queries 200 # a quicker look
-    python -m pipeline.bench.bank_scale --json benchmarks/results/bank_scale.json
+    python -m benchmarks.bank_scale                                 # the full run (see the JSON for timings)
+    python -m benchmarks.bank_scale --questions 20000 --queries 200 # a quicker look
+    python -m benchmarks.bank_scale --json benchmarks/results/bank_scale.json
 
 Everything runs on the real path: YAML files written to a temporary role folder, `load_bank`
 (parse + validate), `BankIndex.build` (embed with the bundled MiniLM through ONNX, FAISS, classifiers),

@@ -8,7 +8,7 @@
 - real speakers: Debian's codec2-examples (amateur-radio recordings of real people, 8 kHz) and the
   Asterisk prompts (one real female voice), cut into turns at their quietest points and
   interleaved. They say nothing an interview bank knows, so their roles cannot come from text:
-  they are scored by voice alone (see `pipeline.bench.speakers.voice_only`).
+  they are scored by voice alone (see `benchmarks.speakers.voice_only`).
 """
 
 from __future__ import annotations

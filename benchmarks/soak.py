@@ -1,6 +1,6 @@
 """Soak: a long session through the live path, watching memory and lag over time.
 
-    python -m pipeline.bench.soak --minutes 60 --speed 4 --json benchmarks/results/soak.json
+    python -m benchmarks.soak --minutes 60 --speed 4 --json benchmarks/results/soak.json
 
 The demo interview is repeated to the length asked and replayed paced (as a device would deliver
 it, `--speed` times faster than real time to save wall time) through the same engine, options and

@@ -1,4 +1,4 @@
-"""`python -m pipeline.bench.batch`: batch throughput, pool vs Ray, and `s2q summary` at scale.
+"""`python -m benchmarks.batch`: batch throughput, pool vs Ray, and `s2q summary` at scale.
 
 Runs the real `s2q batch` code (plan, backends, driver) in this process over copies of the
 bundled demo interview: one worker, two workers, and two Ray actors on a local cluster; then
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.demo import DEMO
 
-RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "batch.json"
+RESULTS = Path(__file__).resolve().parent / "results" / "batch.json"
 
 
 def run_one(label: str, files: list[Path], out: Path, workers: int, ray: bool, threads: int | None = None) -> dict:
