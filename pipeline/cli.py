@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("text", help="the sentence, in quotes")
     b.add_argument("--speaker", default=UNKNOWN, choices=SPEAKERS)
     b.add_argument("--top", type=int, default=3, help="candidates shown per kind")
+    b.add_argument("--question", help="for red flags: the interviewer question the text answers")
     b = bank_sub.choices["dupes"]
     b.add_argument("--threshold", type=float, default=0.9, help="similarity (0-1) from which phrases collide")
     b = bank_sub.choices["test"]

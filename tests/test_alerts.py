@@ -17,8 +17,6 @@ from pipeline.events import (
     QuestionAskedEvent,
     RedFlagEvent,
     SuggestionEvent,
-    Transcript,
-    Utterance,
     WithdrawnEvent,
 )
 from pipeline.report.record import load_session
@@ -26,6 +24,7 @@ from pipeline.report.render import render_report
 from pipeline.sinks import JsonlSink
 from pipeline.sinks.terminal import LinePrinter, LiveView
 from pipeline.stages import run_stage
+from tests.builders import said
 
 FORBIDDEN = "By the way, how old are you?"
 NO_MONITORING = "Honestly we never monitored the model after it shipped."
@@ -42,11 +41,6 @@ def built():
 @pytest.fixture
 def stage(built):
     return built.fresh()
-
-
-def said(text: str, speaker: str, uid: int, final: bool = True, revision: int = 0) -> Transcript:
-    u = Utterance(uid, speaker, uid * 5.0, uid * 5.0 + 3.0, np.zeros(160, np.float32), final=final)
-    return Transcript(u, text, revision=revision)
 
 
 def of(events, kind):

@@ -140,3 +140,25 @@ def test_bank_mine_lists_a_near_miss(pool_run):
     assert narrowed.returncode == 0 and narrowed.stdout.count("(threshold") == 1
     missing = s2q("bank", "mine", out, "--entry", "no-such-entry", timeout=120)
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+
+
+def test_bank_mine_offers_a_dismissed_red_flag_as_a_hard_negative(pool_run, tmp_path):
+    """A red flag the interviewer dismissed in the panel comes back to authors as a negative example."""
+    from pipeline.events import InterviewerActionEvent, RedFlagEvent
+
+    out, _ = pool_run
+    folder = tmp_path / "records"
+    folder.mkdir()
+    record = (out / "first.jsonl").read_text()
+    quote = "Our secrets live in a secrets manager and rotate every month."
+    flag = RedFlagEvent(id="ignores-data-bias", name="n", speaker="candidate", score=0.9, quote=quote,
+                        start=12.5, end=15.0, probes=[], latency_ms={}, key="red_flag:ignores-data-bias:12.500")
+    kept = RedFlagEvent(id="no-monitoring", name="n", speaker="candidate", score=0.9, quote="Kept, not dismissed.",
+                        start=20.0, end=22.0, probes=[], latency_ms={}, key="red_flag:no-monitoring:20.000")
+    click = InterviewerActionEvent(action="dismiss_alert", target=flag.key, at=16.0)
+    lines = [json.dumps(e.to_dict()) for e in (flag, kept, click)]
+    (folder / "first.jsonl").write_text(record + "\n".join(lines) + "\n")
+    proc = s2q("bank", "mine", folder, "--top", "3", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    dismissed = [line for line in proc.stdout.splitlines() if line.startswith("  red flag ")]
+    assert dismissed == [f"  red flag ignores-data-bias: {quote}    [first.jsonl at 00:12]"], proc.stdout

@@ -53,7 +53,7 @@ def handle_bank(args) -> int:
     if command == "build":
         return build(dirs)
     if command == "search":
-        return search(dirs, args.text, args.speaker, args.top)
+        return search(dirs, args.text, args.speaker, args.top, question=args.question)
     if command == "dupes":
         return dupes(dirs, args.threshold)
     if command == "test":

@@ -18,7 +18,7 @@ from typing import IO
 import numpy as np
 
 from pipeline.authoring.workbench import KIND_NAMES, Workbench, quote, workbenches
-from pipeline.retrieval.matcher import nearest_questions, ranked_alerts, rejection
+from pipeline.retrieval.matcher import VERIFY_TOP, Unit, nearest_questions, ranked_alerts, rejection, verify
 from pipeline.retrieval.phrases import Phrase
 
 GROUPS = ("question phrasings", "compliance examples", "red flag examples", "negative examples", "neutral lines")
@@ -73,6 +73,12 @@ class ExampleReport:
     misses: list[Miss]
     max_miss: dict[str, float]  # tolerated share of misses per group
     examples: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, entry id) -> phrasings checked
+    negatives: dict[str, int] = field(default_factory=dict)  # red flag id -> its negative examples checked
+
+    def false_alarms(self, flag: str) -> int:
+        """Of a red flag's own negative examples (its hard negatives), how many fired it, held out."""
+        return sum(1 for m in self.misses if m.group == "negative examples" and m.phrase.kind == "none"
+                   and m.phrase.entry_id == flag)
 
     def caught(self, kind: str, entry_id: str) -> int:
         """Of an entry's own phrasings (text, alternatives, examples), how many found it, held out."""
@@ -193,12 +199,14 @@ def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | f
                 what = f"question '{qid}' ({why})" if qid else f"compliance alert '{alert}' ({a_score:.2f})"
                 misses.append(Miss(p, group, f"matched {what}; neutral lines must match nothing"))
 
-    # -- candidate side: red flags by cross-validated classifier
+    # -- candidate side: red flags, the topic by cross-validated classifier, then the verifier (which never
+    # saw the bank: it is trained on training/verifier/data only)
     phrases = wb.phrases["candidate"]
     flags = (held_out_probabilities("red_flag", wb.index.sides["candidate"].phrases, wb.vectors("candidate"), folds)
              if len(phrases) else None)
+    verified = verified_flags(wb, phrases, flags)
     for i, p in enumerate(phrases):
-        flag, score, best = alert_decision("red_flag", *_row(flags, i), th)
+        flag, score, best = verified[i]
         if p.kind == "red_flag":
             group = count("red flag examples")
             if flag != p.entry_id:
@@ -219,7 +227,11 @@ def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | f
         for p in side:
             if p.kind != "none":
                 examples[(p.kind, p.entry_id)] = examples.get((p.kind, p.entry_id), 0) + 1
-    return ExampleReport(wb.bank.role.id, checked, misses, dict(max_miss), examples)
+    negatives: dict[str, int] = {}
+    for p in wb.phrases["candidate"]:
+        if p.kind == "none" and p.entry_id:
+            negatives[p.entry_id] = negatives.get(p.entry_id, 0) + 1
+    return ExampleReport(wb.bank.role.id, checked, misses, dict(max_miss), examples, negatives)
 
 
 def held_out_questions(wb: Workbench, phrases: list[Phrase], vectors: np.ndarray) -> list[tuple[str | None, str]]:
@@ -263,6 +275,25 @@ def alert_decision(kind: str, classes: list[str] | None, probs, thresholds) -> t
     return (c.id if rejection(c, thresholds) is None else None), c.score, f"'{c.id}' at {c.score:.2f}"
 
 
+def verified_flags(wb: Workbench, phrases: list[Phrase], held) -> list[tuple[str | None, float, str]]:
+    """Per candidate phrase, as `alert_decision`: held-out topic candidates read by the verifier, no question."""
+    if held is None:
+        return [(None, 0.0, "none of them")] * len(phrases)
+    classes, probs = held
+    units = [Unit(p.written, ranked_alerts("red_flag", classes, row, VERIFY_TOP)) for p, row in zip(phrases, probs)]
+    verify(units, wb.matcher.verifier, wb.matcher.statements, wb.thresholds)
+    out = []
+    for unit in units:
+        c = unit.candidates[0] if unit.candidates else None
+        if c is None or c.topic is None or c.topic <= 0:
+            out.append((None, 0.0, "none of them"))
+            continue
+        why = rejection(c, wb.thresholds)
+        best = f"'{c.id}' on topic at {c.topic:.2f}, stance {c.score:.2f}"
+        out.append((c.id if why is None else None, c.score, best))
+    return out
+
+
 def _row(held, i: int):
     """(classes, probabilities of phrase i) from `held_out_probabilities`, or (None, None)."""
     return (held[0], held[1][i]) if held else (None, None)
@@ -295,5 +326,10 @@ def run_bank_tests(dirs: Iterable[Path], folds: int = 5, max_miss: float | None 
             if rows:
                 print(f"  {KIND_NAMES[kind]} examples caught, held out: " + ", ".join(
                     f"{e} {c}/{n}" for _, e, c, n in sorted(rows)), file=out)
+        for flag, n in sorted(report.negatives.items()):
+            caught, own = report.caught("red_flag", flag), report.examples.get(("red_flag", flag), 0)
+            print(f"  red flag {flag}: recall {caught}/{own} ({caught / max(1, own):.0%}), "
+                  f"false alarms on its hard negatives {report.false_alarms(flag)}/{n} "
+                  f"({report.false_alarms(flag) / n:.0%})", file=out)
         failed |= not report.passed
     return 1 if failed else 0

@@ -29,6 +29,7 @@ class Scored:
     via: Phrase | None = None  # questions: the closest phrasing
     nearest: tuple[float, Phrase] | None = None  # alerts: the entry's closest example (similarity, phrase)
     veto: tuple[float, Phrase] | None = None  # alerts: the entry's closest negative example
+    topic: float | None = None  # red flags: retrieval's probability; `score` is then the verifier's stance
 
 
 @dataclass
@@ -42,13 +43,16 @@ class UnitSearch:
     red_flags: list[Scored] = field(default_factory=list)
 
 
-def search_text(wb: Workbench, text: str, speaker: str, top: int = 3):
-    """Top candidates of each kind for every unit the listener checks, and the listener's own verdict."""
+def search_text(wb: Workbench, text: str, speaker: str, top: int = 3, question: str | None = None):
+    """Top candidates of each kind for every unit the listener checks, and the listener's own verdict.
+
+    `question`: what the text answers, which the red-flag verifier reads with it.
+    """
     from pipeline.retrieval.matcher import rejection
 
     phrases = wb.phrases["interviewer"]
     results = []
-    units = wb.matcher.candidates(text, speaker, top)
+    units = wb.matcher.candidates(text, speaker, top, question)
     vectors = wb.matcher.embedder.encode([clean_speech(u.text) for u in units]) if units else None
     for unit, vector in zip(units, vectors if vectors is not None else []):
         found = UnitSearch(unit.text)
@@ -57,22 +61,23 @@ def search_text(wb: Workbench, text: str, speaker: str, top: int = 3):
         for c in unit.candidates:
             rows = getattr(found, KIND_LISTS[c.kind])
             status = rejection(c, wb.thresholds, unit.text) or ("MATCH" if not rows else "not best")
-            scored = Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None)
+            scored = Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None,
+                            topic=c.topic)
             if c.kind != "question":
                 side = "candidate" if c.kind == "red_flag" else "interviewer"
                 scored.nearest = _closest(wb, side, vector, lambda p: p.kind == c.kind and p.entry_id == c.id)
                 scored.veto = _closest(wb, side, vector, lambda p: p.kind == "none" and p.entry_id == c.id)
             rows.append(scored)
         results.append(found)
-    return results, wb.matcher.match(text, speaker)
+    return results, wb.matcher.match(text, speaker, question)
 
 
 def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder=None,
-           cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
+           cache_dir: Path | None = None, out: IO[str] | None = None, question: str | None = None) -> int:
     out = out or sys.stdout
     for wb in workbenches(dirs, embedder, cache_dir):
         th = wb.thresholds
-        units, verdict = search_text(wb, text, speaker, top)
+        units, verdict = search_text(wb, text, speaker, top, question)
         print(f"role {wb.bank.role.id}, speaker {speaker}  (MATCH: what the listener picks; not best: passes, "
               "but only the best of a kind counts; too low: under the threshold; counter: a counter-example "
               "is closer)", file=out)
@@ -93,7 +98,7 @@ def search(dirs: Iterable[Path], text: str, speaker: str, top: int = 3, embedder
                           file=out)
                 _print_alerts("compliance alerts", unit.compliance, th.compliance, out)
             if speaker in ("candidate", UNKNOWN):
-                _print_alerts("red flags", unit.red_flags, th.red_flag, out)
+                _print_red_flags(unit.red_flags, th, question, out)
         found = [f"question {h.id} ({h.score:.2f})" for h in verdict.questions]
         found += [f"compliance alert {h.id} ({h.score:.2f})" for h in verdict.compliance]
         found += [f"red flag {h.id} ({h.score:.2f})" for h in verdict.red_flags]
@@ -124,6 +129,19 @@ def explain_alert(s: Scored) -> list[str]:
         lines.append(f"{'vetoed by' if vetoed else 'closest'} negative example {sim:.2f}: "
                      f"{quote(p.written, 60)} {p.where}")
     return lines
+
+
+def _print_red_flags(rows: list[Scored], th, question: str | None, out: IO[str]) -> None:
+    """Retrieval and verifier side by side: the topic proposes, the stance decides."""
+    asked = f"read with the question {quote(question, 60)}" if question else "read without a question"
+    print(f"  red flags: topic = retrieval's probability (needs {th.red_flag_topic:.2f} to be read), "
+          f"stance = the verifier's (needs {th.red_flag:.2f}), {asked}", file=out)
+    for s in rows:
+        topic = f"{s.topic:5.2f}" if s.topic is not None else "    -"
+        stance = f"{s.score:5.2f}" if s.topic is not None and s.status != "off topic" else "    -"
+        print(f"    topic {topic}  stance {stance}  {s.status:<9}  {s.id}", file=out)
+        for line in explain_alert(s):
+            print(f"           {line}", file=out)
 
 
 def _print_alerts(title: str, rows: list[Scored], threshold: float, out: IO[str]) -> None:

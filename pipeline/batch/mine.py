@@ -2,8 +2,10 @@
 
 Each final transcript of the records is scored again by the listener's own `Matcher`; a
 sentence is a near miss for an entry when `matcher.rejection` refused it (too low, or too close
-to a counter-example) while its score was within `NEAR` of the entry's threshold. Suggestions
-are printed, ranked by score; nothing is ever written to the bank.
+to a counter-example) while its score was within `NEAR` of the entry's threshold. A red flag the
+interviewer dismissed in the panel (`interviewer_action` `dismiss_alert`) is offered as a hard
+negative of that flag: a person judged it wrong. Suggestions are printed, ranked by score;
+nothing is ever written to the bank.
 """
 
 from __future__ import annotations
@@ -63,6 +65,40 @@ def transcripts(folder: Path) -> list[tuple[str | None, str, str, str]]:
     return out
 
 
+@dataclass
+class Dismissed:
+    """A red flag the interviewer dismissed: its words are a candidate hard negative of the flag."""
+
+    flag: str
+    quote: str
+    where: str
+
+
+def dismissed_red_flags(folder: Path) -> list[Dismissed]:
+    """Red flags of the folder's records that an `interviewer_action` `dismiss_alert` hid."""
+    found = []
+    for path in sorted(folder.glob("*.jsonl")):
+        try:
+            raw, _ = _read(path)
+        except SessionError:
+            continue  # transcripts() has said so already
+        shown: dict[str, dict] = {}
+        for line in raw.split(b"\n"):
+            kind = event_type(line)
+            if kind not in (b"red_flag", b"interviewer_action"):
+                continue
+            event = _parse(line)
+            if not isinstance(event, dict):
+                continue
+            if kind == b"red_flag" and isinstance(event.get("key"), str):
+                shown[event["key"]] = event
+            elif event.get("action") == "dismiss_alert" and event.get("target") in shown:
+                flag = shown[event["target"]]
+                found.append(Dismissed(str(flag.get("id")), str(flag.get("quote") or ""),
+                                       f"{path.name} at {clock(number(flag.get('start')))}"))
+    return found
+
+
 def near_misses(matcher, speaker: str, text: str, where: str, entry: str | None = None) -> list[NearMiss]:
     """The matcher's own candidates for each sentence, kept when refused by its rule yet close."""
     from pipeline.retrieval.matcher import rejection
@@ -85,6 +121,12 @@ def mine(folder: Path, bank_root: Path | None, role: str | None, entry: str | No
 
     out = out or sys.stdout
     said = transcripts(folder)
+    dismissed = [d for d in dismissed_red_flags(folder) if entry is None or d.flag == entry]
+    if dismissed:
+        print("Red flags the interviewer dismissed: suggested negative examples of each flag, for authors "
+              "to review:", file=out)
+        for d in dismissed:
+            print(f"  red flag {d.flag}: {_safe(d.quote)}    [{_safe(d.where)}]", file=out)
     roles = [role] if role else list(dict.fromkeys(r or DEFAULT_ROLE for r, *_ in said))
     best: dict[tuple[str, str], dict[str, NearMiss]] = {}
     for name in roles:

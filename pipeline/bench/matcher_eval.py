@@ -36,11 +36,13 @@ class Row:
     speaker: str
     label: str
     text: str
+    question: str = ""  # test v3 on: the interviewer question a candidate row answers
 
 
 def read_tsv(path: Path) -> list[Row]:
     with open(path, newline="", encoding="utf-8") as f:
-        return [Row(r["speaker"], r["label"], r["text"]) for r in csv.DictReader(f, delimiter="\t")]
+        return [Row(r["speaker"], r["label"], r["text"], r.get("question") or "")
+                for r in csv.DictReader(f, delimiter="\t")]
 
 
 def prf(tp: int, fp: int, fn: int) -> dict:

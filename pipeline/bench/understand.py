@@ -170,14 +170,15 @@ def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Pa
         phrases = bank_phrases(bank)
         test = read_tsv(test_dir / f"{role}.tsv")
         heard = read_tsv(heard_path(test_dir / f"{role}.tsv")) if heard_path(test_dir / f"{role}.tsv").exists() else []
-        if "live" in methods:
-            report["runs"].append(live_entry(role, bank, test, heard))
-            print(_line(report["runs"][-1]), flush=True)
+        for method, verify in (("live-topic", False), ("live", True)):
+            if method in methods:
+                report["runs"].append(live_entry(role, bank, test, heard, verify))
+                print(_line(report["runs"][-1]), flush=True)
         for ename, emb in _cached_embedders(embedder_names, role):
             vectors = {s: emb.encode([p.text for p in phrases[s]]) for s in phrases}
             fold_vectors = [{s: f.encode([p.text for p in phrases[s]]) for s in phrases}
                             for f in getattr(emb, "folds", [])] or None
-            for method in [m for m in methods if m != "live"]:
+            for method in [m for m in methods if m not in ("live", "live-topic")]:
                 fitted = fit(method, bank, vectors, fold_vectors)
                 entry = {"role": role, "embedder": ename, "method": method,
                          "thresholds": fitted.thresholds.model_dump(), "own_recall": fitted.own_recall}
@@ -194,20 +195,32 @@ def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Pa
     return report
 
 
-def live_entry(role: str, bank, test: list[Row], heard: list[Row]) -> dict:
-    """The listener as shipped: `Matcher.scores` and `decide` with the role's own thresholds."""
-    from pipeline.interview import build_interview_stage
+# Red flags by topic alone, as shipped before the verifier (session 5's role.yaml): the `live-topic` row.
+TOPIC_ALONE_RED_FLAG = 0.66
 
-    matcher = build_interview_stage(role).matcher
-    entry = {"role": role, "embedder": "minilm", "method": "live", "thresholds": matcher.thresholds.model_dump(),
-             "own_recall": {k: {"overall": None} for k in KIND_SIDE}}
+
+def live_entry(role: str, bank, test: list[Row], heard: list[Row], verify: bool = True) -> dict:
+    """The listener as shipped: `Matcher.scores` and `decide` with the role's own thresholds.
+
+    `verify=False`: the same matcher with red flags decided by topic alone (the `live-topic` row). A
+    candidate row is read with the question it answers (test v3 on; earlier sets have none).
+    """
+    from pipeline.interview import build_interview_stage
+    from pipeline.retrieval.matcher import Matcher
+
+    shipped = build_interview_stage(role).matcher
+    matcher = shipped if verify else Matcher(shipped.index, shipped.embedder, verify=False,
+                                             thresholds=shipped.thresholds.model_copy(
+                                                 update={"red_flag": TOPIC_ALONE_RED_FLAG}))
+    entry = {"role": role, "embedder": "minilm", "method": "live" if verify else "live-topic",
+             "thresholds": matcher.thresholds.model_dump(), "own_recall": {k: {"overall": None} for k in KIND_SIDE}}
     for name, rows in (("text", test), ("heard", heard)):
         if rows:
             ms = []
             scored = []
             for r in rows:
                 t0 = time.process_time()
-                scored.append(matcher.scores(r.text, r.speaker))
+                scored.append(matcher.scores(r.text, r.speaker, question=r.question or None))
                 ms.append((time.process_time() - t0) * 1000)
             entry[name] = metrics(rows, scored, bank, matcher.thresholds)
             if name == "text":
@@ -280,7 +293,7 @@ def markdown(report: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--embedders", nargs="+", default=["minilm", "minilm-tuned"])
-    ap.add_argument("--methods", nargs="+", default=["live", *METHODS])
+    ap.add_argument("--methods", nargs="+", default=["live-topic", "live", *METHODS])
     ap.add_argument("--roles", nargs="+", default=list(ROLES))
     ap.add_argument("--test", default="test", help="test set folder under benchmarks/data: test (v1) or test2 (v2)")
     ap.add_argument("--out", type=Path, help="results path without suffix (default results/understand[-TEST])")

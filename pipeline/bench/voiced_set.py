@@ -23,7 +23,7 @@ from pipeline.bench.matcher_eval import read_tsv
 from pipeline.bench.spoken import VOICES, voiced
 
 TEST_VOICES = (VOICES[0], VOICES[2])  # en-us at 175 wpm, en+f3 (a female variant)
-FIELDS = ("speaker", "label", "text", "voice", "said")
+FIELDS = ("speaker", "label", "question", "text", "voice", "said")  # the question as written, not voiced
 
 
 def heard_path(path: Path) -> Path:
@@ -54,7 +54,8 @@ def voice_set(path: Path, transcriber=None) -> Path:
         for voice in TEST_VOICES:
             old = done.get((row.text, voice.label))
             text = old["text"] if old else heard_text(voiced(row.text, voice), transcriber, row.speaker)
-            rows.append({"speaker": row.speaker, "label": row.label, "text": text, "voice": voice.label,
+            rows.append({"speaker": row.speaker, "label": row.label, "question": row.question, "text": text,
+                         "voice": voice.label,
                          "said": row.text})
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="", encoding="utf-8") as f:

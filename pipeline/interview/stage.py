@@ -111,11 +111,22 @@ class InterviewStage:
         u = transcript.utterance
         if self._last and self._last[0] is transcript:
             return self._last[1]
-        result = self.matcher.match(transcript.text, UNKNOWN)
+        result = self.matcher.match(transcript.text, UNKNOWN, question=self._question_before(u))
         u.timeline.stamp("match_done")
         u.timeline.extra_ms.update(result.timings_ms)
         self._last = (transcript, result)
         return result
+
+    def _question_before(self, u: Utterance) -> str | None:
+        """What an answer answers: the latest earlier final of the interviewer (on a mixed source not yet
+        settled, of anyone who asked something). "No, not really." means something only after it."""
+        for uid, heard in reversed(self._finals.items()):
+            if uid == u.id or heard.start >= u.start or heard.speaker == "candidate":
+                continue
+            asked = heard.result is not None and (heard.result.questions or "?" in heard.text)
+            if heard.speaker.startswith("interviewer") or (heard.speaker == UNKNOWN and asked):
+                return heard.text
+        return None
 
     # -- the stage ----------------------------------------------------------------------
 
@@ -254,8 +265,9 @@ def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=No
     from pipeline.retrieval.embedder import Embedder
     from pipeline.retrieval.index import BankIndex
     from pipeline.retrieval.matcher import Matcher
+    from pipeline.retrieval.verifier import Verifier
 
     bank = load_bank(role, bank_root)
     embedder = Embedder().load()
     index = BankIndex.build(bank, embedder, cache_dir)
-    return InterviewStage(Matcher(index, embedder), Advisor(bank))
+    return InterviewStage(Matcher(index, embedder, verifier=Verifier().load()), Advisor(bank))

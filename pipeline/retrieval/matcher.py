@@ -6,9 +6,13 @@ per sentence only the best entry of each kind counts.
   matches when its closest phrasing is similar enough (`matching.question` in
   role.yaml) and closer than the closest counter-example (negative examples,
   neutral sentences) by `matching.margin`.
-- Compliance alerts and red flags: a classifier trained on the bank's examples
-  and counter-examples (see `AlertClassifier`); its probability must reach
-  `matching.compliance` / `matching.red_flag`.
+- Compliance alerts: a classifier trained on the bank's examples and
+  counter-examples (see `AlertClassifier`); its probability must reach `matching.compliance`.
+- Red flags, in two steps: the classifier proposes the flags whose *topic* the
+  sentence is on (probability at least `matching.red_flag_topic`, the best
+  `VERIFY_TOP`), then the verifier (`verifier.py`) reads each proposed flag
+  against the sentence and the question it answers; its probability that the
+  candidate shows the flag's *stance* must reach `matching.red_flag`.
 `rejection()` is the only place these thresholds are applied: the listener
 (`decide`), `s2q bank search` (`Matcher.candidates`) and the held-out
 `s2q bank test` all go through it, so they cannot disagree.
@@ -27,6 +31,9 @@ from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.phrases import SIDES
 from pipeline.retrieval.schema import Thresholds
 from pipeline.retrieval.text import clean_speech, sounds_like_question, split_sentences
+from pipeline.retrieval.verifier import Verifier
+
+VERIFY_TOP = 2  # red flags the verifier reads per sentence: the topic's best two, so its cost stays bounded
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Candidate:
     score: float
     counter: float | None = None  # closest counter-example (nearest-neighbour kinds only)
     row: int | None = None  # nearest-neighbour kinds: the phrase row it was found through
+    topic: float | None = None  # red flags: retrieval's probability; `score` is then the verifier's
 
 
 @dataclass
@@ -79,10 +87,13 @@ def rejection(candidate: Candidate, thresholds: Thresholds, sentence: str | None
     """THE threshold rule: why a candidate does not count ("too low", "counter", "not asked"), or None.
 
     A candidate counts when its score reaches its kind's threshold and, for nearest-neighbour kinds,
-    beats the closest counter-example by the margin. A question also needs its `sentence` (when
+    beats the closest counter-example by the margin. A red flag must also be on topic (retrieval's
+    probability at least `red_flag_topic`) before its score, the verifier's, is read. A question also needs its `sentence` (when
     given) to ask something (`sounds_like_question`): a lead-in such as "Great, let's start with some
     fundamentals and then talk about systems you have built." is never a question asked.
     """
+    if candidate.topic is not None and candidate.topic < thresholds.red_flag_topic:
+        return "off topic"
     if candidate.score < getattr(thresholds, candidate.kind):
         return "too low"
     if candidate.counter is not None and candidate.score - candidate.counter < thresholds.margin:
@@ -124,16 +135,21 @@ def ranked_alerts(kind: str, classes: list[str], probs, top: int = 1) -> list[Ca
 
 
 class Matcher:
-    def __init__(self, index: BankIndex, embedder: Embedder, thresholds: Thresholds | None = None) -> None:
+    def __init__(self, index: BankIndex, embedder: Embedder, thresholds: Thresholds | None = None,
+                 verifier: Verifier | None = None, verify: bool = True) -> None:
+        """`verify=False`: red flags by topic alone, as before the verifier (benchmarks compare the two)."""
         self.index = index
         self.embedder = embedder
+        self.verifier = (verifier or Verifier()) if verify else None
         self.thresholds = thresholds or index.bank.role.matching
+        self.statements = {f.id: f.name for f in index.bank.red_flags}  # what the verifier reads a flag as
         self.timings_ms: dict[str, float] = {}  # of the last scores() / candidates() call
 
-    def candidates(self, text: str, speaker: str, top: int = 1) -> list[Unit]:
+    def candidates(self, text: str, speaker: str, top: int = 1, question: str | None = None) -> list[Unit]:
         """Per sentence of `text`, the `top` candidate entries of each kind on this speaker's side.
 
-        An `unknown` speaker is checked as both. What `s2q bank search` shows; `match()` decides on top=1.
+        An `unknown` speaker is checked as both. `question`: the interviewer's words this text answers,
+        which the verifier reads with it. What `s2q bank search` shows; `match()` decides on top=1.
         """
         units = [Unit(u) for u in split_sentences(text)]
         if not units:
@@ -152,22 +168,50 @@ class Matcher:
             if side not in sides or classifier is None:
                 continue
             for unit, probs in zip(units, classifier.probabilities(vectors)):
-                unit.candidates += ranked_alerts(kind, classifier.classes, probs, top)
-        self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (time.perf_counter() - t1) * 1000}
+                wanted = max(top, VERIFY_TOP) if kind == "red_flag" and self.verifier else top
+                unit.candidates += ranked_alerts(kind, classifier.classes, probs, wanted)
+        t2 = time.perf_counter()
+        if self.verifier is not None:
+            verify(units, self.verifier, self.statements, self.thresholds, question, top)
+        self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000,
+                           "verify": (time.perf_counter() - t2) * 1000}
         return units
 
-    def scores(self, text: str, speaker: str) -> list[tuple[str, list[Candidate]]]:
+    def scores(self, text: str, speaker: str, question: str | None = None) -> list[tuple[str, list[Candidate]]]:
         """Per sentence of `text`, the best candidate entry of each kind on this speaker's side."""
-        return [(u.text, u.candidates) for u in self.candidates(text, speaker, top=1)]
+        return [(u.text, u.candidates) for u in self.candidates(text, speaker, top=1, question=question)]
 
-    def match(self, text: str, speaker: str) -> MatchResult:
+    def match(self, text: str, speaker: str, question: str | None = None) -> MatchResult:
         """Interviewer text -> questions and compliance alerts; candidate text -> red flags.
 
-        An `unknown` speaker is checked as both.
+        An `unknown` speaker is checked as both; `question` is what the text answers (red flags).
         """
-        result = decide(text, speaker, self.scores(text, speaker), self.thresholds)
+        result = decide(text, speaker, self.scores(text, speaker, question), self.thresholds)
         result.timings_ms = {k: round(v, 2) for k, v in self.timings_ms.items()}
         return result
+
+
+def verify(units: list[Unit], verifier: Verifier, statements: dict[str, str], thresholds: Thresholds,
+           question: str | None = None, top: int = 1) -> None:
+    """Red flags on topic get the verifier's stance probability as their score, in one batch.
+
+    Each unit's red-flag candidates (best topic first) keep retrieval's probability as `topic`; the
+    best `VERIFY_TOP` on topic are read by the verifier, the rest score 0 (not read). Each unit then
+    keeps its `top` red flags, best stance first. `s2q bank test` calls this too, on held-out topics.
+    """
+    proposed = []
+    for unit in units:
+        for rank, c in enumerate(c for c in unit.candidates if c.kind == "red_flag"):
+            c.topic, on_topic = c.score, c.score >= thresholds.red_flag_topic
+            c.score = 0.0
+            if rank < VERIFY_TOP and on_topic:
+                proposed.append((unit, c))
+    stances = verifier.scores([(statements[c.id], question, u.text) for u, c in proposed])
+    for (_, c), stance in zip(proposed, stances):
+        c.score = float(stance)
+    for unit in units:
+        flags = sorted((c for c in unit.candidates if c.kind == "red_flag"), key=lambda c: -c.score)
+        unit.candidates = [c for c in unit.candidates if c.kind != "red_flag"] + flags[:top]
 
 
 def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], thresholds: Thresholds) -> MatchResult:

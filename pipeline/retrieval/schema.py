@@ -32,14 +32,18 @@ class Competency(_Strict):
 
 
 class Thresholds(_Strict):
-    """Similarity (cosine, 0-1) a sentence needs to match an entry of each kind.
+    """What a sentence needs to match an entry of each kind.
 
-    `margin`: how much closer to the entry than to the nearest counter-example
-    (negative examples and neutral sentences) it must be.
+    `question`: similarity (cosine, 0-1) to the question's closest phrasing. `compliance`: the
+    alert classifier's probability. `red_flag`: the verifier's probability that the answer shows
+    the flag's stance; `red_flag_topic`: the classifier's probability that the sentence is on the
+    flag's topic at all, below which the verifier is not asked. `margin`: how much closer to a
+    question than to the nearest counter-example (negative examples and neutral sentences) it must be.
     """
 
     question: float = Field(0.62, ge=0, le=1)
     red_flag: float = Field(0.6, ge=0, le=1)
+    red_flag_topic: float = Field(0.2, ge=0, le=1)
     compliance: float = Field(0.6, ge=0, le=1)
     margin: float = Field(0.0, ge=-1, le=1)
 

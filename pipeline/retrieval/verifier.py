@@ -1,0 +1,112 @@
+"""Reads an answer against a red flag: does the candidate show the flag's stance, or only talk about its topic?
+
+Retrieval (`AlertClassifier`) is good at the topic of an answer and blind to its stance: "secrets live
+in a secrets manager" and "I keep the keys in the repo" are both about secrets. The verifier is a
+cross-encoder (MiniLM-L6, fine-tuned by `training/verifier/train.py`, shipped as int8 ONNX in
+`pipeline/assets/verifier/`) that reads one (flag, question, answer) triple at once, so "No, not
+really." after "How did you monitor it after launch?" reads differently from the same words after
+"Any questions for us?". It runs only on the few flags retrieval proposes for a sentence.
+
+`pair()` is the one definition of the model's input: training and run time both call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import S2QError
+from pipeline.retrieval.text import clean_speech
+
+BUNDLED = Path(__file__).resolve().parents[1] / "assets" / "verifier"
+MAX_TOKENS = 128  # the flag's name, the question and the answer; longer answers keep their start and end
+SEPARATOR = " [SEP] "  # the tokenizer reads it as BERT's separator: flag | question | answer
+
+
+def pair(statement: str, question: str | None, answer: str) -> tuple[str, str]:
+    """The model's two segments: (flag [SEP] question, answer), fillers removed as the matcher does."""
+    first = statement if not question else statement + SEPARATOR + clean_speech(question)
+    return first, clean_speech(answer)
+
+
+@dataclass(frozen=True)
+class VerifierInfo:
+    """What `verifier.json` says of the shipped model (written by the training script).
+
+    Attributes:
+        sha256: of `model.onnx`, checked by the tests against the file.
+        threshold: the stance probability from which a flag counts, chosen on the training data's
+            validation rows (never on the test sets); `role.yaml` may override it (`matching.stance`).
+        seed: the training seed, for reproducing the file.
+    """
+
+    sha256: str
+    threshold: float
+    seed: int
+
+
+class Verifier:
+    """(flag statement, question, answer) triples -> probability that the answer shows the flag."""
+
+    def __init__(self, folder: Path = BUNDLED, threads: int = 1) -> None:
+        self.folder = Path(folder)
+        self.threads = threads
+        self._session = None
+        self._tokenizer = None
+
+    @property
+    def available(self) -> bool:
+        return (self.folder / "model.onnx").exists()
+
+    def info(self) -> VerifierInfo:
+        meta = json.loads((self.folder / "verifier.json").read_text())
+        return VerifierInfo(sha256=meta["sha256"], threshold=float(meta["threshold"]), seed=int(meta["seed"]))
+
+    def file_hash(self) -> str:
+        return hashlib.sha256((self.folder / "model.onnx").read_bytes()).hexdigest()
+
+    def load(self) -> "Verifier":
+        if self._session is not None:
+            return self
+        if not self.available:
+            raise S2QError(f"the red-flag verifier is missing ({self.folder / 'model.onnx'}): reinstall s2q, "
+                           "or run `make verifier` in a checkout")
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
+                                             providers=["CPUExecutionProvider"])
+        self._tokenizer = tokenizer(self.folder / "tokenizer.json")
+        self.scores([("warm up", None, "warm up")])
+        return self
+
+    def scores(self, triples: list[tuple[str, str | None, str]]) -> np.ndarray:
+        """One probability per (statement, question, answer), in one batch."""
+        if not triples:
+            return np.zeros(0, np.float32)
+        self.load()
+        encodings = self._tokenizer.encode_batch([pair(*t) for t in triples])
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], np.int64),
+        }
+        logits = self._session.run(None, feed)[0].reshape(-1)
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def tokenizer(path: Path):
+    """The pair tokenizer both training and run time use: truncation keeps the answer's share fair."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.enable_truncation(MAX_TOKENS, strategy="longest_first")
+    tok.enable_padding()
+    return tok
