@@ -7,6 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 ONNX := pipeline/assets/minilm/model.onnx
+# The voice encoder (GE2E) as ONNX, written from the resemblyzer wheel's weights with numpy alone
+# (tools/build_voice_onnx.py): neither the wheel nor the onnx package is needed at run time.
+VOICE_ONNX := pipeline/assets/voices/ge2e.onnx
+VOICE_VENV := build/voice-venv
+RESEMBLYZER := resemblyzer==0.1.4
 # Throw-away environment for the one-time ONNX export: torch first (the pinned CPU build; other
 # versions pull several GB), then what tools/build_onnx.py imports (the `build` extra, less the
 # sentence-transformers reference, which only the tests use).
@@ -23,10 +28,17 @@ $(STAMP): pyproject.toml
 
 runtime:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[voices]'
-	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4  # only its voice weights; it would pull torch and librosa
+	$(BIN)/pip install --quiet -e .
 
-onnx: $(ONNX)
+onnx: $(ONNX) $(VOICE_ONNX)
+
+$(VOICE_ONNX): pipeline/audio/voice_graph.py tools/build_voice_onnx.py
+	rm -rf $(VOICE_VENV)
+	$(PYTHON) -m venv $(VOICE_VENV)
+	$(VOICE_VENV)/bin/pip install --quiet --no-compile numpy
+	$(VOICE_VENV)/bin/pip download --quiet --no-deps --dest $(VOICE_VENV)/wheel $(RESEMBLYZER)
+	$(VOICE_VENV)/bin/python tools/build_voice_onnx.py $(VOICE_VENV)/wheel/*.whl
+	rm -rf $(VOICE_VENV)
 
 $(ONNX): pipeline/retrieval/onnx_export.py tools/build_onnx.py
 	rm -rf $(BUILD_VENV)
@@ -68,11 +80,12 @@ test: $(TEST_STAMP)
 $(TEST_STAMP): $(STAMP)
 	bash tools/install-system-deps.sh
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,build,authoring,voices,spoken-voices,base]'
+	$(BIN)/pip install --quiet -e '.[test,build,authoring,spoken-voices,base]'
+	$(BIN)/pip install --quiet --no-deps $(RESEMBLYZER)  # the torch reference the voice graph is checked against
 	touch $(TEST_STAMP)
 
 # A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl
-dist: $(ONNX)
+dist: $(ONNX) $(VOICE_ONNX)
 	rm -rf dist
 	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir dist .
 

@@ -51,6 +51,20 @@ def check_embedder() -> tuple[str, str, str]:
     return MISSING, f"embedder: {onnx} is missing", "make onnx (in a checkout), or install a wheel from `make dist`"
 
 
+def check_voices() -> tuple[str, str, str]:
+    """Voice attribution (who said it on one mixed source): the shipped voice graph and the clustering."""
+    from pipeline.audio.voice_graph import BUNDLED
+
+    off = "speakers of a mixed source come from their words"
+    if not importlib.util.find_spec("scipy"):
+        return NOTE, f"voices: off, scipy not installed ({off})", _pip("scipy")
+    if BUNDLED.exists():
+        return OK, f"voices (GE2E, ONNX): on, {BUNDLED} ({BUNDLED.stat().st_size / 1e6:.1f} MB)", ""
+    if importlib.util.find_spec("resemblyzer"):
+        return OK, "voices (GE2E): on, written in memory from the resemblyzer wheel's weights", ""
+    return NOTE, f"voices: off, {BUNDLED} is missing ({off})", "make onnx (in a checkout), or a wheel from `make dist`"
+
+
 def check_bank() -> tuple[str, str, str]:
     from pipeline.retrieval.bank import BANK_ROOT, list_roles
 
@@ -103,7 +117,7 @@ def handle_doctor(args) -> int:
     from pipeline import __version__
 
     print(f"s2q {__version__}, Python {platform.python_version()} on {platform.system()} ({sys.prefix})")
-    rows = [check_whisper(), check_embedder(), check_bank(), check_demo(), check_audio(), *check_optional()]
+    rows = [check_whisper(), check_embedder(), check_voices(), check_bank(), check_demo(), check_audio(), *check_optional()]
     width = max(len(r[0]) for r in rows)
     for state, what, fix in rows:
         print(f"  {state:<{width}}  {what}")

@@ -20,6 +20,7 @@ from conftest import SENTENCE_A, SENTENCE_C, normalise_text, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 ONNX = ROOT / "pipeline" / "assets" / "minilm" / "model.onnx"
+VOICE_ONNX = ROOT / "pipeline" / "assets" / "voices" / "ge2e.onnx"
 NOBODY = "nobody"
 
 
@@ -41,14 +42,11 @@ def shared_dir():
 @pytest.fixture(scope="module")
 def wheelhouse(shared_dir) -> tuple[Path, Path]:
     """(the s2q wheel, a folder with it and every run-time dependency as wheels, plus setuptools)."""
-    assert ONNX.exists(), "the bundled embedder is missing: run `make onnx`"
+    assert ONNX.exists() and VOICE_ONNX.exists(), "the bundled embedder or voice graph is missing: run `make onnx`"
     house = shared_dir / "wheels"
     _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", house, ROOT])
     wheel = next(house.glob("speech_to_question-*.whl"))
-    _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house, f"{wheel}[voices]", "setuptools>=68",
-         "wheel"])
-    # `make install` adds the voice weights without their dependencies (they would pull torch)
-    _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", house, "resemblyzer==0.1.4"])
+    _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house, wheel, "setuptools>=68", "wheel"])
     for path in [house, *house.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return wheel, house
@@ -77,12 +75,13 @@ def test_wheel_in_a_fresh_venv_has_no_torch_and_replays(wheelhouse, shared_dir, 
     env = _offline_pip_env(house, home)
     _sh([_python(), "-m", "venv", venv], env=env)
     _sh([venv / "bin/pip", "install", "--quiet", wheel], env=env, timeout=240)
-    for module in ("torch", "transformers", "sentence_transformers", "sklearn", "scipy"):
+    for module in ("torch", "transformers", "sentence_transformers", "sklearn", "onnx", "resemblyzer"):
         proc = subprocess.run([venv / "bin/python", "-c", f"import {module}"], capture_output=True, env=env)
         assert proc.returncode != 0, f"{module} must not be installed at run time"
 
     doctor = _sh([venv / "bin/s2q", "doctor"], env=env, cwd=home)
     assert "ok    Whisper tiny.en" in doctor.stdout and "ok    embedder" in doctor.stdout, doctor.stdout
+    assert "ok    voices (GE2E, ONNX): on" in doctor.stdout, doctor.stdout
     assert "question bank: 2 role(s)" in doctor.stdout and str(venv) in doctor.stdout, doctor.stdout
 
     clip = shutil.copy(mono_clip[0], home / "clip.wav")
@@ -107,8 +106,9 @@ def test_make_demo_path_as_non_root_without_sudo(wheelhouse, shared_dir, stereo_
         if (ROOT / name).is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, copy / name)
-    shutil.copytree(ONNX.parent, copy / ONNX.relative_to(ROOT).parent)
-    (copy / ONNX.relative_to(ROOT)).touch()  # newer than its exporter: make does not rebuild it
+    for built in (ONNX, VOICE_ONNX):
+        shutil.copytree(built.parent, copy / built.relative_to(ROOT).parent)
+        (copy / built.relative_to(ROOT)).touch()  # newer than its exporter: make does not rebuild it
     clip = shutil.copy(stereo_dialog[0], copy / "clip.wav")
     fake.mkdir()
     for tool in ("sudo", "apt-get"):  # any call is recorded and fails

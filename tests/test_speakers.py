@@ -18,12 +18,8 @@ import pytest
 from demo_checks import RED_FLAGS, SCRIPT, during
 
 from pipeline.audio.turns import TurnSplitter, build_splitter
-from pipeline.audio.voices import (
-    SAMPLE_RATE,
-    VoiceEncoder,
-    bundled_weights,
-    read_legacy_checkpoint,
-)
+from pipeline.audio.voice_graph import bundled_weights, read_legacy_checkpoint
+from pipeline.audio.voices import SAMPLE_RATE, VoiceEncoder
 from benchmarks import speaker_mixes as mixes
 from benchmarks.speakers import (
     DEMO_AUDIO,

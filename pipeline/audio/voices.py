@@ -1,37 +1,28 @@
 """Voice embeddings (who is speaking, not what is said), with numpy and ONNX Runtime, never torch.
 
 The model is Resemblyzer's GE2E speaker encoder (Wan et al. 2018; a 3-layer
-LSTM over 40 mel bands, 256-d output, 1.4 M weights), whose trained weights
-ship inside the `resemblyzer` wheel on PyPI (`resemblyzer/pretrained.pt`,
-Apache-2.0). Only that file is used: the package is installed `--no-deps`
-and never imported (it would import torch and librosa). The checkpoint is in
-torch's legacy pickle format; `read_legacy_checkpoint` reads its tensors with
-`pickle` and numpy, the mel front end is numpy, and the network is written
-as an ONNX graph from those arrays (built in memory in milliseconds, no
-export step) and run by ONNX Runtime, which the text embedder already needs.
-A numpy LSTM gave the same vectors but took ~0.3 s per 6 s utterance. `tests/test_speakers.py`
-checks the result against Resemblyzer's own torch forward pass when torch is
-installed.
+LSTM over 40 mel bands, 256-d output, 1.4 M weights). Its ONNX graph ships in
+the package (`pipeline/assets/voices/ge2e.onnx`, written at build time from the
+`resemblyzer` wheel's checkpoint by `pipeline/audio/voice_graph.py`, no torch
+and no `onnx` package); the mel front end is numpy and ONNX Runtime, which the
+text embedder already needs, runs the network. A numpy LSTM gave the same
+vectors but took ~0.3 s per 6 s utterance. `tests/test_speakers.py` checks the
+result against Resemblyzer's own torch forward pass when torch is installed.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import pickle
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import S2QError
+from pipeline.audio.voice_graph import N_MELS, voice_graph
 
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms window
 HOP = 160  # 10 ms step
-N_MELS = 40
 PARTIAL_FRAMES = 160  # 1.6 s of audio per partial embedding, as the model was trained
-EMBEDDING_SIZE = 256
 TARGET_DBFS = -30.0  # Resemblyzer's volume normalisation (raised only)
 
 
@@ -43,7 +34,8 @@ class VoiceOptions:
       rate: partial windows (1.6 s each) per second of audio; their mean is the utterance's vector.
       min_coverage: a last partial window shorter than this share of 1.6 s is dropped
         (kept when it is the only one).
-      weights: a GE2E checkpoint in Resemblyzer's format; None: the one in the `resemblyzer` wheel.
+      weights: a GE2E checkpoint in Resemblyzer's format; None: the bundled graph
+        (`pipeline/assets/voices/ge2e.onnx`, built from the `resemblyzer` wheel's checkpoint).
       threads: ONNX Runtime threads for one embedding (Whisper needs the other cores).
     """
 
@@ -51,93 +43,6 @@ class VoiceOptions:
     min_coverage: float = 0.75
     weights: Path | None = None
     threads: int = 1
-
-
-def bundled_weights() -> Path:
-    """`pretrained.pt` inside the installed `resemblyzer` package, found without importing it."""
-    spec = importlib.util.find_spec("resemblyzer")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for folder in locations:
-        path = Path(folder) / "pretrained.pt"
-        if path.exists():
-            return path
-    raise S2QError("the voice model is missing: install it with "
-                   "`pip install --no-deps resemblyzer==0.1.4` (its wheel carries the weights)")
-
-
-# -- reading torch's legacy checkpoint format without torch --------------------
-
-_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "LongStorage": np.int64,
-           "IntStorage": np.int32, "HalfStorage": np.float16, "ByteStorage": np.uint8, "BoolStorage": np.bool_}
-
-
-@dataclass
-class _Lazy:
-    storage: str
-    offset: int
-    size: tuple
-    stride: tuple
-
-
-def _rebuild_tensor(storage, offset, size, stride, *_):
-    return _Lazy(storage, offset, tuple(size), tuple(stride))
-
-
-def _rebuild_parameter(data, *_):
-    return data
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, f, storages: dict) -> None:
-        super().__init__(f)
-        self.storages = storages
-
-    def find_class(self, module, name):
-        if module == "collections" and name == "OrderedDict":
-            import collections
-
-            return collections.OrderedDict
-        if module == "torch._utils" and name == "_rebuild_tensor_v2":
-            return _rebuild_tensor
-        if module == "torch._utils" and name == "_rebuild_parameter":
-            return _rebuild_parameter
-        if module == "torch" and name in _DTYPES:
-            return name
-        raise pickle.UnpicklingError(f"unexpected {module}.{name} in a voice checkpoint")
-
-    def persistent_load(self, pid):
-        typename, dtype_name, key, _location, _numel, view = pid
-        if typename != "storage" or view is not None:
-            raise pickle.UnpicklingError("unsupported storage in a voice checkpoint")
-        self.storages[key] = np.dtype(_DTYPES[dtype_name])
-        return key
-
-
-def read_legacy_checkpoint(path: Path) -> dict:
-    """Tensors of a checkpoint written by `torch.save` before torch 1.6 (no zip), as numpy arrays."""
-    with open(path, "rb") as f:
-        for _ in range(3):  # magic number, protocol version, system info
-            pickle.load(f)
-        dtypes: dict[str, np.dtype] = {}
-        result = _Unpickler(f, dtypes).load()
-        arrays = {}
-        for key in pickle.load(f):
-            (count,) = struct.unpack("<q", f.read(8))
-            arrays[key] = np.frombuffer(f.read(count * dtypes[key].itemsize), dtype=dtypes[key])
-
-    def realise(obj):
-        if isinstance(obj, _Lazy):
-            flat = arrays[obj.storage]
-            item = flat.itemsize
-            return np.lib.stride_tricks.as_strided(flat[obj.offset:], obj.size, [s * item for s in obj.stride]).copy()
-        if isinstance(obj, dict):
-            return {k: realise(v) for k, v in obj.items()}
-        return obj
-
-    return realise(result)
-
-
-# -- the model ------------------------------------------------------------------
 
 
 def _mel_filters() -> np.ndarray:
@@ -162,57 +67,18 @@ def _mel_filters() -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def lstm_graph(state: dict) -> bytes:
-    """The encoder as an ONNX model, written from the checkpoint's arrays (no torch export needed):
-    three ONNX `LSTM` nodes (gate order i, o, f, c; torch's is i, f, c, o), then linear, ReLU, L2 norm.
-    Input `mels` (frames, batch, N_MELS); output `voice` (batch, EMBEDDING_SIZE)."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    def reorder(w):  # torch (i, f, g, o) -> ONNX (i, o, f, g), along the first axis
-        i, f, g, o = np.split(w, 4, axis=0)
-        return np.concatenate([i, o, f, g], axis=0)
-
-    inits, nodes, x = [], [], "mels"
-    for k in range(3):
-        w = reorder(state[f"lstm.weight_ih_l{k}"])[None]
-        r = reorder(state[f"lstm.weight_hh_l{k}"])[None]
-        b = np.concatenate([reorder(state[f"lstm.bias_ih_l{k}"]), reorder(state[f"lstm.bias_hh_l{k}"])])[None]
-        for name, arr in (("W", w), ("R", r), ("B", b)):
-            inits.append(numpy_helper.from_array(arr.astype(np.float32), f"{name}{k}"))
-        nodes.append(helper.make_node("LSTM", [x, f"W{k}", f"R{k}", f"B{k}"], [f"Y{k}", f"H{k}"],
-                                      hidden_size=int(r.shape[-1])))
-        inits.append(numpy_helper.from_array(np.array([1], np.int64), f"axis{k}"))
-        nodes.append(helper.make_node("Squeeze", [f"Y{k}", f"axis{k}"], [f"X{k}"]))
-        x = f"X{k}"
-    inits += [numpy_helper.from_array(state["linear.weight"].T.astype(np.float32), "LW"),
-              numpy_helper.from_array(state["linear.bias"].astype(np.float32), "LB"),
-              numpy_helper.from_array(np.array([0], np.int64), "axis_h")]
-    nodes += [helper.make_node("Squeeze", ["H2", "axis_h"], ["h"]),
-              helper.make_node("MatMul", ["h", "LW"], ["lin"]),
-              helper.make_node("Add", ["lin", "LB"], ["pre"]),
-              helper.make_node("Relu", ["pre"], ["raw"]),
-              helper.make_node("LpNormalization", ["raw"], ["voice"], axis=1, p=2)]
-    graph = helper.make_graph(
-        nodes, "ge2e", [helper.make_tensor_value_info("mels", TensorProto.FLOAT, ["frames", "batch", N_MELS])],
-        [helper.make_tensor_value_info("voice", TensorProto.FLOAT, ["batch", EMBEDDING_SIZE])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model.SerializeToString()
-
-
 class VoiceEncoder:
     """16 kHz mono audio -> a unit-length 256-d voice vector (cosine similarity compares voices)."""
 
     def __init__(self, options: VoiceOptions | None = None) -> None:
         self.opts = options or VoiceOptions()
-        path = self.opts.weights or bundled_weights()
-        state = read_legacy_checkpoint(path)["model_state"]
+        graph = voice_graph(self.opts.weights)
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.opts.threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(lstm_graph(state), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.mel = _mel_filters()
         self.window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 

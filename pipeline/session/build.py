@@ -36,7 +36,7 @@ def engine_for(config: SessionConfig, mode: Mode, sources: Sequence[AudioSource]
     a voice labeler for a mixed source (None: the stage names speakers from their words)."""
     labeler, splitter = stage, None
     if voices is not None:
-        from pipeline.audio.turns import build_splitter  # the voices extra
+        from pipeline.audio.turns import build_splitter
 
         labeler, splitter = voices, build_splitter(voices)
     return Engine(sources, transcriber, stages=[stage] if stage else [], options=engine_options(config, mode),
@@ -66,8 +66,8 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
 
 
 def voice_labeler(stage):
-    """Voices clustered and named (the `voices` extra); None without it (after a note): speakers
-    then come from what they say alone."""
+    """Voices clustered and named (on in the default install); None without the voice graph or scipy
+    (after a note): speakers then come from what they say alone."""
     try:
         from pipeline.interview.speakers import build_voice_labeler
 
@@ -75,6 +75,5 @@ def voice_labeler(stage):
     except (ImportError, S2QError) as exc:
         reason = f"{exc.name} is not installed" if isinstance(exc, ImportError) else str(exc)
         print(f"s2q: note: speakers of a mixed source come from what they say only ({reason}; "
-              "`pip install 'speech-to-question[voices]'` and `pip install --no-deps resemblyzer==0.1.4` "
-              "add voice attribution)", file=sys.stderr)
+              "`s2q doctor` says how to turn voices on)", file=sys.stderr)
         return None
