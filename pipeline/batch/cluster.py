@@ -25,8 +25,21 @@ from pipeline.session.config import SessionConfig
 RAY_MISSING = "--ray needs Ray, which is not installed: pip install 'speech-to-question[cluster]'"
 
 
-def import_ray():
+# A private cluster stays on this computer (tests/test_privacy.py traces it). Without these, Ray
+# 2.60 looks up its node address by connecting to 8.8.8.8, then serves its (unauthenticated)
+# gRPC ports on every interface; and the one dashboard module it always starts, usage stats,
+# probes the cloud metadata servers (169.254.169.254, a DNS look-up of metadata.google.internal)
+# even with usage stats off. Loopback as the node address (what Ray does on macOS and Windows)
+# keeps every port on 127.0.0.1; plain HTTP goes to a closed local port instead of out.
+LOCAL_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+              "http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+              "no_proxy": "localhost,127.0.0.1,::1", "NO_PROXY": "localhost,127.0.0.1,::1"}
+
+
+def import_ray(local: bool = False):
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # before Ray starts anything: no usage report
+    if local:  # before `import ray`, which reads them, and the processes it starts, which inherit them
+        os.environ.update(LOCAL_ONLY)
     os.environ.setdefault("RAY_DISABLE_IMPORT_WARNING", "1")
     try:
         import ray
@@ -102,7 +115,7 @@ def start_ray(ray, address: str, cpus: int | None) -> Path | None:
 
 def ray_backend(address: str, config: SessionConfig, jobs: list[Job], workers: int | None):
     """A batch backend (see `command.Backend`) on Ray; checks Ray is importable now."""
-    ray = import_ray()
+    ray = import_ray(local=address == "local")
 
     def run(todo: list[Job]) -> Iterator[Outcome]:
         from ray.util.actor_pool import ActorPool
