@@ -102,7 +102,6 @@ def check_audio() -> tuple[str, str, str]:
 
 def check_optional() -> list[tuple[str, str, str]]:
     parts = [("matplotlib", "matplotlib", "s2q bench --plot"),
-             ("sklearn", "scikit-learn", "s2q bank test (cross-validation)"),
              ("starlette", "starlette", "the web panel")]
     rows = []
     for module, package, use in parts:
@@ -117,7 +116,8 @@ def handle_doctor(args) -> int:
     from pipeline import __version__
 
     print(f"s2q {__version__}, Python {platform.python_version()} on {platform.system()} ({sys.prefix})")
-    rows = [check_whisper(), check_embedder(), check_voices(), check_bank(), check_demo(), check_audio(), *check_optional()]
+    rows = [check_whisper(), check_embedder(), check_voices(), check_bank(), check_demo(), check_audio(),
+            *check_optional()]
     width = max(len(r[0]) for r in rows)
     for state, what, fix in rows:
         print(f"  {state:<{width}}  {what}")

@@ -108,14 +108,7 @@ def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int =
     """
     import warnings
 
-    try:
-        from sklearn.model_selection import StratifiedGroupKFold
-    except ImportError:  # an authoring extra: the listener itself trains with numpy
-        from pipeline.errors import S2QError
-
-        raise S2QError("`s2q bank test` needs scikit-learn: pip install 'speech-to-question[authoring]' "
-                       "(pipx: pipx inject speech-to-question scikit-learn)") from None
-
+    from pipeline.authoring.folds import stratified_group_folds
     from pipeline.retrieval.index import AlertClassifier
 
     labels = np.array([p.entry_id if p.kind == kind else "none" for p in phrases])
@@ -127,7 +120,7 @@ def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int =
     column = {c: i for i, c in enumerate(classes)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes smaller than the number of folds
-        splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(vectors, labels, groups)
+        splits = stratified_group_folds(labels, groups, folds, seed)
         for train, held in splits:
             model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train])
             if model is None:
