@@ -301,6 +301,7 @@ class SuggestionEvent(Event):
     items: list[dict[str, str]]
     after_utterance: int
     latency_ms: dict[str, float | None]
+    note: str | None = None  # what time says about the stage (over time, time short), when it says something
 
 
 @dataclass
@@ -313,6 +314,8 @@ class CoverageEvent(Event):
     competencies: dict[str, int]
     missing: list[str]
     latency_ms: dict[str, float | None]
+    # stage -> {"spent": minutes so far, "planned": minutes planned or None} (pipeline/interview/stage_plan.py)
+    minutes: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 INTERVIEWER_ACTIONS: tuple[str, ...] = ("asked", "pin", "dismiss", "dismiss_alert")

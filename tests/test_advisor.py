@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.interview.advisor import Advisor
+from pipeline.interview.advisor import Advisor as _Advisor
+from pipeline.interview.advisor_options import AdvisorOptions
 from pipeline.retrieval.matcher import Hit, MatchResult
 from pipeline.retrieval.schema import (
     Bank,
@@ -23,6 +24,15 @@ from pipeline.retrieval.schema import (
     Role,
     Stage,
 )
+
+
+# The stage signals weighed as the plan-first rules these tests describe (the tuned defaults weigh
+# what the candidate said more, which needs an embedder: tests/test_advisor_answers.py).
+RULES = AdvisorOptions(probe=4.0, follow_up=2.5, stage=0.6, uncovered=0.2, stage_window=1)
+
+
+def Advisor(bank, max_suggestions=None, options=RULES):  # noqa: N802 (stands in for the class)
+    return _Advisor(bank, max_suggestions, options)
 
 
 def q(qid: str, stage: str, comps: list[str], difficulty: str, follow_ups: list[str] = ()) -> Question:
@@ -210,7 +220,7 @@ class ScriptedMatcher:
     def __init__(self, results: list[MatchResult]) -> None:
         self.results = iter(results)
 
-    def match(self, text: str, speaker: str) -> MatchResult:
+    def match(self, text: str, speaker: str, question: str | None = None) -> MatchResult:
         return next(self.results)
 
 

@@ -26,6 +26,7 @@ from pipeline.events import (
     ComplianceEvent,
     CoverageEvent,
     Event,
+    InterviewerActionEvent,
     QuestionAskedEvent,
     RedFlagEvent,
     SpeakerRevision,
@@ -85,7 +86,8 @@ class InterviewStage:
 
     def fresh(self) -> "InterviewStage":
         """The same matcher (index, embedder) for a new interview: the advisor starts over."""
-        return InterviewStage(self.matcher, type(self.advisor)(self.bank))
+        advisor = self.advisor.fresh() if hasattr(self.advisor, "fresh") else type(self.advisor)(self.bank)
+        return InterviewStage(self.matcher, advisor)
 
     def label_speaker(self, transcript: Transcript) -> str:
         """For one mixed source: who spoke, from what was said; `unknown` when unsure.
@@ -169,14 +171,15 @@ class InterviewStage:
         self._finals[u.id] = heard
         self._last_final = u.id
         hits = for_speaker(result, u.speaker)
-        new_flags = self.advisor.observe(hits)
-        suggestions = self.advisor.suggest(new_flags)
+        new_flags = self.advisor.observe(hits, at=u.end)
+        suggestions = self._suggestions(new_flags, u.id)
         coverage = self.advisor.coverage()
         u.timeline.stamp("advise_done")
         yield from self._show(heard, hits, u, "final")
         if hits.questions:
             yield CoverageEvent(latency_ms=_latency(u), **coverage)
-        yield SuggestionEvent(items=[s.to_dict() for s in suggestions], after_utterance=u.id, latency_ms=_latency(u))
+        suggestions.latency_ms = _latency(u)
+        yield suggestions
 
     def _revised(self, transcript: Transcript) -> Iterator[Event]:
         """An earlier utterance again: emit only what changed for it."""
@@ -192,15 +195,30 @@ class InterviewStage:
         changes = list(self._show(heard, hits, u, reason))
         if not changes:
             return
-        self.advisor.rebuild(for_speaker(h.result, h.speaker) for h in self._finals.values())
+        self.advisor.rebuild((for_speaker(h.result, h.speaker), h.end) for h in self._finals.values())
         was_raised = {h.id for h in before.red_flags}
-        suggestions = self.advisor.suggest([h.id for h in hits.red_flags if h.id not in was_raised])
+        suggestions = self._suggestions([h.id for h in hits.red_flags if h.id not in was_raised], self._last_final)
         u.timeline.stamp("advise_done")
         yield from changes
         if {h.id for h in hits.questions} != {h.id for h in before.questions}:
             yield CoverageEvent(latency_ms=_latency(u), **self.advisor.coverage())
-        yield SuggestionEvent(items=[s.to_dict() for s in suggestions], after_utterance=self._last_final,
-                              latency_ms=_latency(u))
+        suggestions.latency_ms = _latency(u)
+        yield suggestions
+
+    def steer(self, action: InterviewerActionEvent) -> Iterator[Event]:
+        """The interviewer's click (asked, pin, dismiss) reaches the advisor: new suggestions, and
+        coverage when a question was marked asked."""
+        if not self.advisor.steer(action):
+            return
+        if action.action == "asked":
+            yield CoverageEvent(latency_ms={}, **self.advisor.coverage())
+        yield self._suggestions([], self._last_final if self._last_final is not None else -1)
+
+    def _suggestions(self, just_raised: list[str], after: int) -> SuggestionEvent:
+        """THE suggestion event: the advisor's list and what time says (latency filled by the caller)."""
+        note = self.advisor.time_note() if hasattr(self.advisor, "time_note") else None
+        return SuggestionEvent(items=[s.to_dict() for s in self.advisor.suggest(just_raised)], after_utterance=after,
+                               latency_ms={}, note=note.text if note is not None else None)
 
     def _show(self, heard: _Heard, hits: MatchResult, u: Utterance, reason: str) -> Iterator[Event]:
         """Withdraws what is shown for the utterance and no longer holds; emits what now holds and
@@ -261,7 +279,9 @@ def _latency(u: Utterance) -> dict:
 def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=None) -> InterviewStage:
     """Validates the bank, loads (or builds) its index and warms the embedder, before any audio."""
     from pipeline.interview.advisor import Advisor
-    from pipeline.retrieval.bank import load_bank
+    from pipeline.interview.answer_topics import AnswerTopics
+    from pipeline.interview.stage_plan import StagePlan
+    from pipeline.retrieval.bank import load_bank, role_dir
     from pipeline.retrieval.embedder import Embedder
     from pipeline.retrieval.index import BankIndex
     from pipeline.retrieval.matcher import Matcher
@@ -270,4 +290,5 @@ def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=No
     bank = load_bank(role, bank_root)
     embedder = Embedder().load()
     index = BankIndex.build(bank, embedder, cache_dir)
-    return InterviewStage(Matcher(index, embedder, verifier=Verifier().load()), Advisor(bank))
+    advisor = Advisor(bank, topics=AnswerTopics(index, embedder), plan=StagePlan.load(role_dir(role, bank_root)))
+    return InterviewStage(Matcher(index, embedder, verifier=Verifier().load()), advisor)
