@@ -33,6 +33,7 @@ import threading
 import time
 from typing import Iterator, Sequence
 
+from pipeline.actions import ActionGate
 from pipeline.audio.end_of_turn import end_point
 from pipeline.audio.second_pass import Revision, SecondPass
 from pipeline.audio.segmenter import Segmenter, SpeakerSegmenters
@@ -44,6 +45,7 @@ from pipeline.events import (
     UNKNOWN,
     EndOfInput,
     Event,
+    InterviewerActionEvent,
     SourceDone,
     StageFailed,
     StatusEvent,
@@ -53,7 +55,7 @@ from pipeline.events import (
     WorkerDone,
 )
 from pipeline.memory import Finals, Guess, Speculation, Turns
-from pipeline.stages import SpeakerLabeler, Stage, UtteranceSplitter
+from pipeline.stages import SpeakerLabeler, Stage, Steerable, UtteranceSplitter
 
 
 class Engine:
@@ -88,6 +90,7 @@ class Engine:
         self._revising: threading.Thread | None = None  # the second pass's own thread, live
         self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StageFailed] = queue.Queue()
         self._stop = threading.Event()
+        self._actions = ActionGate(self._out)  # interviewer actions, taken until the stream is over
         self._finish_by: float | None = None
         self.shed_count = 0
         self.finals, self.turns = Finals(), Turns()
@@ -96,6 +99,10 @@ class Engine:
     @property
     def speculation_hits(self) -> int:
         return self.speculation.hits
+
+    def steer(self, action: InterviewerActionEvent) -> bool:
+        """A click, from any thread, into the stream; `Steerable` stages answer. False once it is over."""
+        return self._actions.put(action)
 
     def _next_id(self) -> int:
         with self._id_lock:
@@ -321,9 +328,13 @@ class Engine:
                 elif isinstance(item, WorkerDone):
                     for turn in self.turns.close_all():  # the input ended inside a pieced turn
                         yield from self._after_asr(turn)
+                    for action in self._actions.close():
+                        yield from self._steer(action)
                     if self.failures:
                         raise self.failures[0]
                     return
+                elif isinstance(item, InterviewerActionEvent):
+                    yield from self._steer(item)
                 elif isinstance(item, StageFailed):
                     raise item.error
                 elif isinstance(item, Event):
@@ -335,6 +346,7 @@ class Engine:
                 else:
                     yield from self._after_asr(item)
         finally:
+            self._actions.close()
             self.stop()
             if self.second_pass is not None:
                 self.second_pass.close()
@@ -374,6 +386,12 @@ class Engine:
                 revised = self.finals.revise(change.utterance_id, speaker=change.speaker)
                 if revised is not None:
                     yield from self._emit(revised)
+
+    def _steer(self, action: InterviewerActionEvent) -> Iterator[Event]:
+        yield action
+        for stage in self.stages:
+            if isinstance(stage, Steerable):
+                yield from stage.steer(action)
 
     def _emit(self, transcript: Transcript) -> Iterator[Event]:
         yield TranscriptEvent.from_transcript(transcript)

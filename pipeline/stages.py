@@ -7,9 +7,9 @@ one step without threads, for tests and benchmarks.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Protocol, TypeVar
+from typing import Callable, Iterable, Protocol, TypeVar, runtime_checkable
 
-from pipeline.events import Event, Speaker, SpeakerRevision, Transcript, Utterance
+from pipeline.events import Event, InterviewerActionEvent, Speaker, SpeakerRevision, Transcript, Utterance
 
 
 class Stage(Protocol):
@@ -22,6 +22,15 @@ class Stage(Protocol):
     """
 
     def __call__(self, transcript: Transcript) -> Iterable[Event]: ...
+
+
+@runtime_checkable
+class Steerable(Protocol):
+    """A stage that takes the interviewer's word (a click in the panel: asked, pin, dismiss). The
+    engine hands it each `InterviewerActionEvent` on the thread the stages run on, after writing
+    the action itself to the stream; the stage answers with what changed (new suggestions)."""
+
+    def steer(self, action: InterviewerActionEvent) -> Iterable[Event]: ...
 
 
 class UtteranceSplitter(Protocol):

@@ -260,6 +260,17 @@ def test_clicks_reach_the_record_and_the_report(live, tmp_path):
         assert "marked asked in the panel" in questions
 
 
+def test_an_asked_click_reaches_the_advisor(live):
+    """Clicked while the session ran, the question is counted asked by the advisor at once (coverage
+    and suggestions follow the click in the record) and never suggested again."""
+    record = live["record"]
+    i = next(n for n, e in enumerate(record) if e["type"] == "interviewer_action" and e["action"] == "asked")
+    target = record[i]["target"]
+    assert all(target not in [item["id"] for item in e["items"]] for e in record[i + 1:] if e["type"] == "suggestion")
+    if any(e["type"] == "transcript" for e in record[i + 1:]):  # the session was still running
+        assert [e["type"] for e in record[i + 1:i + 3]] == ["coverage", "suggestion"]
+
+
 def test_refusals(live):
     assert live["refusals"] == {"no token": 403, "wrong token": 403, "foreign host": 403, "foreign origin": 403}
 

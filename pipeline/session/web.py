@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Sequence
 
-from pipeline.events import Event, SessionStartEvent
+from pipeline.events import Event, InterviewerActionEvent, SessionStartEvent
 from pipeline.session.config import SessionConfig, WebOptions
 from pipeline.sinks import Sink
 
@@ -76,6 +76,7 @@ class WebPanel:
         self.options, self.announce = options, announce
         self.sink = WebSink()
         self._fanout: Fanout | None = None
+        self._engine = None  # the running engine, which takes clicks while the session runs
         panel = Panel(log=self.sink.log, title=title, on_action=self._action, names=bank_names(config))
         self.server = WebServer(lambda token, elsewhere: live_app(panel, token, elsewhere),
                                 options.host, options.port, warn=announce).start()
@@ -86,6 +87,11 @@ class WebPanel:
             webbrowser.open(self.server.url)
 
     def _action(self, event: Event) -> None:
+        """A click: through the running engine (in order with the session's events, and to the
+        advisor), or straight into the record once the session is over."""
+        engine = self._engine
+        if engine is not None and isinstance(event, InterviewerActionEvent) and engine.steer(event):
+            return
         (self._fanout or self.sink).write(event)
 
     def run(self, engine_factory: Callable[[], object], sinks: Sequence[Sink], start: SessionStartEvent) -> int:
@@ -96,7 +102,11 @@ class WebPanel:
         self._fanout = Fanout([*sinks, self.sink])
         try:
             engine = engine_factory()  # the models load while the page already shows the session
-            code = run_session(engine, [_SessionOver(self._fanout, self.sink.close)], start)
+            self._engine = engine
+            try:
+                code = run_session(engine, [_SessionOver(self._fanout, self.sink.close)], start)
+            finally:
+                self._engine = None
             if not self.options.exit_when_done:
                 self.announce(f"Session over. The panel stays at {self.server.url} ; Ctrl-C to quit.")
                 self.server.wait()

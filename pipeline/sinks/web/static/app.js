@@ -9,7 +9,8 @@
   const state = {
     lastSeq: -1, live: false, ended: false, names: {}, lines: new Map(), byStart: new Map(),
     latest: [], pinned: new Map(), asked: new Set(), dismissed: new Set(), alerts: new Map(), dismissedAlerts: new Set(),
-    selected: 0, coverage: null, shed: 0,
+    selected: 0, coverage: null, shed: 0, note: null,
+    pointerOver: false, held: false, shown: [],  // the list is not redrawn under the pointer (held until it leaves)
   };
   // Read by the browser test: event leaving the pipeline -> its text on screen, in ms.
   window.s2q = { latencies: [], lines: 0, events: 0 };
@@ -88,14 +89,24 @@
     const rest = state.latest.filter((q) => open(q) && !state.pinned.has(q.id));
     return pinned.concat(rest).slice(0, Math.max(3, pinned.length));
   }
+  // Under the pointer the list never moves: a redraw waits until the pointer leaves the list, so a
+  // click lands on the question it was aimed at. A click there greys its question out in place.
   function renderSuggestions() {
     const list = $("suggestions");
+    if (state.pointerOver && state.shown.length) {
+      state.held = true;
+      list.classList.add("held");
+      return;
+    }
+    state.held = false;
+    list.classList.remove("held");
     const items = visibleSuggestions();
     state.selected = Math.min(state.selected, Math.max(0, items.length - 1));
     // Rebuild only when what is shown changes: a button must not vanish under the pointer.
     const signature = JSON.stringify([items.map((q) => [q.id, q.reason, state.pinned.has(q.id)]), state.selected, state.live]);
     if (signature === list.dataset.signature) return;
     list.dataset.signature = signature;
+    state.shown = items;
     list.replaceChildren();
     if (!items.length) list.append(el("li", "empty", state.latest.length ? "Nothing left to suggest." : "Suggestions appear after the first answer."));
     items.forEach((q, i) => {
@@ -109,13 +120,25 @@
         const b = el("button", action === "asked" ? "primary" : "", label);
         b.dataset.action = action;
         b.disabled = !state.live;
-        b.addEventListener("click", () => act(action, q.id));
+        b.addEventListener("click", () => {
+          if (state.held && action !== "pin") { li.classList.add("done"); li.querySelectorAll("button").forEach((x) => { x.disabled = true; }); }
+          act(action, q.id);
+        });
         row.append(b);
       }
       li.append(row);
-      li.addEventListener("click", (ev) => { if (ev.target === li || !ev.target.closest("button")) { state.selected = i; renderSuggestions(); } });
+      li.addEventListener("click", (ev) => { if (ev.target === li || !ev.target.closest("button")) { state.selected = i; markSelected(); } });
       list.append(li);
     });
+  }
+
+  function markSelected() {  // the selection moves without redrawing the list
+    [...$("suggestions").querySelectorAll(".suggestion")].forEach((li, i) => li.classList.toggle("selected", i === state.selected));
+  }
+  function renderNote() {
+    const p = $("time-note");
+    p.hidden = !state.note;
+    p.textContent = state.note || "";
   }
 
   // -- alerts ------------------------------------------------------------------------
@@ -186,7 +209,7 @@
     window.s2q.events += 1;
     switch (e.type) {
       case "transcript": transcript(e, sentAt); break;
-      case "suggestion": state.latest = (e.items || []).filter((q) => q && q.id); break;
+      case "suggestion": state.latest = (e.items || []).filter((q) => q && q.id); state.note = e.note || null; break;
       case "coverage": state.coverage = e; break;
       case "red_flag": case "compliance":  // a confirmation replaces its provisional alert in place
         state.alerts.set(alertKey(e), e);
@@ -206,7 +229,7 @@
   function renderSoon() {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => { pending = false; renderSuggestions(); renderAlerts(); renderCoverage(); });
+    requestAnimationFrame(() => { pending = false; renderSuggestions(); renderNote(); renderAlerts(); renderCoverage(); });
   }
   function connect() {
     const source = new EventSource(`events?token=${encodeURIComponent(token)}&from=${state.lastSeq + 1}`);
@@ -240,13 +263,16 @@
     if (state.ended) { action({ action: kind, target }); renderSoon(); }  // no live echo after the end
   }
 
+  $("suggestions").addEventListener("pointerenter", () => { state.pointerOver = true; });
+  $("suggestions").addEventListener("pointerleave", () => { state.pointerOver = false; if (state.held) renderSuggestions(); });
+
   document.addEventListener("keydown", (ev) => {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
-    const items = visibleSuggestions();
+    const items = state.shown;  // what is on screen, held or not
     if (!items.length) return;
     if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
       state.selected = (state.selected + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
-      renderSuggestions();
+      markSelected();
       ev.preventDefault();
     } else if (ev.key === "Enter" && !(document.activeElement && document.activeElement.closest("button, a"))) {
       if (state.live) act("asked", items[state.selected].id);
