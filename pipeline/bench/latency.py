@@ -28,7 +28,9 @@ from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import FileSource
 
 # end_of_speech: from the last voiced frame to the final text (segmenter's delay + what ASR had left).
-STAGES = ("segmenter", "asr", "asr_wait", "end_of_speech", "voice", "embed", "search", "advise", "total")
+# understand: embed + search + verify, what the matcher costs an utterance (issue 24's budget: p95 <= 60 ms).
+STAGES = ("segmenter", "asr", "asr_wait", "end_of_speech", "voice", "embed", "search", "verify", "understand", "advise",
+          "total")
 
 
 @dataclass
@@ -242,6 +244,8 @@ class _FileRun:
             "voice": voice_ms,
             "embed": lat.get("embed", 0.0),
             "search": lat.get("search", 0.0),
+            "verify": lat.get("verify", 0.0),
+            "understand": sum(lat.get(k) or 0.0 for k in ("embed", "search", "verify")),
             "advise": lat.get("advise", 0.0),
             "total": asr_wait + after_asr,
         }
