@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Breaks one thing at a time and runs the tests that should notice (issue 16's "done when").
 # Usage: tools/mutation_check.sh   (from the repository root, with .venv built; restores every file)
+#        ONLY='^(panel|ray):' tools/mutation_check.sh   runs only the mutations whose name matches
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 run() {  # name, file, python-regex, replacement, tests...
   local name=$1 file=$2 from=$3 to=$4; shift 4
+  if [[ -n "${ONLY:-}" && ! "$name" =~ $ONLY ]]; then return; fi
   cp "$file" /tmp/mutation.bak
   $PY - "$file" "$from" "$to" <<'PYEOF'
 import re, sys
@@ -32,3 +34,29 @@ run "report section (compliance) dropped" pipeline/report/render.py '        _co
     tests/test_report.py tests/test_demo_e2e.py -k "report or compliance"
 run "consent reminder not shown" pipeline/session/listen.py 'announce\(CONSENT_REMINDER\)' 'pass' \
     tests/test_listen.py -k "captures_the_demo"
+# Issue 28: one break per promise that had no test.
+run "privacy: serve opens a socket to another host" pipeline/sinks/web/serve.py \
+    '    sessions = SessionFolder\(' '    __import__("socket").socket(2, 2).connect(("192.0.2.1", 9))\n    sessions = SessionFolder(' \
+    tests/test_privacy.py -k serve
+run "privacy: a local Ray cluster left on its defaults (8.8.8.8, metadata probes)" pipeline/batch/cluster.py \
+    '    if local:  #' '    if False:  #' tests/test_privacy.py -k ray
+run "view: the compliance alert crashes the live view" pipeline/sinks/terminal.py \
+    'Ask instead: \{event\.alternative\}' 'Ask instead: {event.alternatives}' tests/test_terminal_view.py
+run "panel: no Content-Security-Policy" pipeline/sinks/web/app.py '"content-security-policy": PAGE_CSP, ' '' \
+    tests/test_web_headers.py
+run "panel: a POST accepted on the cookie alone" pipeline/sinks/web/app.py 'if scope\["method"\] != "POST":' \
+    'if True:' tests/test_web_headers.py -k post
+run "retention: a WAV written without --save-audio" pipeline/session/listen.py '    if config\.save_audio:' \
+    '    if True:' tests/test_privacy.py -k listen
+run "retention: the consent reminder shown despite --no-consent-reminder" pipeline/session/listen.py \
+    '    if config\.consent_reminder:' '    if True:' tests/test_privacy.py -k listen
+run "retention: --exit-when-done ignored" pipeline/session/web.py 'if not self\.options\.exit_when_done:' \
+    'if True:' tests/test_privacy.py -k web
+run "ray: actors rebuild the index (none packed)" pipeline/batch/cluster.py \
+    '        files\.update\(\{f"index/' '        ({f"index/' tests/test_batch_cluster.py
+run "ray: actors look for the index in their own cache" pipeline/batch/cluster.py \
+    'index_cache=self\.root / "index"' 'index_cache=None' tests/test_batch_cluster.py
+run "ray: actors leave their folder behind" pipeline/batch/cluster.py \
+    '        shutil\.rmtree\(self\.root, ignore_errors=True\)' '        pass' tests/test_batch_cluster.py
+run "memory: every utterance's audio kept" pipeline/memory.py 'keep_audio: int = 8' 'keep_audio: int = 10**6' \
+    tests/test_memory.py -k flat
