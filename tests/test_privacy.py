@@ -100,6 +100,19 @@ def _strace_prefix() -> list[str]:
     return prefix
 
 
+@pytest.mark.parametrize("required", [False, True])
+def test_no_ptrace_skips_here_and_fails_in_ci(monkeypatch, required):
+    """The gate itself: where strace cannot trace, a plain run skips, a CI run (.ci/run) fails."""
+    real_run = subprocess.run
+    monkeypatch.setattr(sys.modules[__name__], "REQUIRE_TRACE", required)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1) if cmd[0] == "strace"
+                        else real_run(cmd, **kw))
+    outcome = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(outcome, match="ptrace not permitted"):
+        _strace_prefix()
+    assert "\nexport S2Q_REQUIRE_TRACE=1\n" in (ROOT / ".ci" / "run").read_text()  # CI asks for it
+
+
 @pytest.fixture(scope="module")
 def strace() -> list[str]:
     return _strace_prefix()
