@@ -164,3 +164,15 @@ def test_serve_post_needs_the_token_itself(served):
     assert click(served.base, served.token, "/s/past.jsonl/action", "header") == 409  # read-only, but let in
     port = urlsplit(served.base).port
     assert request(f"{served.base}/?token={served.token}", headers={"Host": f"evil.example:{port}"})[0] == 403
+
+
+def test_the_posts_tested_are_every_post_there_is():
+    """A new POST route must be added to the cookie-only refusals above."""
+    from pipeline.sinks.web.app import Panel, live_app, past_app
+    from pipeline.sinks.web.log import EventLog
+
+    def posts(guard) -> set[str]:
+        return {route.path for route in guard.app.routes if "POST" in (getattr(route, "methods", None) or ())}
+
+    assert posts(live_app(Panel(log=EventLog(), title="t"), "token")) == {"/action"}
+    assert posts(past_app(dict, lambda token: "", "token")) == {"/s/{name}/action"}
