@@ -221,6 +221,8 @@ def test_cold_build_and_replay_reach_no_host(tmp_path, strace, user_env, speech_
         "build": ["bank", "build", "--role", "ml-engineer"],
         # another role: its index is cold too, built inside the replay
         "replay": ["replay", speech_clip, "--fast", "--jsonl", "--role", "backend-engineer"],
+        # the matcher alone, red-flag verifier included (its own ONNX Runtime session)
+        "match": ["match", "--speaker", "candidate", "We never checked the model after it went live."],
     }
     for name, args in runs.items():
         run = Traced(strace, tmp_path / f"{name}.strace", args, env, tmp_path / "cwd")
