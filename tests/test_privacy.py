@@ -252,7 +252,9 @@ def test_replay_web_reaches_no_host_and_exits_when_done(tmp_path, strace, user_e
         assert '"transcript"' in stream
         rc = run.finish(30)  # no Ctrl-C: it stops by itself
     finally:
-        run.interrupt()
+        if run.proc.poll() is None:  # the test failed before: stop it
+            run.interrupt()
+            run.finish(30)
     assert rc == 0, run.stderr
     assert "Session over" not in run.stderr and "Traceback" not in run.stderr, run.stderr
     assert_stays_local(run.log, run.what)
