@@ -9,6 +9,7 @@ import importlib
 import sys
 from pathlib import Path
 
+from pipeline.audio.language import CHOICES as LANGUAGE_CHOICES
 from pipeline.errors import S2QError
 from pipeline.events import SPEAKERS, UNKNOWN
 from pipeline.retrieval import DEFAULT_ROLE
@@ -33,12 +34,20 @@ def _bank_parent(role_help: str = "question bank role (see `s2q bank roles`)") -
 def _model_parent() -> argparse.ArgumentParser:
     """Whisper model options: replay, listen and batch."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--model", default="tiny.en", help="Whisper model name (pipeline/assets/manifest.toml), or a folder")
+    p.add_argument("--model", default="", help="Whisper model name (pipeline/assets/manifest.toml), or a folder "
+                   "(default: tiny.en for --language en, the multilingual base otherwise)")
+    _language_option(p)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where Whisper runs")
     p.add_argument("--compute-type", default="default", help="CTranslate2 compute type (int8, float16, ...)")
     p.add_argument("--beam-size", type=int, default=1,
                    help="Whisper beam size: 1 (greedy) is fastest; 5 is more accurate and about 25%% slower")
     return p
+
+
+def _language_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--language", default="en", choices=LANGUAGE_CHOICES,
+                   help="what is spoken: en (default), it, or auto (detected once per speaker from their first "
+                        "seconds, written to the record); it and auto need a multilingual Whisper (the `base` extra)")
 
 
 def _session_parent() -> argparse.ArgumentParser:
@@ -108,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levers", action="store_true",
                    help="the hearing levers side by side (WER, end of speech, CPU) instead of the stage budget")
     p.add_argument("--budget", type=Path, help="budget file (default: benchmarks/budget.toml)")
+    _language_option(p)
+    p.add_argument("--role", default=DEFAULT_ROLE, help="question bank role whose matching is timed "
+                   "(e.g. ml-engineer-it with --language it)")
 
     p = sub.add_parser("report", parents=[_bank_parent("question bank role, for stage and competency names")],
                        help="the after-call Markdown report from a session record")

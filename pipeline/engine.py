@@ -18,11 +18,8 @@ thread, with a model of its own that computes at idle priority, decodes recent f
 what changed as revisions (`pipeline/audio/second_pass.py`); that is the first work shed under
 load, and a final never waits for it. Replaying a file with `backpressure=True` (`--fast`)
 instead waits for the transcriber, so no audio is lost (revisions, if asked for, run on the
-worker between finals).
-
-The stage protocols and `run_stage` live in `pipeline/stages.py`.
-
-Every message on a queue is a typed class from `pipeline.events`.
+worker between finals). The stage protocols and `run_stage` live in `pipeline/stages.py`;
+every message on a queue is a typed class from `pipeline.events`.
 """
 
 from __future__ import annotations
@@ -46,6 +43,7 @@ from pipeline.events import (
     EndOfInput,
     Event,
     InterviewerActionEvent,
+    LanguageEvent,
     SourceDone,
     StageFailed,
     StatusEvent,
@@ -294,8 +292,9 @@ class Engine:
             return self.transcriber.transcribe(utterance)
         utterance.timeline.stamp("asr_start")
         self.transcriber.remember(utterance, guess.text)  # the speaker's context, as if decoded now
+        _, detected = self.transcriber.language_of(utterance)  # `auto`: a final settles the speaker's language
         utterance.timeline.stamp("asr_done")
-        return Transcript(utterance=utterance, text=guess.text)
+        return Transcript(utterance=utterance, text=guess.text, detected_language=detected)
 
     # -- main thread --------------------------------------------------------
 
@@ -394,6 +393,7 @@ class Engine:
                 yield from stage.steer(action)
 
     def _emit(self, transcript: Transcript) -> Iterator[Event]:
+        yield from LanguageEvent.of(transcript)
         yield TranscriptEvent.from_transcript(transcript)
         for stage in self.stages:
             yield from stage(transcript)

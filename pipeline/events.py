@@ -67,6 +67,7 @@ class Transcript:
     text: str
     dropped_reason: str | None = None  # why text was suppressed (silence, hallucination...)
     revision: int = 0  # >0: an earlier final utterance again, with better text or its settled speaker
+    detected_language: Any = None  # `--language auto`: the speaker's language, detected from this utterance
 
 
 @dataclass
@@ -142,6 +143,27 @@ class SessionStartEvent(Event):
 
         return cls(id=secrets.token_hex(4), version=__version__,
                    started_at=datetime.now().astimezone().isoformat(timespec="seconds"), role=role, source=source)
+
+
+@dataclass
+class LanguageEvent(Event):
+    """`--language auto`: the language heard for a speaker, detected once from their first seconds."""
+
+    type: ClassVar[str] = "language"
+    speaker: str
+    language: str  # one of pipeline.audio.language.LANGUAGES
+    probability: float  # Whisper's, among those languages
+    utterance_id: int  # the utterance it was detected from
+    start: float
+
+    @classmethod
+    def of(cls, t: Transcript) -> list["LanguageEvent"]:
+        """The event for a transcript whose utterance settled its speaker's language (first emission only)."""
+        d, u = t.detected_language, t.utterance
+        if d is None or t.revision:
+            return []
+        return [cls(speaker=u.speaker, language=d.language, probability=d.probability, utterance_id=u.id,
+                    start=_r(u.start))]
 
 
 StatusState = Literal["ready", "shedding", "source_failed", "second_pass_off", "cut"]

@@ -15,10 +15,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
+from pipeline.audio.language import AUTO, Detected, SpeakerLanguages, check_model_hears, model_for
 from pipeline.audio.speaker_text import SpeakerText
+from pipeline.audio.text_guards import (  # noqa: F401 (drop_prompt_echo, has_loop: imported from here too)
+    _normal,
+    collapse_repeats,
+    cut_repeat,
+    drop_prompt_echo,
+    has_loop,
+)
 from pipeline.errors import ModelNotFoundError, S2QError
 from pipeline.events import Transcript, Utterance
-from pipeline.models import DEFAULT_WHISPER, resolve_model
+from pipeline.models import resolve_model
 
 
 @dataclass
@@ -26,7 +34,10 @@ class TranscriberOptions:
     """Whisper settings.
 
     Attributes:
-      model: manifest name (`tiny.en`, `base.en`, ...) or a CTranslate2 model folder.
+      model: manifest name (`tiny.en`, `base`, ...) or a CTranslate2 model folder; empty: the
+        language's default (`pipeline.audio.language.DEFAULT_MODEL`: tiny.en for English, base otherwise).
+      language: `en`, `it`, or `auto` (each speaker's language detected once from their first
+        seconds, `pipeline.audio.language`); anything but `en` needs a multilingual model.
       device: `cpu`, `cuda` or `auto`.
       compute_type: CTranslate2 compute type; `default` picks int8 on CPU, float16 on CUDA.
       cpu_threads: CTranslate2 threads; 0: half the CPU cores, at least one (`default_cpu_threads`).
@@ -50,7 +61,7 @@ class TranscriberOptions:
         repeats them is cut like a prompt echo. Empty: none.
     """
 
-    model: str = DEFAULT_WHISPER
+    model: str = ""
     device: str = "cpu"
     compute_type: str = "default"
     cpu_threads: int = 0
@@ -65,6 +76,9 @@ class TranscriberOptions:
     min_window_s: float = 3.0
     context_chars: int = 200
     hotwords: str = ""
+
+    def __post_init__(self) -> None:
+        self.model = model_for(self.language, self.model)
 
 
 # Phrases Whisper was trained on from video captions; said to a silent mic, they are noise.
@@ -98,6 +112,9 @@ class Transcriber:
         except (RuntimeError, ValueError) as exc:
             raise ModelNotFoundError(f"cannot load Whisper model from {path} on {device}: {exc}") from None
         self.model_path = path
+        check_model_hears(self.opts.language, self.opts.model, self.model.model.is_multilingual)
+        self.languages = SpeakerLanguages() if self.opts.language == AUTO else None
+        self._toks: dict[str | None, object] = {}  # language -> Whisper tokenizer
         self.said = SpeakerText(self.opts.context_chars)  # each speaker's recent final text, the next prompt
         self._twins: dict[str, Transcriber] = {}  # model -> its twin (idle priority)
         self._siblings: dict[str, Transcriber] = {}  # model -> a transcriber on it (normal priority)
@@ -131,8 +148,17 @@ class Transcriber:
         self.said.add(utterance.speaker, utterance.id, text)
 
     def reset(self) -> None:
-        """Forget every speaker's context (a new session or file)."""
+        """Forget every speaker's context and language (a new session or file)."""
         self.said.clear()
+        if self.languages is not None:
+            self.languages.clear()
+
+    def language_of(self, utterance: Utterance) -> tuple[str, Detected | None]:
+        """The language to decode `utterance` in, and a new `auto` detection to record (else None)."""
+        if self.languages is None:
+            return self.opts.language, None
+        commit = utterance.final and not utterance.speculative
+        return self.languages.language(self.model, utterance.speaker, utterance.audio, commit)
 
     def warm_up(self) -> None:
         """One tiny decode so the first real utterance doesn't pay for lazy initialisation."""
@@ -142,18 +168,19 @@ class Transcriber:
     def transcribe(self, utterance: Utterance) -> Transcript:
         utterance.timeline.stamp("asr_start")
         context = self.said.prompt(utterance.speaker)
-        text, reason = self._guarded_text(utterance.audio, context)
+        language, detected = self.language_of(utterance)
+        text, reason = self._guarded_text(utterance.audio, context, language=language)
         text = self._without_echo(text, context, utterance.duration)
         reason = reason if text else (reason or "echo of the prompt")
         if utterance.final and not utterance.speculative:
             self.remember(utterance, text)
         utterance.timeline.stamp("asr_done")
-        return Transcript(utterance=utterance, text=text, dropped_reason=reason)
+        return Transcript(utterance=utterance, text=text, dropped_reason=reason, detected_language=detected)
 
     def redecode(self, utterance: Utterance, context: str, beam_size: int, fit_window: bool) -> str:
         """The utterance decoded again with other settings (the second pass), guards included.
         Touches neither the speakers' context nor the utterance's timeline."""
-        text, _ = self._guarded_text(utterance.audio, context, beam_size, fit_window)
+        text, _ = self._guarded_text(utterance.audio, context, beam_size, fit_window, self.language_of(utterance)[0])
         return self._without_echo(text, context, utterance.duration)
 
     def _without_echo(self, text: str, context: str, seconds: float) -> str:
@@ -164,12 +191,12 @@ class Transcriber:
         return text
 
     def _guarded_text(self, audio: np.ndarray, context: str = "", beam_size: int | None = None,
-                      fit_window: bool | None = None) -> tuple[str, str | None]:
+                      fit_window: bool | None = None, language: str | None = None) -> tuple[str, str | None]:
         rms = float(np.sqrt(np.mean(audio * audio))) if len(audio) else 0.0
         if rms < 10 ** (self.opts.min_rms_dbfs / 20):
             return "", "too quiet"
         kept, reasons = [], []
-        for seg in self._decode(audio, context, beam_size, fit_window):
+        for seg in self._decode(audio, context, beam_size, fit_window, language):
             text = seg.text.strip()
             if not text:
                 continue
@@ -189,19 +216,21 @@ class Transcriber:
         return text, (None if text else (", ".join(sorted(set(reasons))) or "no speech"))
 
     def _decode(self, audio: np.ndarray, context: str = "", beam_size: int | None = None,
-                fit_window: bool | None = None):
+                fit_window: bool | None = None, language: str | None = None):
         beam_size = beam_size or self.opts.beam_size
+        language = language or (self.opts.language if self.languages is None else "en")
         fit = self.opts.fit_window if fit_window is None else fit_window
         if fit and len(audio) / SAMPLE_RATE + self.opts.window_pad_s < 29.0:
-            decoded = self._decode_fitted(audio, context, beam_size)
+            decoded = self._decode_fitted(audio, context, beam_size, language)
             # In a short window Whisper often says the utterance, then starts it again: keep the first time.
             decoded.text = cut_repeat(decoded.text)
             if decoded.compression_ratio <= self.opts.compression_ratio_threshold and not has_loop(decoded.text):
                 return [decoded]
             # a loop: fall back to the standard path with its temperature fallback
-        return self._decode_standard(audio, context, beam_size)
+        return self._decode_standard(audio, context, beam_size, language)
 
-    def _decode_fitted(self, audio: np.ndarray, context: str = "", beam_size: int = 1) -> "Decoded":
+    def _decode_fitted(self, audio: np.ndarray, context: str = "", beam_size: int = 1,
+                       language: str = "en") -> "Decoded":
         """Greedy decoding without timestamps over a window that fits the utterance."""
         import ctranslate2
         from faster_whisper.transcribe import (
@@ -217,7 +246,7 @@ class Transcriber:
         frames = features.shape[-1] - (features.shape[-1] % 2)
         features = np.ascontiguousarray(features[None, :, :frames])
         encoder_output = model.model.encode(ctranslate2.StorageView.from_array(features))
-        tokenizer = self._tokenizer()
+        tokenizer = self._tokenizer(language)
         previous = tokenizer.encode(" " + context.strip()) if context.strip() else []
         prompt = model.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=self.opts.hotwords or None)
         max_new = int(6 * len(audio) / SAMPLE_RATE) + 12  # speech is < 5 tokens/s: more is a loop
@@ -238,21 +267,20 @@ class Transcriber:
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         return Decoded(text, result.no_speech_prob, avg_logprob, get_compression_ratio(text) if text else 0.0)
 
-    def _tokenizer(self):
-        if getattr(self, "_tok", None) is None:
+    def _tokenizer(self, language: str):
+        key = language if self.model.model.is_multilingual else None
+        if key not in self._toks:
             from faster_whisper.tokenizer import Tokenizer
 
-            self._tok = Tokenizer(
-                self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
-                language=self.opts.language if self.model.model.is_multilingual else None,
-            )
-        return self._tok
+            self._toks[key] = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
+                                        task="transcribe", language=key)
+        return self._toks[key]
 
-    def _decode_standard(self, audio: np.ndarray, context: str = "", beam_size: int = 1):
+    def _decode_standard(self, audio: np.ndarray, context: str = "", beam_size: int = 1, language: str = "en"):
         try:
             segments, _info = self.model.transcribe(
                 audio,
-                language=self.opts.language,
+                language=language,
                 beam_size=beam_size,
                 condition_on_previous_text=False,
                 initial_prompt=context or None,
@@ -296,102 +324,3 @@ class Decoded:
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"[^a-z' ]", "", text.lower()).strip()
-
-
-def has_loop(text: str) -> bool:
-    """Whisper looping: a phrase of 4+ words said again right after itself (the repeat may be
-    cut short by the end of the text), or a word or short phrase 4+ times in a row."""
-    words = _normal(text).split()
-    for n in range(1, len(words)):
-        for i in range(len(words) - n - 3 if n >= 4 else len(words) - 2 * n + 1):
-            if n >= 4:
-                again = words[i + n : i + 2 * n]
-                if len(again) >= 4 and again == words[i : i + len(again)]:
-                    return True
-                continue
-            reps = 1
-            while words[i + reps * n : i + (reps + 1) * n] == words[i : i + n]:
-                reps += 1
-            if reps >= 4:
-                return True
-    return False
-
-
-def cut_repeat(text: str, min_words: int = 4) -> str:
-    """Text up to where its opening phrase (4+ words) starts over, e.g. 'A b c d. A b c' -> 'A b c d.';
-    also a last sentence, or a fragment after the last one, that restarts the text ('... work. I')."""
-    text = _cut_restart_tail(text)
-    tokens = text.split()
-    kept = [(i, w) for i, t in enumerate(tokens) if (w := _normal(t))]
-    words = [w for _, w in kept]
-    for start in range(len(words)):
-        for again in range(start + min_words, len(words) - min_words + 1):
-            n = min(again - start, len(words) - again)
-            if n >= min_words and words[again : again + n] == words[start : start + n]:
-                return " ".join(tokens[: kept[again][0]])
-    return text
-
-
-_LAST_SENTENCE = re.compile(r"^(?P<body>.*[.?!])\s+(?P<tail>[^.?!]*[.?!]?)$", re.DOTALL)
-
-
-def _cut_restart_tail(text: str) -> str:
-    while (m := _LAST_SENTENCE.match(text.strip())) and m["tail"].strip():
-        tail, body = _normal(m["tail"]).split(), _normal(m["body"]).split()
-        if not tail or body[: len(tail)] != tail:
-            break
-        text = m["body"]
-    return text
-
-
-# Faster than anyone speaks: words beyond this rate for the audio came from the prompt, not the speaker.
-MAX_WORDS_PER_S = 4.5
-
-
-def drop_prompt_echo(text: str, prompt: str, seconds: float | None = None, min_words: int = 3) -> str:
-    """Whisper sometimes repeats its prompt: cut an opening that repeats the prompt's last words,
-    and return '' when the whole text is words of the prompt (3+ in a row).
-
-    With `seconds` (the utterance's length), text that fits the audio at a speaking rate is kept
-    as it is: a speaker who says the same thing again ("Could you repeat that?") is heard."""
-    said, ctx = _normal(text).split(), _normal(prompt).split()
-    if seconds is not None and len(said) <= MAX_WORDS_PER_S * seconds:
-        return text
-    if len(said) >= min_words and f" {' '.join(said)} " in f" {' '.join(ctx)} ":
-        return ""
-    tokens = text.split()
-    for n in range(min(len(said), len(ctx)), min_words - 1, -1):
-        if said[:n] == ctx[-n:] and len(tokens) > n:
-            return " ".join(tokens[n:])
-    return text
-
-
-def collapse_repeats(text: str, max_repeats: int = 2) -> str:
-    """Cut a phrase that repeats back to back more than `max_repeats` times (a decoding loop)."""
-    words = text.split()
-    if len(words) < 6:
-        return text
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        collapsed = False
-        for n in range(1, 9):
-            phrase = words[i : i + n]
-            if len(phrase) < n:
-                break
-            reps = 1
-            while words[i + reps * n : i + (reps + 1) * n] == phrase:
-                reps += 1
-            if reps > max_repeats and (n > 1 or reps > 3):
-                out.extend(phrase * max_repeats if n > 1 else phrase)
-                i += reps * n
-                collapsed = True
-                break
-        if not collapsed:
-            out.append(words[i])
-            i += 1
-    return " ".join(out)

@@ -35,7 +35,8 @@ def handle_batch(args) -> int:
     check_banks(jobs, args.bank)
     config = SessionConfig(role=args.role, bank_root=args.bank, channels=args.channels,
                            transcriber=TranscriberOptions(model=args.model, device=args.device,
-                                                          compute_type=args.compute_type, beam_size=args.beam_size))
+                                                          compute_type=args.compute_type, beam_size=args.beam_size,
+                                                          language=args.language))
     if args.ray:
         from pipeline.batch.cluster import ray_backend
 

@@ -304,19 +304,19 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def plain_transcribe(model, audio: np.ndarray, defaults: bool = False) -> tuple[str, float]:
+def plain_transcribe(model, audio: np.ndarray, defaults: bool = False, language: str | None = "en") -> tuple[str, float]:
     """Plain `WhisperModel.transcribe()`: text, seconds.
 
     `defaults`: faster-whisper's own defaults (beam 5, timestamps, conditioning on
-    previous text), as someone transcribing a whole recording would call it.
+    previous text), as someone transcribing a whole recording would call it. `language`: None detects it.
     Otherwise greedy without timestamps, the decoding our path uses, so a speed
     ratio compares the pipeline and not the decoding settings.
     """
     t = time.perf_counter()
     if defaults:
-        segments, _ = model.transcribe(audio, language="en")
+        segments, _ = model.transcribe(audio, language=language)
     else:
-        segments, _ = model.transcribe(audio, beam_size=1, language="en", condition_on_previous_text=False,
+        segments, _ = model.transcribe(audio, beam_size=1, language=language, condition_on_previous_text=False,
                                        without_timestamps=True, vad_filter=False)
     text = " ".join(s.text.strip() for s in segments).strip()
     return text, time.perf_counter() - t

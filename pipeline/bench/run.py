@@ -35,6 +35,7 @@ from pipeline.bench.paced import lines as paced_lines
 from pipeline.bench.paced import paced_side_by_side
 from pipeline.bench.wer import wer
 from pipeline.demo import DEMO
+from pipeline.retrieval import DEFAULT_ROLE
 
 DEFAULT_BUDGET = BENCHMARKS / "budget.toml"
 
@@ -48,6 +49,9 @@ class BenchOptions:
       paced: also replay the demo at real-time pace through the threaded engine, second pass
         off and on (`pipeline/bench/paced.py`).
       out: folder for bench.json, bench.md and bench.png.
+      language: what the files speak (`en`, `it`, `auto`: `pipeline.audio.language`); the Whisper
+        model is that language's default.
+      role: the question bank whose matching is timed.
     """
 
     audio: list[str] = field(default_factory=list)
@@ -60,6 +64,8 @@ class BenchOptions:
     plot_path: Path | None = None
     out: Path | None = None
     budget: Path = DEFAULT_BUDGET
+    language: str = "en"
+    role: str = DEFAULT_ROLE
 
 
 @dataclass
@@ -148,6 +154,7 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
     from pipeline.bench.latency import utterances_of
 
     ours_s = plain_s = 0.0
+    language = None if transcriber.opts.language == "auto" else transcriber.opts.language
     groups: dict[str, dict[str, list[str]]] = {}
     for item in inputs:
         if item.reference is None:
@@ -161,10 +168,10 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
             t = time.perf_counter()
             ours.append(transcriber.transcribe(u).text)
             ours_s += time.perf_counter() - t
-            text, seconds = plain_transcribe(model, u.audio)
+            text, seconds = plain_transcribe(model, u.audio, language=language)
             plain.append(text)
             plain_s += seconds
-        whole, _ = plain_transcribe(model, decode_file(item.path, 1)[0], defaults=True)
+        whole, _ = plain_transcribe(model, decode_file(item.path, 1)[0], defaults=True, language=language)
         g["ref"].append(item.reference)
         # The streamed text (end of turn, speculation) and the best text after the second pass.
         g["first_pass"].append(" ".join(t for _, _, t in sorted(run.transcripts[str(item.path)])))
@@ -220,9 +227,11 @@ def run_bench(opts: BenchOptions, console=None) -> int:
         console.print(f"[yellow]{note}[/yellow]")
     console.print("measuring cold start…")
     cold = cold_start_s()
-    transcriber = Transcriber()
+    from pipeline.audio.transcriber import TranscriberOptions
+
+    transcriber = Transcriber(TranscriberOptions(language=opts.language))
     transcriber.warm_up()
-    stage = build_interview_stage()
+    stage = build_interview_stage(opts.role)
     voices = VoiceEncoder().warm_up()
     runs: list[LatencyRun] = []
     for i in range(max(1, opts.runs)):
@@ -244,6 +253,8 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     result = {
         "machine": machine(),
         "model": str(transcriber.opts.model),
+        "language": opts.language,
+        "role": opts.role,
         "inputs": {"files": len(inputs), "audio_s": round(runs[0].audio_s, 1),
                    "groups": sorted({x.group for x in inputs})},
         "runs": len(runs),
@@ -374,5 +385,5 @@ def handle_bench(args) -> int:
     return run_bench(BenchOptions(
         audio=args.audio, real_speech=not args.no_real_speech, runs=args.runs, paced=args.paced,
         check=args.check, json_path=args.json, markdown_path=args.markdown, plot_path=args.plot,
-        out=args.out, budget=args.budget or DEFAULT_BUDGET,
+        out=args.out, budget=args.budget or DEFAULT_BUDGET, language=args.language, role=args.role,
     ))

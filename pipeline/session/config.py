@@ -82,7 +82,7 @@ class SessionConfig:
             bank_root=args.bank,
             channels=args.channels,
             transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                                           beam_size=args.beam_size),
+                                           beam_size=args.beam_size, language=args.language),
             second_pass=SecondPassOptions(model=args.second_pass_model),
             output=OutputOptions(jsonl=args.jsonl, record=args.record, web=WebOptions.from_args(args)),
             **overrides,
