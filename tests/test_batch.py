@@ -27,8 +27,10 @@ def s2q(*args, timeout: float = 240) -> subprocess.CompletedProcess:
 
 
 def transcripts(record: Path) -> list[str]:
+    """Each utterance's settled text: its final, or the last revision of it (an archive's second pass)."""
     lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    return [e["text"] for e in lines if e["type"] == "transcript" and e["final"]]
+    settled = {e["utterance_id"]: e["text"] for e in lines if e["type"] == "transcript" and e["final"]}
+    return list(settled.values())
 
 
 @pytest.fixture(scope="module")

@@ -302,3 +302,17 @@ def test_the_second_pass_can_hear_with_a_bigger_model(tts, transcriber):
     base = transcriber.sibling("base")
     assert base is not transcriber and base.model_path.name == "whisper-base"
     assert transcriber.sibling("") is transcriber and transcriber.sibling(transcriber.opts.model) is transcriber
+
+
+def test_an_archive_decodes_every_final_again_and_live_keeps_its_budget():
+    """`replay --fast` and `s2q batch` (mode "fast"): every final decoded again, none shed, up to one
+    window; live and paced keep the second pass's latency limits; off stays off."""
+    from pipeline.session.build import engine_options
+    from pipeline.session.config import SessionConfig
+
+    archive = engine_options(SessionConfig(), "fast").second_pass
+    assert archive.enabled and archive.with_backpressure and archive.keep >= 100_000
+    assert archive.max_s == archive.max_turn_s == 30.0 and archive.beam_size == SecondPassOptions().beam_size
+    assert engine_options(SessionConfig(), "paced").second_pass == SecondPassOptions()
+    off = SessionConfig(second_pass=SecondPassOptions(enabled=False))
+    assert not engine_options(off, "fast").second_pass.enabled

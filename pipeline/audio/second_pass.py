@@ -20,11 +20,14 @@ import collections
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from pipeline.audio.speaker_text import SpeakerText
 from pipeline.events import Transcript, Utterance
+
+WINDOW_S = 30.0  # Whisper's window: the longest audio decoded whole
+ARCHIVE_KEEP = 1_000_000  # an archive sheds no revision
 
 
 @dataclass
@@ -52,6 +55,7 @@ class SecondPassOptions:
         pass's. A bigger model hears better what the first pass misheard, at idle priority.
       with_backpressure: also in a replay with `--fast` (each final's second pass runs when the
         queue is empty, the rest at the end): the best text for a batch, at about twice the ASR time.
+        `for_archive()` turns it on for every file nobody waits for.
     """
 
     enabled: bool = True
@@ -64,6 +68,14 @@ class SecondPassOptions:
     min_words_kept: float = 0.75
     model: str = ""
     with_backpressure: bool = False
+
+    def for_archive(self) -> SecondPassOptions:
+        """A file nobody waits for (`replay --fast`, `s2q batch`, Ray workers): there is no latency
+        budget, so every final is decoded again (none shed), whole turns and utterances up to one
+        Whisper window (the segmenter cuts at 25 s), with beam search, the speaker's context and the
+        live path's no-speech gates (`Transcriber.redecode`). `enabled=False` still turns it off."""
+        return replace(self, with_backpressure=True, keep=ARCHIVE_KEEP, max_s=WINDOW_S,
+                       max_turn_s=max(self.max_turn_s, WINDOW_S))
 
 
 @dataclass

@@ -18,7 +18,9 @@ Mode = Literal["live", "paced", "fast"]
   live:  devices (`s2q listen`); never waits for the transcriber, sheds under load.
   paced: a file at its own pace (`s2q replay`, the paced benches); as live.
   fast:  a file as fast as the transcriber goes (`s2q replay --fast`, `s2q batch`, an archive):
-         waits instead of shedding, so nothing is lost (see `EngineOptions.backpressure`)."""
+         waits instead of shedding, so nothing is lost (see `EngineOptions.backpressure`), and
+         decodes for accuracy, not latency: every final again with beam search, whole, with the
+         speaker's context (`SecondPassOptions.for_archive`)."""
 MODES: tuple[Mode, ...] = ("live", "paced", "fast")
 
 
@@ -26,8 +28,9 @@ def engine_options(config: SessionConfig, mode: Mode) -> EngineOptions:
     """The engine's options for a session in this mode: the only place they are assembled."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return EngineOptions(backpressure=mode == "fast", partial_every_s=config.partial_every_s,
-                         segmenter=config.segmenter, second_pass=config.second_pass)
+    archive = mode == "fast"
+    return EngineOptions(backpressure=archive, partial_every_s=config.partial_every_s, segmenter=config.segmenter,
+                         second_pass=config.second_pass.for_archive() if archive else config.second_pass)
 
 
 def engine_for(config: SessionConfig, mode: Mode, sources: Sequence[AudioSource], transcriber,
