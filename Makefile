@@ -80,7 +80,7 @@ test: $(TEST_STAMP)
 $(TEST_STAMP): $(STAMP)
 	bash tools/install-system-deps.sh
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,build,authoring,spoken-voices,base]'
+	$(BIN)/pip install --quiet -e '.[test,build,authoring,spoken-voices,base,it]'
 	$(BIN)/pip install --quiet --no-deps $(RESEMBLYZER)  # the torch reference the voice graph is checked against
 	touch $(TEST_STAMP)
 

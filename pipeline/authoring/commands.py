@@ -97,12 +97,13 @@ def build(dirs: Iterable[Path], cache_dir: Path | None = None, out: IO[str] | No
     """Validates, then embeds and indexes. An invalid bank never touches the cache."""
     out = out or sys.stdout
     from pipeline.retrieval.bank import load_bank
-    from pipeline.retrieval.embedder import Embedder
+    from pipeline.retrieval.embedder import role_embedder
     from pipeline.retrieval.index import BankIndex
 
     banks = [load_bank(directory=directory) for directory in dirs]  # all valid before any cache work
-    embedder = Embedder().load()
+    embedder = None
     for bank in banks:
+        embedder = role_embedder(bank.role, embedder).load()
         index = BankIndex.build(bank, embedder, cache_dir)
         state = f"built ({index.embedded} phrases embedded)" if index.rebuilt else "up to date"
         sizes = ", ".join(f"{side}: {len(ix.phrases)}" for side, ix in index.sides.items())

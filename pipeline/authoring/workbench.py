@@ -35,15 +35,15 @@ class Workbench:
 
     def __init__(self, directory: Path, embedder=None, cache_dir: Path | None = None) -> None:
         from pipeline.retrieval.bank import load_bank
-        from pipeline.retrieval.embedder import Embedder
+        from pipeline.retrieval.embedder import role_embedder
         from pipeline.retrieval.index import BankIndex
         from pipeline.retrieval.matcher import Matcher
 
         self.directory = Path(directory)
         self.bank = load_bank(directory=self.directory)
-        self.embedder = (embedder or Embedder()).load()
+        self.embedder = role_embedder(self.bank.role, embedder).load()
         self.index = BankIndex.build(self.bank, self.embedder, cache_dir)
-        self.matcher = Matcher(self.index, self.embedder)
+        self.matcher = Matcher(self.index, self.embedder, verify=self.bank.role.verify_red_flags)
         self.phrases: dict[str, list[Phrase]] = {side: ix.phrases for side, ix in self.index.sides.items()}
 
     @property

@@ -51,14 +51,16 @@ def import_ray(local: bool = False):
 def pack_banks(config: SessionConfig, roles: list[str]) -> dict[str, dict[str, bytes]]:
     """Per role, its bank folder's files (`bank/...`) and its built index's files (`index/...`)."""
     from pipeline.retrieval.bank import load_bank, role_dir
-    from pipeline.retrieval.embedder import Embedder
+    from pipeline.retrieval.embedder import role_embedder
     from pipeline.retrieval.index import BankIndex, default_cache_dir
 
-    embedder = Embedder().load()
+    embedder = None
     packed = {}
     for role in roles:
         folder = role_dir(role, config.bank_root)
-        index = BankIndex.build(load_bank(role, config.bank_root), embedder)  # loaded from the cache when built
+        bank = load_bank(role, config.bank_root)
+        embedder = role_embedder(bank.role, embedder).load()
+        index = BankIndex.build(bank, embedder)  # loaded from the cache when built
         files = {f"bank/{role}/{p.relative_to(folder)}": p.read_bytes() for p in folder.rglob("*") if p.is_file()}
         cached = default_cache_dir() / index.key
         files.update({f"index/{index.key}/{p.name}": p.read_bytes() for p in cached.iterdir() if p.is_file()})

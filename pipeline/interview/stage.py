@@ -282,13 +282,15 @@ def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=No
     from pipeline.interview.answer_topics import AnswerTopics
     from pipeline.interview.stage_plan import StagePlan
     from pipeline.retrieval.bank import load_bank, role_dir
-    from pipeline.retrieval.embedder import Embedder
+    from pipeline.retrieval.embedder import role_embedder
     from pipeline.retrieval.index import BankIndex
     from pipeline.retrieval.matcher import Matcher
     from pipeline.retrieval.verifier import Verifier
 
     bank = load_bank(role, bank_root)
-    embedder = Embedder().load()
+    embedder = role_embedder(bank.role).load()
     index = BankIndex.build(bank, embedder, cache_dir)
     advisor = Advisor(bank, topics=AnswerTopics(index, embedder), plan=StagePlan.load(role_dir(role, bank_root)))
-    return InterviewStage(Matcher(index, embedder, verifier=Verifier().load()), advisor)
+    verify = bank.role.verify_red_flags  # the verifier is English-trained: a role may do without it
+    verifier = Verifier().load() if verify else None
+    return InterviewStage(Matcher(index, embedder, verifier=verifier, verify=verify), advisor)

