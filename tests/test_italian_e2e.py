@@ -74,8 +74,15 @@ def test_the_transcript_is_italian(events):
         assert word in candidate, candidate
 
 
+def settled(events, kind: str) -> list[dict]:
+    """Alerts as the report shows them: after confirmations, revisions (the second pass) and withdrawals."""
+    from pipeline.report.record import settled_alerts
+
+    return [e for e in settled_alerts(events) if e["type"] == kind]
+
+
 def test_the_illegal_question_gets_the_italian_alert(events):
-    alerts = [e for e in events if e["type"] == "compliance" and not e["provisional"]]
+    alerts = settled(events, "compliance")
     assert [a["id"] for a in alerts] == ["age"]
     assert alerts[0]["name"] == "Età" and alerts[0]["speaker"] == "interviewer"
     assert alerts[0]["alternative"] == "Ha l'età minima richiesta per legge per questo contratto?"
@@ -83,10 +90,10 @@ def test_the_illegal_question_gets_the_italian_alert(events):
 
 
 def test_a_question_asked(events):
-    asked = [e for e in events if e["type"] == "question_asked"]
+    asked = settled(events, "question_asked")
     assert "monitoring-deployed" in [q["id"] for q in asked]
     assert asked[0]["text"] == "Come ha monitorato quel modello dopo il rilascio?"  # the bank's Italian wording
 
 
 def test_no_red_flag_on_a_healthy_answer(events):
-    assert not [e for e in events if e["type"] == "red_flag"]
+    assert not [e for e in events if e["type"] == "red_flag"] and not settled(events, "red_flag")

@@ -57,8 +57,8 @@ def test_italian_compliance_alert_in_italian(e5, tmp_path):
 
     bank = load_bank("ml-engineer-it")
     matcher = Matcher(BankIndex.build(bank, e5, tmp_path), e5, verify=False)
-    hits = matcher.match("In che anno è nata?", "interviewer").compliance
+    hits = matcher.match("Mi scusi, lei quanti anni ha?", "interviewer").compliance
     assert [h.id for h in hits] == ["age"]
     entry = next(c for c in bank.compliance if c.id == "age")
     assert entry.name == "Età" and entry.alternative.startswith("Ha l'età minima")
-    assert not matcher.match("Da quanto tempo lavora con Kubernetes?", "interviewer").compliance
+    assert not matcher.match("Quanti anni di esperienza ha con Spark?", "interviewer").compliance
