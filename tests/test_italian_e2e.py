@@ -48,15 +48,21 @@ def clip(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def events(clip) -> list[dict]:
+def replay(clip, language: str) -> subprocess.CompletedProcess:
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "replay", str(clip), "--channels", "interviewer,candidate", "--fast",
-         "--jsonl", "--language", "it", "--role", "ml-engineer-it"],
+         "--jsonl", "--language", language, "--role", "ml-engineer-it"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def events(clip) -> list[dict]:
+    proc = replay(clip, "it")
+    assert "note: role" not in proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
@@ -97,3 +103,18 @@ def test_a_question_asked(events):
 
 def test_no_red_flag_on_a_healthy_answer(events):
     assert not [e for e in events if e["type"] == "red_flag"] and not settled(events, "red_flag")
+
+
+def test_auto_says_which_language_each_speaker_speaks(clip):
+    events = [json.loads(line) for line in replay(clip, "auto").stdout.splitlines()]
+    heard = {e["speaker"]: e for e in events if e["type"] == "language"}
+    assert {s: e["language"] for s, e in heard.items()} == {"interviewer": "it", "candidate": "it"}
+    assert all(e["probability"] > 0.8 for e in heard.values())
+    first = {e["speaker"]: e["utterance_id"] for e in reversed(events) if e["type"] == "transcript"}
+    assert {s: e["utterance_id"] for s, e in heard.items()} == first  # from each speaker's first utterance
+    assert [a["id"] for a in settled(events, "compliance")] == ["age"]
+
+
+def test_english_on_the_italian_role_is_not_silent(clip):
+    proc = replay(clip, "en")
+    assert "note: role ml-engineer-it is written in it but Whisper is told to hear en" in proc.stderr

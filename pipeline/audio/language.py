@@ -98,3 +98,12 @@ def detect(model, audio: np.ndarray, candidates: tuple[str, ...] = LANGUAGES, pa
     best = max(probs, key=probs.get)
     total = sum(probs.values()) or 1.0
     return best, round(probs[best] / total, 3)
+
+
+def mismatch(role_id: str, role_language: str, language: str) -> str | None:
+    """A one-line note when the bank is written in another language than the one Whisper is told to
+    hear (`auto` matches any): the session runs, but nothing it hears will match the bank."""
+    if language in (AUTO, role_language):
+        return None
+    return (f"role {role_id} is written in {role_language} but Whisper is told to hear {language}: "
+            f"nothing said will match its questions or alerts; use --language {role_language} or auto")

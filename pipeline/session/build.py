@@ -54,11 +54,15 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
     names them with the interview stage's text evidence; without advice there is no evidence to
     name them by, so speakers stay `unknown`.
     """
+    from pipeline.audio.language import mismatch
     from pipeline.audio.transcriber import Transcriber
     from pipeline.interview import build_interview_stage
     from pipeline.models import resolve_model
 
     stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
+    if stage is not None and (note := mismatch(stage.bank.role.id, stage.bank.role.language,
+                                               config.transcriber.language)):
+        print(f"s2q: note: {note}", file=sys.stderr)
     mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
     voices = voice_labeler(stage) if stage is not None and mixed else None
     transcriber = Transcriber(config.transcriber)
