@@ -144,16 +144,32 @@ def metrics(rows: list[Row], scored: list, bank, thresholds: Thresholds) -> dict
     inter = [(r, m) for r, m in zip(rows, results) if r.speaker == "interviewer"]
     comp = [(r, m) for r, m in inter if r.label in alerts]
     lawful = [m for r, m in inter if r.label not in alerts]
-    asked = [(r, m) for r, m in inter if r.label in competencies]
+    questions = {q.id for q in bank.questions}
+
+    def wanted(r: Row) -> set[str]:
+        """The competencies a row asks about: its label (v1, v2), or its bank question's (v3 on)."""
+        return set(bank.question(r.label).competencies) if r.label in questions else {r.label}
+
+    asked = [(r, m) for r, m in inter if r.label in competencies or r.label in questions]
     events = [(r, h) for r, m in inter for h in m.questions]
-    wrong = [(r, h) for r, h in events if r.label not in bank.question(h.id).competencies]
+    wrong = [(r, h) for r, h in events if not wanted(r) & set(bank.question(h.id).competencies)]
+    # v3 on: rows labelled with the one bank question they ask; wrong = a question_asked that is not it
+    by_question = [(r, m) for r, m in inter if r.label in questions or (r.label == "none" and r.question == "")]
+    q_events = [(r, h) for r, m in by_question for h in m.questions]
     return {
         "red_flag_macro_f1": round(float(np.mean(f1s)), 3),
         "red_flag_false_alarms": round(sum(bool(m.red_flags) for m in clean) / max(1, len(clean)), 3),
         "compliance_recall": round(sum(r.label in [h.id for h in m.compliance] for r, m in comp) / max(1, len(comp)), 3),
         "compliance_false_alarms": round(sum(bool(m.compliance) for m in lawful) / max(1, len(lawful)), 3),
-        "right_competency": round(sum(bool(m.questions) and r.label in bank.question(m.questions[0].id).competencies
+        "right_competency": round(sum(bool(m.questions) and bool(wanted(r) & set(bank.question(m.questions[0].id)
+                                                                                .competencies))
                                       for r, m in asked) / max(1, len(asked)), 3),
+        "right_question": round(sum(bool(m.questions) and m.questions[0].id == r.label for r, m in by_question
+                                    if r.label in questions) / max(1, sum(r.label in questions for r, _ in by_question)),
+                                3) if any(r.label in questions for r in rows) else None,
+        "wrong_question_asked_per_question": round(sum(h.id != r.label for r, h in q_events) / max(1, len(q_events)), 3)
+        if any(r.label in questions for r in rows) else None,
+        "several_questions_per_turn": round(sum(len(m.questions) > 1 for r, m in inter) / max(1, len(inter)), 3),
         "wrong_question_asked": round(len(wrong) / max(1, len(events)), 3),
         "question_asked_on_none": round(sum(bool(m.questions) for r, m in inter if r.label == "none")
                                         / max(1, sum(r.label == "none" for r, m in inter)), 3),
@@ -161,7 +177,8 @@ def metrics(rows: list[Row], scored: list, bank, thresholds: Thresholds) -> dict
     }
 
 
-def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Path = TEST_DIR) -> dict:
+def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Path = TEST_DIR,
+        verifiers: tuple[Path, ...] = ()) -> dict:
     from pipeline.retrieval.bank import load_bank
 
     report = {"targets": TARGET_FALSE_ALARMS, "folds": FOLDS, "test_set": test_dir.name, "runs": []}
@@ -174,6 +191,9 @@ def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Pa
             if method in methods:
                 report["runs"].append(live_entry(role, bank, test, heard, verify))
                 print(_line(report["runs"][-1]), flush=True)
+        for folder in verifiers:
+            report["runs"].append(live_entry(role, bank, test, heard, True, folder))
+            print(_line(report["runs"][-1]), flush=True)
         for ename, emb in _cached_embedders(embedder_names, role):
             vectors = {s: emb.encode([p.text for p in phrases[s]]) for s in phrases}
             fold_vectors = [{s: f.encode([p.text for p in phrases[s]]) for s in phrases}
@@ -199,20 +219,26 @@ def run(embedder_names: list[str], methods: list[str], roles=ROLES, test_dir: Pa
 TOPIC_ALONE_RED_FLAG = 0.66
 
 
-def live_entry(role: str, bank, test: list[Row], heard: list[Row], verify: bool = True) -> dict:
+def live_entry(role: str, bank, test: list[Row], heard: list[Row], verify: bool = True,
+               verifier_dir: Path | None = None) -> dict:
     """The listener as shipped: `Matcher.scores` and `decide` with the role's own thresholds.
 
     `verify=False`: the same matcher with red flags decided by topic alone (the `live-topic` row). A
     candidate row is read with the question it answers (test v3 on; earlier sets have none).
+    `verifier_dir`: a candidate verifier instead of the shipped one (the `live:NAME` row).
     """
     from pipeline.interview import build_interview_stage
     from pipeline.retrieval.matcher import Matcher
+    from pipeline.retrieval.verifier import Verifier
 
     shipped = build_interview_stage(role).matcher
+    if verifier_dir is not None:
+        shipped = Matcher(shipped.index, shipped.embedder, shipped.thresholds, Verifier(verifier_dir).load())
     matcher = shipped if verify else Matcher(shipped.index, shipped.embedder, verify=False,
                                              thresholds=shipped.thresholds.model_copy(
                                                  update={"red_flag": TOPIC_ALONE_RED_FLAG}))
-    entry = {"role": role, "embedder": "minilm", "method": "live" if verify else "live-topic",
+    method = ("live" if verifier_dir is None else f"live:{verifier_dir.name}") if verify else "live-topic"
+    entry = {"role": role, "embedder": "minilm", "method": method,
              "thresholds": matcher.thresholds.model_dump(), "own_recall": {k: {"overall": None} for k in KIND_SIDE}}
     for name, rows in (("text", test), ("heard", heard)):
         if rows:
@@ -298,10 +324,12 @@ def main() -> int:
     ap.add_argument("--test", default="test", help="test set folder under benchmarks/data: test (v1) or test2 (v2)")
     ap.add_argument("--out", type=Path, help="results path without suffix (default results/understand[-TEST])")
     ap.add_argument("--tune", action="store_true", help="fine-tune tuned embedders that are not cached (slow)")
+    ap.add_argument("--verifiers", nargs="*", type=Path, default=[],
+                    help="candidate verifier folders, each scored as a live row beside the shipped one")
     args = ap.parse_args()
     TUNE[0] = args.tune
     out = args.out or RESULTS / ("understand" if args.test == "test" else f"understand-{args.test}")
-    report = run(args.embedders, args.methods, args.roles, DATA / args.test)
+    report = run(args.embedders, args.methods, args.roles, DATA / args.test, tuple(args.verifiers))
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(report))
     return 0

@@ -74,6 +74,9 @@ class AlertClassifier:
     # expecting?"). Chosen with matching.compliance by 5-fold cross-validation over the bank's phrases
     # (benchmarks/README.md, "Spoken questions", has the figures).
     NEAR_MISS_WEIGHT = {"compliance": 10.0}
+    # Kinds whose classifier learns the topic only: the verifier (verifier.py) reads the stance, so a
+    # red flag's negative examples ("we never shipped without alerts") are on its topic, not `none`.
+    TOPIC_ONLY = ("red_flag",)
 
     def __init__(self, classes: list[str], coef: np.ndarray, intercept: np.ndarray) -> None:
         self.classes = classes
@@ -82,12 +85,13 @@ class AlertClassifier:
 
     @classmethod
     def train(cls, kind: str, phrases: list[Phrase], vectors: np.ndarray) -> "AlertClassifier | None":
-        labels = [p.entry_id if p.kind == kind else "none" for p in phrases]
+        entries = {p.entry_id for p in phrases if p.kind == kind}
+        topic = kind in cls.TOPIC_ONLY
+        labels = [p.entry_id if p.kind == kind or (topic and p.entry_id in entries) else "none" for p in phrases]
         if len(set(labels)) < 2:
             return None
         from pipeline.retrieval import logreg
 
-        entries = {p.entry_id for p in phrases if p.kind == kind}
         near_miss = cls.NEAR_MISS_WEIGHT.get(kind, 1.0)
         weights = np.array([near_miss if p.kind == "none" and p.entry_id in entries else 1.0 for p in phrases])
         classes, coef, intercept = logreg.fit(vectors, labels, c=cls.C, sample_weight=weights)
@@ -126,7 +130,8 @@ class BankIndex:
     @classmethod
     def build(cls, bank: Bank, embedder: Embedder, cache_dir: Path | None = None) -> "BankIndex":
         cache_dir = Path(cache_dir or default_cache_dir())
-        settings = f"C{AlertClassifier.C}-{AlertClassifier.CLASS_WEIGHT}-numpy-{AlertClassifier.NEAR_MISS_WEIGHT}"
+        settings = (f"C{AlertClassifier.C}-{AlertClassifier.CLASS_WEIGHT}-numpy-{AlertClassifier.NEAR_MISS_WEIGHT}"
+                    f"-topic{AlertClassifier.TOPIC_ONLY}")
         key = f"{bank.role.id}-{content_hash(bank)}-{embedder.key}-{hashlib.sha1(settings.encode()).hexdigest()[:6]}"
         folder = cache_dir / key
         phrases = bank_phrases(bank)

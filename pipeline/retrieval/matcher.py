@@ -170,12 +170,21 @@ class Matcher:
             for unit, probs in zip(units, classifier.probabilities(vectors)):
                 wanted = max(top, VERIFY_TOP) if kind == "red_flag" and self.verifier else top
                 unit.candidates += ranked_alerts(kind, classifier.classes, probs, wanted)
+        if question and self.verifier and "candidate" in sides and "red_flag" in self.index.classifiers:
+            units.append(self._exchange(question, text, max(top, VERIFY_TOP)))
         t2 = time.perf_counter()
         if self.verifier is not None:
-            verify(units, self.verifier, self.statements, self.thresholds, question, top)
+            verify(units, self.verifier, self.statements, self.thresholds, question, top, answer=text)
         self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000,
                            "verify": (time.perf_counter() - t2) * 1000}
         return units
+
+    def _exchange(self, question: str, answer: str, top: int) -> Unit:
+        """The answer read with its question, for the topic only: "No, not really." is on no topic alone,
+        and on monitoring after "How did you monitor it?". Its quote is the answer; the verifier decides."""
+        classifier = self.index.classifiers["red_flag"]
+        vector = self.embedder.encode([clean_speech(f"{question} {answer}")])
+        return Unit(answer, ranked_alerts("red_flag", classifier.classes, classifier.probabilities(vector)[0], top))
 
     def scores(self, text: str, speaker: str, question: str | None = None) -> list[tuple[str, list[Candidate]]]:
         """Per sentence of `text`, the best candidate entry of each kind on this speaker's side."""
@@ -192,26 +201,32 @@ class Matcher:
 
 
 def verify(units: list[Unit], verifier: Verifier, statements: dict[str, str], thresholds: Thresholds,
-           question: str | None = None, top: int = 1) -> None:
+           question: str | None = None, top: int = 1, answer: str | None = None) -> None:
     """Red flags on topic get the verifier's stance probability as their score, in one batch.
 
-    Each unit's red-flag candidates (best topic first) keep retrieval's probability as `topic`; the
-    best `VERIFY_TOP` on topic are read by the verifier, the rest score 0 (not read). Each unit then
-    keeps its `top` red flags, best stance first. `s2q bank test` calls this too, on held-out topics.
+    Retrieval's probability stays on each red-flag candidate as `topic`. Over all units, the
+    `VERIFY_TOP` flags with the best topic (at least `red_flag_topic`) are read by the verifier
+    against the whole `answer` (default: each unit alone) and its `question`; the rest score 0 (not
+    read). The stance is the answer's, not a sentence's: "Early on we had no tests." means something
+    else in an answer that goes on "now every change runs them". Each unit then keeps its `top` red
+    flags, best stance first. `s2q bank test` calls this too, on held-out topics.
     """
-    proposed = []
+    flags = [(u, c) for u in units for c in u.candidates if c.kind == "red_flag"]
+    best_topic: dict[str, float] = {}
+    for _, c in flags:
+        c.topic, c.score = c.score, 0.0
+        if c.topic >= thresholds.red_flag_topic:
+            best_topic[c.id] = max(best_topic.get(c.id, 0.0), c.topic)
+    read = sorted(best_topic, key=lambda f: -best_topic[f])[:VERIFY_TOP]
+    texts = {u.text for u, c in flags if c.id in read} if answer is None else {answer}
+    keys = [(f, t) for f in read for t in sorted(texts)]
+    stance = dict(zip(keys, verifier.scores([(statements[f], question, t) for f, t in keys])))
+    for u, c in flags:
+        if c.id in read and c.topic >= thresholds.red_flag_topic:
+            c.score = float(stance[(c.id, u.text if answer is None else answer)])
     for unit in units:
-        for rank, c in enumerate(c for c in unit.candidates if c.kind == "red_flag"):
-            c.topic, on_topic = c.score, c.score >= thresholds.red_flag_topic
-            c.score = 0.0
-            if rank < VERIFY_TOP and on_topic:
-                proposed.append((unit, c))
-    stances = verifier.scores([(statements[c.id], question, u.text) for u, c in proposed])
-    for (_, c), stance in zip(proposed, stances):
-        c.score = float(stance)
-    for unit in units:
-        flags = sorted((c for c in unit.candidates if c.kind == "red_flag"), key=lambda c: -c.score)
-        unit.candidates = [c for c in unit.candidates if c.kind != "red_flag"] + flags[:top]
+        ranked = sorted((c for c in unit.candidates if c.kind == "red_flag"), key=lambda c: (-c.score, -c.topic))
+        unit.candidates = [c for c in unit.candidates if c.kind != "red_flag"] + ranked[:top]
 
 
 def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], thresholds: Thresholds) -> MatchResult:

@@ -27,10 +27,14 @@ MAX_TOKENS = 128  # the flag's name, the question and the answer; longer answers
 SEPARATOR = " [SEP] "  # the tokenizer reads it as BERT's separator: flag | question | answer
 
 
-def pair(statement: str, question: str | None, answer: str) -> tuple[str, str]:
-    """The model's two segments: (flag [SEP] question, answer), fillers removed as the matcher does."""
-    first = statement if not question else statement + SEPARATOR + clean_speech(question)
-    return first, clean_speech(answer)
+def pair(statement: str | None, question: str | None, answer: str) -> tuple[str, str]:
+    """The model's two segments: (flag [SEP] question, answer), fillers removed as the matcher does.
+
+    `statement` None: a shared stance model that reads no flag (question, answer) - retrieval alone
+    then names the flag.
+    """
+    parts = [p for p in (statement, clean_speech(question) if question else None) if p]
+    return SEPARATOR.join(parts), clean_speech(answer)
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,14 @@ class VerifierInfo:
         threshold: the stance probability from which a flag counts, chosen on the training data's
             validation rows (never on the test sets); `role.yaml` may override it (`matching.stance`).
         seed: the training seed, for reproducing the file.
+        reads_flag: whether the model reads the flag's name (a cross-encoder per flag) or only the
+            question and answer (one stance shared by every flag; retrieval names the flag).
     """
 
     sha256: str
     threshold: float
     seed: int
+    reads_flag: bool = True
 
 
 class Verifier:
@@ -57,6 +64,7 @@ class Verifier:
         self.threads = threads
         self._session = None
         self._tokenizer = None
+        self._reads_flag = True
 
     @property
     def available(self) -> bool:
@@ -64,7 +72,8 @@ class Verifier:
 
     def info(self) -> VerifierInfo:
         meta = json.loads((self.folder / "verifier.json").read_text())
-        return VerifierInfo(sha256=meta["sha256"], threshold=float(meta["threshold"]), seed=int(meta["seed"]))
+        return VerifierInfo(sha256=meta.get("sha256", ""), threshold=float(meta.get("threshold", 0.5)),
+                            seed=int(meta.get("seed", 0)), reads_flag=bool(meta.get("reads_flag", True)))
 
     def file_hash(self) -> str:
         return hashlib.sha256((self.folder / "model.onnx").read_bytes()).hexdigest()
@@ -84,6 +93,7 @@ class Verifier:
         self._session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
                                              providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer(self.folder / "tokenizer.json")
+        self._reads_flag = self.info().reads_flag
         self.scores([("warm up", None, "warm up")])
         return self
 
@@ -92,7 +102,7 @@ class Verifier:
         if not triples:
             return np.zeros(0, np.float32)
         self.load()
-        encodings = self._tokenizer.encode_batch([pair(*t) for t in triples])
+        encodings = self._tokenizer.encode_batch([pair(s if self._reads_flag else None, q, a) for s, q, a in triples])
         feed = {
             "input_ids": np.array([e.ids for e in encodings], np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),

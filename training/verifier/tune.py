@@ -27,19 +27,23 @@ from pipeline.retrieval.matcher import decide  # noqa: E402
 
 TARGET_FALSE_ALARMS = 0.03
 GATES = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
-STANCES = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+STANCES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--verifier", type=Path, help="a verifier folder other than the shipped one (a candidate model)")
     args = ap.parse_args()
     from pipeline.interview import build_interview_stage
+    from pipeline.retrieval.verifier import Verifier
 
     _, val = split(read_rows(DATA), args.seed)
     scored = []  # (row, units with every candidate verified)
     for role in sorted({r["role"] for r in val}):
         matcher = build_interview_stage(role).matcher
+        if args.verifier:
+            matcher.verifier = Verifier(args.verifier).load()
         matcher.thresholds = matcher.thresholds.model_copy(update={"red_flag_topic": 0.0})
         for r in (r for r in val if r["role"] == role):
             scored.append((r, matcher.scores(r["answer"], "candidate", question=r["question"] or None), matcher))
