@@ -11,8 +11,9 @@ per sentence only the best entry of each kind counts.
 - Red flags, in two steps: the classifier proposes the flags whose *topic* the
   sentence is on (probability at least `matching.red_flag_topic`, the best
   `VERIFY_TOP`), then the verifier (`verifier.py`) reads each proposed flag
-  against the sentence and the question it answers; its probability that the
-  candidate shows the flag's *stance* must reach `matching.red_flag`.
+  against the whole answer and the question it answers; the topic's probability
+  times the verifier's that the candidate shows the flag's *stance* must reach
+  `matching.red_flag`.
 `rejection()` is the only place these thresholds are applied: the listener
 (`decide`), `s2q bank search` (`Matcher.candidates`) and the held-out
 `s2q bank test` all go through it, so they cannot disagree.
@@ -202,7 +203,8 @@ class Matcher:
 
 def verify(units: list[Unit], verifier: Verifier, statements: dict[str, str], thresholds: Thresholds,
            question: str | None = None, top: int = 1, answer: str | None = None) -> None:
-    """Red flags on topic get the verifier's stance probability as their score, in one batch.
+    """Red flags on topic get as their score the probability that the answer is on the flag's topic *and*
+    shows its stance: retrieval's topic times the verifier's stance, read in one batch.
 
     Retrieval's probability stays on each red-flag candidate as `topic`. Over all units, the
     `VERIFY_TOP` flags with the best topic (at least `red_flag_topic`) are read by the verifier
@@ -223,7 +225,7 @@ def verify(units: list[Unit], verifier: Verifier, statements: dict[str, str], th
     stance = dict(zip(keys, verifier.scores([(statements[f], question, t) for f, t in keys])))
     for u, c in flags:
         if c.id in read and c.topic >= thresholds.red_flag_topic:
-            c.score = float(stance[(c.id, u.text if answer is None else answer)])
+            c.score = c.topic * float(stance[(c.id, u.text if answer is None else answer)])
     for unit in units:
         ranked = sorted((c for c in unit.candidates if c.kind == "red_flag"), key=lambda c: (-c.score, -c.topic))
         unit.candidates = [c for c in unit.candidates if c.kind != "red_flag"] + ranked[:top]

@@ -27,7 +27,7 @@ from pipeline.retrieval.matcher import decide  # noqa: E402
 
 TARGET_FALSE_ALARMS = 0.03
 GATES = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
-STANCES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995)
+STANCES = (0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def main() -> int:
