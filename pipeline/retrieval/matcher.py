@@ -213,19 +213,22 @@ def verify(units: list[Unit], verifier: Verifier, statements: dict[str, str], th
     else in an answer that goes on "now every change runs them". Each unit then keeps its `top` red
     flags, best stance first. `s2q bank test` calls this too, on held-out topics.
     """
-    flags = [(u, c) for u in units for c in u.candidates if c.kind == "red_flag"]
-    best_topic: dict[str, float] = {}
-    for _, c in flags:
-        c.topic, c.score = c.score, 0.0
-        if c.topic >= thresholds.red_flag_topic:
-            best_topic[c.id] = max(best_topic.get(c.id, 0.0), c.topic)
-    read = sorted(best_topic, key=lambda f: -best_topic[f])[:VERIFY_TOP]
-    texts = {u.text for u, c in flags if c.id in read} if answer is None else {answer}
-    keys = [(f, t) for f in read for t in sorted(texts)]
-    stance = dict(zip(keys, verifier.scores([(statements[f], question, t) for f, t in keys])))
-    for u, c in flags:
-        if c.id in read and c.topic >= thresholds.red_flag_topic:
-            c.score = c.topic * float(stance[(c.id, u.text if answer is None else answer)])
+    groups = [units] if answer is not None else [[u] for u in units]  # no answer: each unit stands alone
+    reads = []  # (group's answer, flag, candidates to score)
+    for group in groups:
+        flags = [c for u in group for c in u.candidates if c.kind == "red_flag"]
+        best_topic: dict[str, float] = {}
+        for c in flags:
+            c.topic, c.score = c.score, 0.0
+            if c.topic >= thresholds.red_flag_topic:
+                best_topic[c.id] = max(best_topic.get(c.id, 0.0), c.topic)
+        text = answer if answer is not None else group[0].text
+        for flag in sorted(best_topic, key=lambda f: -best_topic[f])[:VERIFY_TOP]:
+            reads.append((text, flag, [c for c in flags if c.id == flag and c.topic >= thresholds.red_flag_topic]))
+    stances = verifier.scores([(statements[flag], question, text) for text, flag, _ in reads])
+    for (_, _, candidates), stance in zip(reads, stances):
+        for c in candidates:
+            c.score = c.topic * float(stance)
     for unit in units:
         ranked = sorted((c for c in unit.candidates if c.kind == "red_flag"), key=lambda c: (-c.score, -c.topic))
         unit.candidates = [c for c in unit.candidates if c.kind != "red_flag"] + ranked[:top]
