@@ -130,7 +130,7 @@ def test_speaker_settled_as_candidate_raises_the_red_flag(stage):
     assert (flag.id, flag.speaker, flag.utterance_id) == ("no-monitoring", "candidate", 0)
     assert not of(events, WithdrawnEvent)
     assert of(events, SuggestionEvent)[0].items[0]["kind"] == "probe"  # the flag is probed now
-    assert stage.advisor.state.flags == ["no-monitoring"]
+    assert [f.id for f in stage.advisor.state.flags] == ["no-monitoring"]
 
 
 def test_question_settled_as_the_candidates_is_withdrawn(stage):
@@ -151,7 +151,7 @@ def test_unknown_speaker_settled_as_candidate_keeps_its_red_flag_once(stage):
     (again,) = of(events, RedFlagEvent)  # the same key with the settled speaker: replaced, not added
     assert (again.key, again.speaker) == (of(first, RedFlagEvent)[0].key, "candidate")
     assert not of(events, WithdrawnEvent)  # nothing was taken for a question: a statement asks nothing
-    assert stage.advisor.state.flags == ["no-monitoring"] and stage.advisor.state.asked == []
+    assert [f.id for f in stage.advisor.state.flags] == ["no-monitoring"] and stage.advisor.state.asked == []
 
 
 def test_a_question_settled_later_counts_as_asked_once(stage):

@@ -18,12 +18,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from pipeline.authoring import dupes, heldout, search, stats
-from pipeline.authoring.heldout import alert_decision, question_decision
+from pipeline.authoring.heldout import alert_decision, question_decision, verified_flags
 from pipeline.authoring.workbench import Workbench
 from pipeline.cli import main
 from pipeline.retrieval.bank import (
@@ -302,7 +303,7 @@ def test_search_cli_for_a_candidate_on_the_second_role(capsys):
     rc, out, err = run_cli(capsys, "bank", "search", "--role", SECOND, "--speaker", "candidate",
                            "Honestly we never wrote any tests, QA clicked through the app before each release.")
     assert rc == 0, err
-    assert "red flags: classifier probability; needs 0.66" in out
+    assert "red flags: topic (retrieval) x stance (the verifier's, read without a question); needs 0.75" in out
     assert re.search(r"\d\.\d\d\s+MATCH\s+no-testing", out), out
     assert "questions:" not in out  # a candidate's words are not matched against questions
     assert "the listener would show: red flag no-testing" in out
@@ -528,11 +529,15 @@ def held_out_decision(wb: Workbench, speaker: str, text: str) -> dict[str, str]:
             found["question"] = qid
     for kind, side in (("compliance", "interviewer"), ("red_flag", "candidate")):
         classifier = wb.index.classifiers[kind]
-        if side == speaker:
-            alert, _, _ = alert_decision(kind, classifier.classes, classifier.probabilities(vector)[0],
-                                         wb.thresholds)
-            if alert:
-                found[kind] = alert
+        if side != speaker:
+            continue
+        probs = classifier.probabilities(vector)
+        if kind == "red_flag":  # the topic, then the verifier, as bank test reads each phrase
+            alert = verified_flags(wb, [SimpleNamespace(written=text)], (classifier.classes, probs))[0][0]
+        else:
+            alert = alert_decision(kind, classifier.classes, probs[0], wb.thresholds)[0]
+        if alert:
+            found[kind] = alert
     return found
 
 

@@ -52,5 +52,6 @@ def test_ray_actor_uses_the_drivers_index_and_leaves_nothing(tmp_path, workdir, 
     assert list(temp.iterdir()) == [], list(temp.iterdir())
     assert result["error"] is None
     said = [json.loads(line) for line in result["record"].splitlines()]
-    text = " ".join(e["text"] for e in said if e["type"] == "transcript" and e["final"])
+    lines = {e["utterance_id"]: e["text"] for e in said if e["type"] == "transcript" and e["final"]}  # revised in place
+    text = " ".join(lines.values())
     assert wer(SENTENCE_C, text) <= 0.15, text

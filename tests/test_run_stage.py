@@ -58,7 +58,7 @@ def test_matcher_alone_decides_per_sentence(interview_stage):
 def test_interview_stage_alone_turns_transcripts_into_events(interview_stage):
     stage = interview_stage.fresh()
     events = run_stage(stage, [
-        transcript("How would you explain the bias-variance trade-off?", "interviewer", 0),
+        transcript("Tell me about a model you took to production.", "interviewer", 0),
         transcript("Honestly we never monitored the model after it shipped.", "candidate", 1),
     ])
     asked = [e for e in events if isinstance(e, QuestionAskedEvent)]

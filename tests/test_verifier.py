@@ -74,9 +74,12 @@ def test_the_listener_reads_an_answer_with_the_question_before_it(stage):
     from tests.builders import said
 
     fresh = stage.fresh()
-    asked = list(fresh(said("After launch, how did you keep an eye on the model?", "interviewer", uid=1)))
-    answered = list(fresh(said("We didn't, honestly.", "candidate", uid=2)))
+    asked = list(fresh(said("Did you monitor the model after it went live?", "interviewer", uid=1)))
+    answered = list(fresh(said("No, not really.", "candidate", uid=2)))
     flags = [e for e in answered if e.type == "red_flag"]
     assert [e.id for e in flags] == ["no-monitoring"], answered
-    assert flags[0].quote == "We didn't, honestly." and flags[0].score >= stage.matcher.thresholds.red_flag
+    assert flags[0].quote == "No, not really." and flags[0].score >= stage.matcher.thresholds.red_flag
+    other = stage.fresh()  # the same words after small talk: nothing
+    list(other(said("Any questions for us?", "interviewer", uid=1)))
+    assert not [e for e in other(said("No, not really.", "candidate", uid=2)) if e.type == "red_flag"]
     assert not [e for e in asked if e.type == "red_flag"]

@@ -192,7 +192,9 @@ def live(browser, tmp_path_factory):
 
 
 def finals_of(events: list[dict]) -> list[dict]:
-    return sorted((e for e in events if e["type"] == "transcript" and e["final"]), key=lambda e: e["start"])
+    """Each utterance's final line as it stands: a revision (`--fast` revises every final) replaces it in place."""
+    latest = {e["utterance_id"]: e for e in events if e["type"] == "transcript" and e["final"]}
+    return sorted(latest.values(), key=lambda e: e["start"])
 
 
 def test_replay_exits_cleanly_on_ctrl_c(live):

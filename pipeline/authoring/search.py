@@ -134,12 +134,13 @@ def explain_alert(s: Scored) -> list[str]:
 def _print_red_flags(rows: list[Scored], th, question: str | None, out: IO[str]) -> None:
     """Retrieval and verifier side by side: the topic proposes, the stance decides."""
     asked = f"read with the question {quote(question, 60)}" if question else "read without a question"
-    print(f"  red flags: topic = retrieval's probability (needs {th.red_flag_topic:.2f} to be read), "
-          f"stance = the verifier's (needs {th.red_flag:.2f}), {asked}", file=out)
+    print(f"  red flags: topic (retrieval) x stance (the verifier's, {asked}); needs {th.red_flag:.2f}, "
+          f"and a topic of {th.red_flag_topic:.2f} to be read at all", file=out)
     for s in rows:
-        topic = f"{s.topic:5.2f}" if s.topic is not None else "    -"
-        stance = f"{s.score:5.2f}" if s.topic is not None and s.status != "off topic" else "    -"
-        print(f"    topic {topic}  stance {stance}  {s.status:<9}  {s.id}", file=out)
+        read = s.topic is not None and s.topic > 0 and s.status != "off topic" and s.score > 0
+        parts = f"topic {s.topic:.2f} x stance {s.score / s.topic:.2f}" if read else (
+            f"topic {s.topic:.2f}, not read" if s.topic is not None else "")
+        print(f"    {s.score:5.2f}  {s.status:<9}  {s.id}  {parts}", file=out)
         for line in explain_alert(s):
             print(f"           {line}", file=out)
 
