@@ -293,7 +293,7 @@ def test_match_cli_jsonl_from_stdin(s2q_cached, matcher, first_build):
 
 
 def test_match_cli_readable_candidate(s2q_cached):
-    text = "We never monitored the model once it was in production."
+    text = "Once it was live we moved on, honestly nobody has looked at that model since."
     proc = s2q_cached("match", "--speaker", "candidate", text)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()

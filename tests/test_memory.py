@@ -42,7 +42,11 @@ from pipeline.audio.sources import FileSource
 from pipeline.session.build import build_engine
 from pipeline.session.config import SessionConfig
 
-config = SessionConfig(channels=["interviewer", "candidate"])  # advice on: matcher, advisor, alerts
+from pipeline.audio.second_pass import SecondPassOptions
+
+# Advice on: matcher, verifier, advisor, alerts. The archive second pass is off: "fast" keeps every final's
+# audio until its revision (none shed, by design), which grows with the file and is not what this guards.
+config = SessionConfig(channels=["interviewer", "candidate"], second_pass=SecondPassOptions(enabled=False))
 engine = build_engine([FileSource(Path(sys.argv[1]), speakers=config.channels, realtime=False)], config, "fast")
 marks, held, finals = [float(m) for m in sys.argv[2:]], {}, 0
 for event in engine.events():
