@@ -36,35 +36,6 @@ class NearMiss:
     where: str  # file at mm:ss
 
 
-def transcripts(folder: Path) -> list[tuple[str | None, str, str, str]]:
-    """(role, speaker, text, where) of every final transcript in the folder's records."""
-    if not folder.is_dir():
-        raise SessionError(f"{folder}: not a folder of session records (the --out of `s2q batch`)")
-    out = []
-    for path in sorted(folder.glob("*.jsonl")):
-        try:
-            raw, _ = _read(path)
-        except SessionError as exc:
-            print(f"s2q: warning: skipped {exc}", file=sys.stderr)
-            continue
-        role = None
-        for line in raw.split(b"\n"):
-            kind = event_type(line)
-            if kind not in (b"session_start", b"transcript"):
-                continue
-            event = _parse(line)
-            if not isinstance(event, dict):
-                continue
-            if kind == b"session_start":
-                role = event.get("role")
-            elif event.get("final", True) and event.get("text"):
-                out.append((role, event.get("speaker") or UNKNOWN, event["text"],
-                            f"{path.name} at {clock(number(event.get('start')))}"))
-    if not out:
-        raise SessionError(f"{folder}: no transcripts in any session record (*.jsonl) here")
-    return out
-
-
 @dataclass
 class Dismissed:
     """A red flag the interviewer dismissed: its words are a candidate hard negative of the flag."""
@@ -74,29 +45,44 @@ class Dismissed:
     where: str
 
 
-def dismissed_red_flags(folder: Path) -> list[Dismissed]:
-    """Red flags of the folder's records that an `interviewer_action` `dismiss_alert` hid."""
-    found = []
+WANTED = (b"session_start", b"transcript", b"red_flag", b"interviewer_action")
+
+
+def read_records(folder: Path) -> tuple[list[tuple[str | None, str, str, str]], list[Dismissed]]:
+    """One pass over the folder's records: (role, speaker, text, where) of every final transcript, and the
+    red flags an `interviewer_action` `dismiss_alert` hid."""
+    if not folder.is_dir():
+        raise SessionError(f"{folder}: not a folder of session records (the --out of `s2q batch`)")
+    said, dismissed = [], []
     for path in sorted(folder.glob("*.jsonl")):
         try:
             raw, _ = _read(path)
-        except SessionError:
-            continue  # transcripts() has said so already
-        shown: dict[str, dict] = {}
+        except SessionError as exc:
+            print(f"s2q: warning: skipped {exc}", file=sys.stderr)
+            continue
+        role, shown = None, {}
         for line in raw.split(b"\n"):
             kind = event_type(line)
-            if kind not in (b"red_flag", b"interviewer_action"):
+            if kind not in WANTED:
                 continue
             event = _parse(line)
             if not isinstance(event, dict):
                 continue
-            if kind == b"red_flag" and isinstance(event.get("key"), str):
-                shown[event["key"]] = event
+            where = f"{path.name} at {clock(number(event.get('start')))}"
+            if kind == b"session_start":
+                role = event.get("role")
+            elif kind == b"transcript":
+                if event.get("final", True) and event.get("text"):
+                    said.append((role, event.get("speaker") or UNKNOWN, event["text"], where))
+            elif kind == b"red_flag":
+                if isinstance(event.get("key"), str):
+                    shown[event["key"]] = (event, where)
             elif event.get("action") == "dismiss_alert" and event.get("target") in shown:
-                flag = shown[event["target"]]
-                found.append(Dismissed(str(flag.get("id")), str(flag.get("quote") or ""),
-                                       f"{path.name} at {clock(number(flag.get('start')))}"))
-    return found
+                flag, at = shown[event["target"]]
+                dismissed.append(Dismissed(str(flag.get("id")), str(flag.get("quote") or ""), at))
+    if not said:
+        raise SessionError(f"{folder}: no transcripts in any session record (*.jsonl) here")
+    return said, dismissed
 
 
 def near_misses(matcher, speaker: str, text: str, where: str, entry: str | None = None) -> list[NearMiss]:
@@ -120,8 +106,8 @@ def mine(folder: Path, bank_root: Path | None, role: str | None, entry: str | No
     from pipeline.interview import build_interview_stage
 
     out = out or sys.stdout
-    said = transcripts(folder)
-    dismissed = [d for d in dismissed_red_flags(folder) if entry is None or d.flag == entry]
+    said, dismissed = read_records(folder)
+    dismissed = [d for d in dismissed if entry is None or d.flag == entry]
     if dismissed:
         print("Red flags the interviewer dismissed: suggested negative examples of each flag, for authors "
               "to review:", file=out)
