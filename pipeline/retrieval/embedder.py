@@ -125,13 +125,7 @@ class Embedder:
         self.load()
         out = []
         for i in range(0, len(texts), batch_size):
-            encodings = self._tokenizer.encode_batch(texts[i : i + batch_size])
-            feed = {
-                "input_ids": np.array([e.ids for e in encodings], np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], np.int64),
-            }
-            out.append(self._session.run(None, feed)[0])
+            out.append(self._session.run(None, bert_feed(self._tokenizer.encode_batch(texts[i : i + batch_size])))[0])
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
 
@@ -159,3 +153,12 @@ def role_embedder(role, given=None):
     if given is not None and given.name == role.embedder:
         return given
     return embedder_for(role.embedder)
+
+
+def bert_feed(encodings) -> dict[str, np.ndarray]:
+    """A BERT-style ONNX graph's inputs from `tokenizers` encodings (the embedder's and the verifier's)."""
+    return {
+        "input_ids": np.array([e.ids for e in encodings], np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], np.int64),
+    }

@@ -63,7 +63,7 @@ class Candidate:
     score: float
     counter: float | None = None  # closest counter-example (nearest-neighbour kinds only)
     row: int | None = None  # nearest-neighbour kinds: the phrase row it was found through
-    topic: float | None = None  # red flags: retrieval's probability; `score` is then the verifier's
+    topic: float | None = None  # red flags: retrieval's probability; `score` is then topic x the verifier's stance
 
 
 @dataclass
@@ -89,8 +89,8 @@ def rejection(candidate: Candidate, thresholds: Thresholds, sentence: str | None
 
     A candidate counts when its score reaches its kind's threshold and, for nearest-neighbour kinds,
     beats the closest counter-example by the margin. A red flag must also be on topic (retrieval's
-    probability at least `red_flag_topic`) before its score, the verifier's, is read. A question also needs its `sentence` (when
-    given) to ask something (`sounds_like_question`): a lead-in such as "Great, let's start with some
+    probability at least `red_flag_topic`) before its score (topic x stance, `verify`) counts. A question
+    also needs its `sentence` (when given) to ask something (`sounds_like_question`): a lead-in such as "Great, let's start with some
     fundamentals and then talk about systems you have built." is never a question asked.
     """
     if candidate.topic is not None and candidate.topic < thresholds.red_flag_topic:
@@ -156,8 +156,12 @@ class Matcher:
         if not units:
             return []
         sides = SIDES if speaker == UNKNOWN else (speaker,)
+        exchange = bool(question and self.verifier and "candidate" in sides and "red_flag" in self.index.classifiers)
         t0 = time.perf_counter()
-        vectors = self.embedder.encode([clean_speech(u.text) for u in units])
+        vectors = self.embedder.encode([clean_speech(u.text) for u in units]  # and the question with the answer
+                                       + ([clean_speech(f"{question} {text}")] if exchange else []))
+        if exchange:
+            vectors, exchange_vector = vectors[:-1], vectors[-1:]
         t1 = time.perf_counter()
         if "interviewer" in sides:
             side = self.index.sides["interviewer"]
@@ -171,21 +175,16 @@ class Matcher:
             for unit, probs in zip(units, classifier.probabilities(vectors)):
                 wanted = max(top, VERIFY_TOP) if kind == "red_flag" and self.verifier else top
                 unit.candidates += ranked_alerts(kind, classifier.classes, probs, wanted)
-        if question and self.verifier and "candidate" in sides and "red_flag" in self.index.classifiers:
-            units.append(self._exchange(question, text, max(top, VERIFY_TOP)))
+        if exchange:  # "No, not really." is on no topic alone, and on monitoring after "How did you monitor it?"
+            classifier = self.index.classifiers["red_flag"]
+            units.append(Unit(text, ranked_alerts("red_flag", classifier.classes,
+                                                  classifier.probabilities(exchange_vector)[0], max(top, VERIFY_TOP))))
         t2 = time.perf_counter()
         if self.verifier is not None:
             verify(units, self.verifier, self.statements, self.thresholds, question, top, answer=text)
         self.timings_ms = {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000,
                            "verify": (time.perf_counter() - t2) * 1000}
         return units
-
-    def _exchange(self, question: str, answer: str, top: int) -> Unit:
-        """The answer read with its question, for the topic only: "No, not really." is on no topic alone,
-        and on monitoring after "How did you monitor it?". Its quote is the answer; the verifier decides."""
-        classifier = self.index.classifiers["red_flag"]
-        vector = self.embedder.encode([clean_speech(f"{question} {answer}")])
-        return Unit(answer, ranked_alerts("red_flag", classifier.classes, classifier.probabilities(vector)[0], top))
 
     def scores(self, text: str, speaker: str, question: str | None = None) -> list[tuple[str, list[Candidate]]]:
         """Per sentence of `text`, the best candidate entry of each kind on this speaker's side."""

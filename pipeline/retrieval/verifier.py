@@ -1,18 +1,18 @@
-"""Reads an answer against a red flag: does the candidate show the flag's stance, or only talk about its topic?
+"""Reads an answer for the candidate's stance: do they show a red flag, or only talk about its topic?
 
 Retrieval (`AlertClassifier`) is good at the topic of an answer and blind to its stance: "secrets live
-in a secrets manager" and "I keep the keys in the repo" are both about secrets. The verifier is a
-cross-encoder (MiniLM-L6, fine-tuned by `training/verifier/train.py`, shipped as int8 ONNX in
-`pipeline/assets/verifier/`) that reads one (flag, question, answer) triple at once, so "No, not
-really." after "How did you monitor it after launch?" reads differently from the same words after
-"Any questions for us?". It runs only on the few flags retrieval proposes for a sentence.
+in a secrets manager" and "I keep the keys in the repo" are both about secrets. The verifier is MiniLM-L6
+fine-tuned by `training/verifier/train.py` and shipped as int8 ONNX in `pipeline/assets/verifier/`. It
+reads the question and the answer together, so "No, not really." after "How did you monitor it after
+launch?" reads differently from the same words after "Any questions for us?". The shipped model is one
+stance shared by every flag (`reads_flag` false: retrieval names the flag); a model trained to read the
+flag's name too takes the same triples. It runs only on the few flags retrieval proposes for an answer.
 
 `pair()` is the one definition of the model's input: training and run time both call it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import S2QError
+from pipeline.retrieval.embedder import bert_feed
 from pipeline.retrieval.text import clean_speech
 
 BUNDLED = Path(__file__).resolve().parents[1] / "assets" / "verifier"
@@ -43,8 +44,8 @@ class VerifierInfo:
 
     Attributes:
         sha256: of `model.onnx`, checked by the tests against the file.
-        threshold: the stance probability from which a flag counts, chosen on the training data's
-            validation rows (never on the test sets); `role.yaml` may override it (`matching.stance`).
+        threshold: the stance probability at which validation negatives fire at most 2% (the
+            training script's figure, for the record; what the listener applies is `matching.red_flag`).
         seed: the training seed, for reproducing the file.
         reads_flag: whether the model reads the flag's name (a cross-encoder per flag) or only the
             question and answer (one stance shared by every flag; retrieval names the flag).
@@ -75,9 +76,6 @@ class Verifier:
         return VerifierInfo(sha256=meta.get("sha256", ""), threshold=float(meta.get("threshold", 0.5)),
                             seed=int(meta.get("seed", 0)), reads_flag=bool(meta.get("reads_flag", True)))
 
-    def file_hash(self) -> str:
-        return hashlib.sha256((self.folder / "model.onnx").read_bytes()).hexdigest()
-
     def load(self) -> "Verifier":
         if self._session is not None:
             return self
@@ -85,7 +83,6 @@ class Verifier:
             raise S2QError(f"the red-flag verifier is missing ({self.folder / 'model.onnx'}): reinstall s2q, "
                            "or run `make verifier` in a checkout")
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
@@ -98,18 +95,16 @@ class Verifier:
         return self
 
     def scores(self, triples: list[tuple[str, str | None, str]]) -> np.ndarray:
-        """One probability per (statement, question, answer), in one batch."""
+        """One probability per (statement, question, answer), in one batch; identical inputs run once (a
+        model that reads no flag sees the same question and answer for every flag proposed)."""
         if not triples:
             return np.zeros(0, np.float32)
         self.load()
-        encodings = self._tokenizer.encode_batch([pair(s if self._reads_flag else None, q, a) for s, q, a in triples])
-        feed = {
-            "input_ids": np.array([e.ids for e in encodings], np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], np.int64),
-        }
-        logits = self._session.run(None, feed)[0].reshape(-1)
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        pairs = [pair(s if self._reads_flag else None, q, a) for s, q, a in triples]
+        unique = list(dict.fromkeys(pairs))
+        logits = self._session.run(None, bert_feed(self._tokenizer.encode_batch(unique)))[0].reshape(-1)
+        probs = dict(zip(unique, (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)))
+        return np.array([probs[p] for p in pairs], np.float32)
 
 
 def tokenizer(path: Path):
