@@ -86,8 +86,7 @@ class InterviewStage:
 
     def fresh(self) -> "InterviewStage":
         """The same matcher (index, embedder) for a new interview: the advisor starts over."""
-        advisor = self.advisor.fresh() if hasattr(self.advisor, "fresh") else type(self.advisor)(self.bank)
-        return InterviewStage(self.matcher, advisor)
+        return InterviewStage(self.matcher, self.advisor.fresh())
 
     def label_speaker(self, transcript: Transcript) -> str:
         """For one mixed source: who spoke, from what was said; `unknown` when unsure.
@@ -216,7 +215,7 @@ class InterviewStage:
 
     def _suggestions(self, just_raised: list[str], after: int) -> SuggestionEvent:
         """THE suggestion event: the advisor's list and what time says (latency filled by the caller)."""
-        note = self.advisor.time_note() if hasattr(self.advisor, "time_note") else None
+        note = self.advisor.time_note()
         return SuggestionEvent(items=[s.to_dict() for s in self.advisor.suggest(just_raised)], after_utterance=after,
                                latency_ms={}, note=note.text if note is not None else None)
 
