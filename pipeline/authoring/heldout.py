@@ -45,12 +45,12 @@ def baseline_max_miss(directory: Path) -> dict[str, float] | None:
     if not path.exists():
         return None
     rates = json.loads(path.read_text(encoding="utf-8"))["miss_rates"]
-    return {g: round(max(float(rates[g]), min(float(rates[g]) + RISE_ALLOWED, DEFAULT_MAX_MISS[g])), 4)
+    return {g: round(max(float(rates[g]), min(float(rates[g]) + RISE_ALLOWED, DEFAULT_MAX_MISS[g])), 6)
             for g in GROUPS if g in rates}
 
 
 def save_baseline(directory: Path, report: "ExampleReport", folds: int) -> Path:
-    rates = {g: round(report.missed(g) / n, 4) for g, n in report.checked.items() if n}
+    rates = {g: round(report.missed(g) / n, 6) for g, n in report.checked.items() if n}
     path = directory / BASELINE_FILE
     path.write_text(json.dumps({"folds": folds, "miss_rates": rates}, indent=2) + "\n", encoding="utf-8")
     return path
@@ -89,7 +89,8 @@ class ExampleReport:
         return sum(1 for m in self.misses if m.group == group)
 
     def allowed(self, group: str) -> int:
-        return int(self.max_miss.get(group, 0.0) * self.checked.get(group, 0) + 1e-9)
+        # + 1e-3: a saved share is rounded (save_baseline), and 61/95 saved as 0.642105 must still allow 61
+        return int(self.max_miss.get(group, 0.0) * self.checked.get(group, 0) + 1e-3)
 
     @property
     def total(self) -> int:
@@ -100,7 +101,8 @@ class ExampleReport:
         return all(self.missed(g) <= self.allowed(g) for g in self.checked)
 
 
-def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int = 5, seed: int = 0):
+def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int = 5, seed: int = 0,
+                           verified: bool = True):
     """k-fold cross-validation of the alert classifier: each phrase scored by a model that never saw it.
 
     Same settings as the shipped classifier (`AlertClassifier.train`). Identical texts stay in one fold.
@@ -122,7 +124,7 @@ def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int =
         warnings.simplefilter("ignore")  # classes smaller than the number of folds
         splits = stratified_group_folds(labels, groups, folds, seed)
         for train, held in splits:
-            model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train])
+            model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train], verified)
             if model is None:
                 continue
             p = model.probabilities(vectors[held])
@@ -195,7 +197,8 @@ def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | f
     # -- candidate side: red flags, the topic by cross-validated classifier, then the verifier (which never
     # saw the bank: it is trained on training/verifier/data only)
     phrases = wb.phrases["candidate"]
-    flags = (held_out_probabilities("red_flag", wb.index.sides["candidate"].phrases, wb.vectors("candidate"), folds)
+    flags = (held_out_probabilities("red_flag", wb.index.sides["candidate"].phrases, wb.vectors("candidate"), folds,
+                                    verified=wb.bank.role.verify_red_flags)
              if len(phrases) else None)
     verified = verified_flags(wb, phrases, flags)
     for i, p in enumerate(phrases):
@@ -273,6 +276,8 @@ def verified_flags(wb: Workbench, phrases: list[Phrase], held) -> list[tuple[str
     if held is None:
         return [(None, 0.0, "none of them")] * len(phrases)
     classes, probs = held
+    if wb.matcher.verifier is None:  # a role without the verifier (verify_red_flags: false): topic alone, as live
+        return [alert_decision("red_flag", classes, row, wb.thresholds) for row in probs]
     units = [Unit(p.written, ranked_alerts("red_flag", classes, row, VERIFY_TOP)) for p, row in zip(phrases, probs)]
     verify(units, wb.matcher.verifier, wb.matcher.statements, wb.thresholds)
     out = []

@@ -43,9 +43,8 @@ class Workbench:
         self.bank = load_bank(directory=self.directory)
         self.embedder = role_embedder(self.bank.role, embedder).load()
         self.index = BankIndex.build(self.bank, self.embedder, cache_dir)
-        # Always with the verifier: `s2q bank test` (heldout.py) reads red flags through it. For a role
-        # with verify_red_flags off that is stricter than the live matcher (issue 30 report).
-        self.matcher = Matcher(self.index, self.embedder)
+        # Red flags as the live matcher reads them: through the verifier unless the role does without it.
+        self.matcher = Matcher(self.index, self.embedder, verify=self.bank.role.verify_red_flags)
         self.phrases: dict[str, list[Phrase]] = {side: ix.phrases for side, ix in self.index.sides.items()}
 
     @property

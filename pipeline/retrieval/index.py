@@ -74,8 +74,9 @@ class AlertClassifier:
     # expecting?"). Chosen with matching.compliance by 5-fold cross-validation over the bank's phrases
     # (benchmarks/README.md, "Spoken questions", has the figures).
     NEAR_MISS_WEIGHT = {"compliance": 10.0}
-    # Kinds whose classifier learns the topic only: the verifier (verifier.py) reads the stance, so a
-    # red flag's negative examples ("we never shipped without alerts") are on its topic, not `none`.
+    # Kinds whose classifier learns the topic only when the role reads the stance with the verifier
+    # (verifier.py): a red flag's negative examples ("we never shipped without alerts") are then on its
+    # topic, not `none`. A role without the verifier (`verify_red_flags: false`) learns flag vs `none`.
     TOPIC_ONLY = ("red_flag",)
 
     def __init__(self, classes: list[str], coef: np.ndarray, intercept: np.ndarray) -> None:
@@ -84,9 +85,11 @@ class AlertClassifier:
         self.intercept = intercept.astype(np.float32)
 
     @classmethod
-    def train(cls, kind: str, phrases: list[Phrase], vectors: np.ndarray) -> "AlertClassifier | None":
+    def train(cls, kind: str, phrases: list[Phrase], vectors: np.ndarray,
+              verified: bool = True) -> "AlertClassifier | None":
+        """`verified`: the role reads red flags through the verifier (`Role.verify_red_flags`)."""
         entries = {p.entry_id for p in phrases if p.kind == kind}
-        topic = kind in cls.TOPIC_ONLY
+        topic = verified and kind in cls.TOPIC_ONLY
         labels = [p.entry_id if p.kind == kind or (topic and p.entry_id in entries) else "none" for p in phrases]
         if len(set(labels)) < 2:
             return None
@@ -131,7 +134,7 @@ class BankIndex:
     def build(cls, bank: Bank, embedder: Embedder, cache_dir: Path | None = None) -> "BankIndex":
         cache_dir = Path(cache_dir or default_cache_dir())
         settings = (f"C{AlertClassifier.C}-{AlertClassifier.CLASS_WEIGHT}-numpy-{AlertClassifier.NEAR_MISS_WEIGHT}"
-                    f"-topic{AlertClassifier.TOPIC_ONLY}")
+                    f"-topic{AlertClassifier.TOPIC_ONLY if bank.role.verify_red_flags else ()}")
         key = f"{bank.role.id}-{content_hash(bank)}-{embedder.key}-{hashlib.sha1(settings.encode()).hexdigest()[:6]}"
         folder = cache_dir / key
         phrases = bank_phrases(bank)
@@ -150,7 +153,7 @@ class BankIndex:
         sides = {s: SideIndex(phrases[s], store.get([p.text for p in phrases[s]])) for s in SIDES}
         classifiers = {}
         for kind, side in AlertClassifier.KINDS.items():
-            trained = AlertClassifier.train(kind, sides[side].phrases, sides[side].vectors)
+            trained = AlertClassifier.train(kind, sides[side].phrases, sides[side].vectors, bank.role.verify_red_flags)
             if trained is not None:
                 classifiers[kind] = trained
         rows = {s: [{"text": p.text, "kind": p.kind, "entry_id": p.entry_id} for p in phrases[s]] for s in SIDES}
