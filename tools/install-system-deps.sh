@@ -4,12 +4,13 @@
 # espeak-ng: test clips; strace: the privacy test (no network attempt); libportaudio2: sounddevice; pulseaudio: the real capture test;
 # asterisk-core-sounds-en(-wav): real-speech WER set (benchmarks/realspeech.py): transcript + audio,
 # both named since --no-install-recommends would skip the transcript package; codec2-examples: radio-speech WER set.
-# festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts: more voices for the spoken-question set (pipeline/bench/tts.py).
+# festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts: more voices for the spoken-question set (pipeline/bench/tts.py);
+# festvox-italp16k festvox-itapc16k: the Italian interview's second and third voices (benchmarks/italian.py).
 # chromium: the web panel's browser tests (Playwright drives it; no browser download).
 set -euo pipefail
 packages=(espeak-ng libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox strace
           asterisk-core-sounds-en asterisk-core-sounds-en-wav codec2-examples chromium
-          festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+          festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festvox-italp16k festvox-itapc16k)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
