@@ -1,0 +1,216 @@
+"""Who spoke when on real meetings: the voice path as the engine runs it, scored against RTTM.
+
+    python -m benchmarks.real_speakers [--variant NAME ...] [--files trn03,trn06] [--out PATH]
+
+The data: ../shared/data/real-meetings (nine 30 s excerpts of real meetings, 1-4 speakers, with
+who-spoke-when; see its README). They carry no words a bank knows, so there is no text evidence:
+every voice must show as `speaker-N`. Each file goes through the engine's own segmenter options,
+its voice splitter and its voice labeler, fed in 0.3 s chunks, utterance by utterance, with the
+labeler's revisions applied as the engine applies them (`settled`: last label of each utterance;
+`first`: as first shown). Scored by `benchmarks.diarization`: right / wrong / unknown / missed
+by reference speech time (labels mapped to true speakers one to one) and DER (pyannote.metrics'
+definition) with a +-0.25 s collar and with none.
+
+Each variant (voice model and options, see `VARIANTS`) runs over all files in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from benchmarks.diarization import attribution, der, read_rttm
+from benchmarks.speaker_mixes import read_mono
+from pipeline.audio.voices import SAMPLE_RATE
+from pipeline.bench.latency import percentiles
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-meetings"
+TUNE = ("trn00", "trn01", "trn02", "trn03", "trn04")  # what options were chosen on
+CHECK = ("trn06", "trn07", "trn08", "trn09")  # reported beside, not tuned on
+CHUNK = 4800  # samples fed at a time (0.3 s), as a capture callback delivers them
+
+
+class NoWords:
+    """The text labeler's place with nothing a bank knows: every vote is `unknown`."""
+
+    def label_speaker(self, transcript) -> str:
+        return "unknown"
+
+    def revisions(self) -> list:
+        return []
+
+
+@dataclass
+class Variant:
+    """One way of telling voices apart, run over every file.
+
+    Attributes:
+      build: () -> (labeler, splitter or None), fresh for each file.
+      note: what differs from the shipped defaults.
+    """
+
+    build: Callable[[], tuple]
+    note: str = ""
+
+
+def shipped() -> tuple:
+    """The engine's labeler and splitter as `session.build.engine_for` makes them."""
+    from pipeline.audio.turns import build_splitter
+    from pipeline.interview.speakers import build_voice_labeler
+
+    labeler = build_voice_labeler(NoWords())
+    return labeler, build_splitter(labeler)
+
+
+VARIANTS: dict[str, Variant] = {"shipped": Variant(shipped, "the defaults")}
+
+
+@dataclass
+class Run:
+    """What the voice path showed for one file: (utterance id, label, start, end) per emission."""
+
+    shown: list[dict] = field(default_factory=list)
+    utterances: int = 0
+    split_ms: list[float] = field(default_factory=list)
+    label_ms: list[float] = field(default_factory=list)
+
+    def segments(self, settled: bool = True) -> list[tuple[float, float, str]]:
+        chosen: dict = {}
+        for e in self.shown:
+            if settled or e["id"] not in chosen:
+                chosen[e["id"]] = e
+        return sorted((e["start"], e["end"], e["speaker"]) for e in chosen.values())
+
+
+def online(audio: np.ndarray, labeler, splitter) -> Run:
+    """The segmenter, splitter and labeler in the engine's order, one chunk at a time."""
+    from pipeline.audio.segmenter import Segmenter
+    from pipeline.events import Transcript
+    from pipeline.session.config import SessionConfig
+
+    ids = iter(range(1, 10**6))
+    next_id = lambda: next(ids)  # noqa: E731
+    seg = Segmenter("unknown", SessionConfig().segmenter, next_id=next_id)
+    run, spans = Run(), {}
+
+    def handle(u) -> None:
+        run.utterances += 1
+        parts = splitter.split(u, next_id) if splitter is not None else [u]
+        if splitter is not None and splitter.timings_ms:
+            run.split_ms.append(splitter.timings_ms[-1])
+        for part in parts:
+            started = time.perf_counter()
+            said = labeler.label_speaker(Transcript(part, text="words"))
+            run.label_ms.append((time.perf_counter() - started) * 1000.0)
+            spans[part.id] = (part.start, part.end)
+            run.shown.append({"id": part.id, "speaker": said, "start": part.start, "end": part.end})
+            for r in labeler.revisions():
+                a, b = spans[r.utterance_id]
+                run.shown.append({"id": r.utterance_id, "speaker": r.speaker, "start": a, "end": b})
+
+    for k in range(0, len(audio), CHUNK):
+        for u in seg.feed(audio[k:k + CHUNK]):
+            if u.final and not u.speculative:
+                handle(u)
+    for u in seg.flush():
+        if u.final and not u.speculative:
+            handle(u)
+    return run
+
+
+def score(reference, run: Run) -> dict:
+    settled, first = run.segments(True), run.segments(False)
+    live = attribution(reference, first)
+    return {**attribution(reference, settled), "first_right": live["right"], "first_wrong": live["wrong"],
+            "der_collar": der(reference, settled, collar=0.5), "der": der(reference, settled, collar=0.0),
+            "utterances": run.utterances, "parts": len({e["id"] for e in run.shown}),
+            "revisions": len(run.shown) - len({e["id"] for e in run.shown})}
+
+
+def pooled(per_file: dict, names) -> dict:
+    """Time-weighted shares and DER over the named files."""
+    rows = [per_file[n] for n in names if n in per_file]
+    seconds = sum(r["seconds"] for r in rows) or 1.0
+    out = {k: round(sum(r[k] * r["seconds"] for r in rows) / seconds, 4)
+           for k in ("right", "wrong", "unknown", "missed", "first_right", "first_wrong")}
+    for key in ("der_collar", "der"):
+        total = sum(r[key]["total"] for r in rows) or 1.0
+        out[key] = round(sum(r[key]["missed"] + r[key]["false_alarm"] + r[key]["confusion"] for r in rows) / total, 4)
+    return {"files": len(rows), "seconds": round(seconds, 1), **out}
+
+
+def run_variant(name: str, files: list[str], truth: dict) -> dict:
+    variant = VARIANTS[name]
+    per_file, split_ms, label_ms = {}, [], []
+    for f in files:
+        labeler, splitter = variant.build()
+        result = online(read_mono(DATA / f"{f}_16k_mono.wav"), labeler, splitter)
+        per_file[f] = {"speakers": len({s for _, _, s in truth[f]}), **score(truth[f], result)}
+        split_ms += result.split_ms
+        label_ms += result.label_ms
+        r = per_file[f]
+        print(f"{name} {f}: right {r['right']:.0%} wrong {r['wrong']:.0%} unknown {r['unknown']:.0%} "
+              f"missed {r['missed']:.0%} labels {r['labels']} DER {r['der_collar']['der']:.0%}", file=sys.stderr)
+    two = [f for f in files if per_file[f]["speakers"] == 2]
+    many = [f for f in files if per_file[f]["speakers"] >= 3]
+    return {"note": variant.note, "files": per_file,
+            "pooled": {"all": pooled(per_file, files), "tune": pooled(per_file, [f for f in files if f in TUNE]),
+                       "check": pooled(per_file, [f for f in files if f in CHECK]),
+                       "two_speakers": pooled(per_file, two), "three_plus": pooled(per_file, many)},
+            "split_ms": percentiles(split_ms), "label_ms": percentiles(label_ms)}
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Who spoke when on real meetings (voice path, online)", "",
+             "Shares of reference speech time (settled labels); DER as pyannote.metrics, +-0.25 s collar "
+             "(and none). Tuned on " + ", ".join(TUNE) + "; checked on " + ", ".join(CHECK) + ".", "",
+             "| variant | files | right | wrong | unknown | missed | first right | DER +-0.25 s | DER no collar |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, v in results["variants"].items():
+        for group, p in v["pooled"].items():
+            if p["files"]:
+                lines.append(f"| {name} | {group} ({p['files']}) | {p['right']:.1%} | {p['wrong']:.1%} | "
+                             f"{p['unknown']:.1%} | {p['missed']:.1%} | {p['first_right']:.1%} | "
+                             f"{p['der_collar']:.1%} | {p['der']:.1%} |")
+    lines += ["", "| variant | file | speakers | labels | right | wrong | unknown | missed | DER +-0.25 s |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, v in results["variants"].items():
+        for f, r in v["files"].items():
+            lines.append(f"| {name} | {f} | {r['speakers']} | {r['labels']} | {r['right']:.1%} | {r['wrong']:.1%} | "
+                         f"{r['unknown']:.1%} | {r['missed']:.1%} | {r['der_collar']['der']:.1%} |")
+    lines.append("")
+    for name, v in results["variants"].items():
+        lines.append(f"- {name}: {v['note']}; split p50 {v['split_ms'].get('p50_ms')} / p95 "
+                     f"{v['split_ms'].get('p95_ms')} ms, label p50 {v['label_ms'].get('p50_ms')} / p95 "
+                     f"{v['label_ms'].get('p95_ms')} ms ({results['load']})")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: shipped")
+    parser.add_argument("--files", default=",".join(TUNE + CHECK), help="comma-separated file ids")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/real_speakers.json"))
+    args = parser.parse_args(argv)
+    truth = read_rttm(DATA / "meetings.rttm")
+    files = [f for f in args.files.split(",") if f]
+    import os
+
+    results = {"load": "load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count() or 0),
+               "variants": {name: run_variant(name, files, truth) for name in args.variant or ["shipped"]}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
