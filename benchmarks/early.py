@@ -6,7 +6,7 @@ Items come from the spoken-question set (`pipeline/bench/spoken.py`: espeak-ng v
 fast, some with noise): every `every`-th compliance example and every `every`-th lawful question,
 joined into one interviewer track with `GAP_S` pauses, and replayed at real-time pace through the
 engine as `s2q listen` runs it (partial transcripts every 1.5 s, speculation during pauses) with
-the interview stage. Clocks are wall-clock, taken as each event leaves the engine.
+the interview step. Clocks are wall-clock, taken as each event leaves the engine.
 
 For every compliance question: when its alert first showed (provisional or not) and when it was
 confirmed, both in ms after the end of the question's speech (audio time = wall time at real-time
@@ -50,7 +50,7 @@ def build_track(items, path: Path) -> list[dict]:
     return spans
 
 
-def replay_timed(path: Path, stage) -> tuple[list[tuple[float, dict]], float]:
+def replay_timed(path: Path, step) -> tuple[list[tuple[float, dict]], float]:
     """(seconds since the replay started, event) for every event, at real-time pace with partials."""
     from pipeline.audio.sources import FileSource
     from pipeline.audio.transcriber import Transcriber
@@ -60,7 +60,7 @@ def replay_timed(path: Path, stage) -> tuple[list[tuple[float, dict]], float]:
     transcriber = Transcriber()
     transcriber.warm_up()
     source = FileSource(path, speakers=("interviewer",), realtime=True)
-    engine = engine_for(SessionConfig(partial_every_s=PARTIAL_EVERY_S), "paced", [source], transcriber, stage)
+    engine = engine_for(SessionConfig(partial_every_s=PARTIAL_EVERY_S), "paced", [source], transcriber, step)
     out: list[tuple[float, dict]] = []
     t0 = None
     for event in engine.events():
@@ -134,24 +134,24 @@ def measure(timed: list[tuple[float, dict]], spans: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.bench.spoken import spoken_items
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.early", description=__doc__.split("\n")[0])
     parser.add_argument("--every", type=int, default=3, help="take every N-th item of each kind (1: all)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--events", type=Path, help="also write every event, with its time, as JSON lines here")
     args = parser.parse_args(argv)
-    stage = build_interview_stage()
-    items = spoken_items(stage.bank)
+    step = build_interview_step()
+    items = spoken_items(step.bank)
     chosen = [i for i in items if i.label][:: args.every] + [i for i in items if not i.label][:: args.every]
     with tempfile.TemporaryDirectory() as tmp:
         spans = build_track(chosen, Path(tmp) / "questions.wav")
-        timed, shed = replay_timed(Path(tmp) / "questions.wav", stage)
+        timed, shed = replay_timed(Path(tmp) / "questions.wav", step)
     if args.events:
         args.events.write_text("".join(json.dumps({"at": round(at, 3), **e}) + "\n" for at, e in timed))
     report = {"items_every": args.every, "audio_s": round(spans[-1]["end"] + GAP_S, 1), "shed": shed,
               "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()],  # the machine is shared
-              "partial_matches": stage.partial_matches, **measure(timed, spans)}
+              "partial_matches": step.partial_matches, **measure(timed, spans)}
     lead, early = report["lead_ms"], report["lead_ms_when_early"]
     first, conf = report["first_shown_after_speech_end_ms"], report["confirmed_after_speech_end_ms"]
     print(f"compliance questions: {report['confirmed_right']} of {report['compliance_questions']} confirmed, "

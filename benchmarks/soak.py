@@ -4,7 +4,7 @@
 
 The demo interview is repeated to the length asked and replayed paced (as a device would deliver
 it, `--speed` times faster than real time to save wall time) through the same engine, options and
-interview stage as `s2q listen`, partial transcripts included. Every `--every` seconds of audio it
+interview step as `s2q listen`, partial transcripts included. Every `--every` seconds of audio it
 notes resident memory, the end-of-speech -> final-text lag of the finals since the last point, and
 how much was shed. A session must stay flat: memory within 50 MB from the first point to the last,
 lag bounded, nothing shed on this machine.
@@ -59,16 +59,16 @@ def soak(path: Path, speed: float, every_s: float) -> dict:
     from pipeline.audio.sources import FileSource
     from pipeline.audio.transcriber import Transcriber
     from pipeline.events import StatusEvent, TranscriptEvent
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
     from pipeline.session.build import engine_for
     from pipeline.session.config import PARTIAL_EVERY_S, SessionConfig
 
-    stage = build_interview_stage()
+    step = build_interview_step()
     transcriber = Transcriber()
     transcriber.warm_up()
     config = SessionConfig(partial_every_s=PARTIAL_EVERY_S / speed)  # `s2q listen`'s partials, on the sped-up clock
     engine = engine_for(config, "paced", [FileSource(path, ["interviewer", "candidate"], realtime=True, speed=speed)],
-                        transcriber, stage)
+                        transcriber, step)
     points, window, shed, finals = [], [], 0, 0
     next_point = every_s
     started = time.monotonic()

@@ -3,14 +3,14 @@
     python -m benchmarks.suggestions [--split test|tune|all] [--clicks] [--name before]
 
 Scripted interviews (`benchmarks/data/suggestions/ROLE.yaml`, see its README) are fed turn by turn,
-as final transcripts with their speaker, through the real interview stage (embedder, index, matcher,
+as final transcripts with their speaker, through the real interview step (embedder, index, matcher,
 verifier, advisor). At every interviewer turn labelled `next`, the suggestions shown just before it
 (the last `suggestion` event, or the advisor's opening list) are scored:
 - hit@1: the first suggestion is one of `next`; hit@3: one of the first three is;
 - already asked: share of shown suggestions the interviewer had already asked (by the labels);
 - off stage: share of shown suggestions not in the stage of the question asked next.
 `--clicks` also sends the interviewer's *Asked* click for each labelled question right after it
-is asked (what an interviewer using the panel does), when the stage takes clicks.
+is asked (what an interviewer using the panel does), when the step takes clicks.
 Results: `benchmarks/results/suggestions[-NAME].json` and `.md`.
 """
 
@@ -80,12 +80,12 @@ class Scored:
     off_stage: int
 
 
-def run_interview(stage, interview: Interview, clicks: bool) -> tuple[list[Scored], list[float]]:
+def run_interview(step, interview: Interview, clicks: bool) -> tuple[list[Scored], list[float]]:
     from pipeline.events import InterviewerActionEvent, SuggestionEvent
     from tests.builders import said
 
-    bank = stage.bank
-    shown = [s.id for s in stage.advisor.suggest()]
+    bank = step.bank
+    shown = [s.id for s in step.advisor.suggest()]
     asked: set[str] = set()
     scored, advise_ms = [], []
     t = 0.0
@@ -100,13 +100,13 @@ def run_interview(stage, interview: Interview, clicks: bool) -> tuple[list[Score
                 already_asked=sum(q in asked for q in shown[:3]),
                 off_stage=sum(bank.question(q).stage != wanted_stage for q in shown[:3])))
         seconds = max(1.5, len(turn.text.split()) / WORDS_PER_S)
-        events = list(stage(said(turn.text, turn.speaker, uid=n, start=t, seconds=seconds)))
+        events = list(step(said(turn.text, turn.speaker, uid=n, start=t, seconds=seconds)))
         t += seconds + GAP_S
         if turn.speaker == "interviewer" and turn.next:
             asked.add(turn.next[0])
-            if clicks and hasattr(stage, "steer"):
+            if clicks and hasattr(step, "steer"):
                 click = InterviewerActionEvent(action="asked", target=turn.next[0], at=round(t, 3))
-                events += list(stage.steer(click))
+                events += list(step.steer(click))
         for event in events:
             if isinstance(event, SuggestionEvent):
                 shown = [item["id"] for item in event.items]
@@ -125,12 +125,12 @@ def summary(scored: list[Scored]) -> dict:
 
 
 def run(split: str, clicks: bool, roles=ROLES) -> dict:
-    from pipeline.interview.stage import build_interview_stage
+    from pipeline.interview.step import build_interview_step
 
     out: dict = {"split": split, "clicks": clicks, "roles": {}, "turns": []}
     every: list[Scored] = []
     for role in roles:
-        base = build_interview_stage(role)
+        base = build_interview_step(role)
         interviews = [i for i in load(role) if split == "all" or i.split == split]
         check_labels(interviews, base.bank)
         role_scored, advise = [], []

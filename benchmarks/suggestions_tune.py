@@ -2,7 +2,7 @@
 
     python -m benchmarks.suggestions_tune [--out benchmarks/results/suggestions-tuning.json]
 
-Each role's interview stage is built once; every combination of `GRID` (AdvisorOptions fields) is
+Each role's interview step is built once; every combination of `GRID` (AdvisorOptions fields) is
 scored on the tune interviews with a fresh advisor; the combinations are ranked by hit@3 then hit@1.
 The winner is what `AdvisorOptions`'s defaults should say (copied there by hand).
 """
@@ -42,24 +42,24 @@ class MemoMatcher:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.interview.advisor_options import AdvisorOptions
-    from pipeline.interview.stage import build_interview_stage
+    from pipeline.interview.step import build_interview_step
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/suggestions-tuning.json"))
     args = parser.parse_args(argv)
-    stages = {role: build_interview_stage(role) for role in ROLES}
-    for stage in stages.values():
-        stage.matcher = MemoMatcher(stage.matcher)
+    steps = {role: build_interview_step(role) for role in ROLES}
+    for step in steps.values():
+        step.matcher = MemoMatcher(step.matcher)
     interviews = {role: [i for i in load(role) if i.split == "tune"] for role in ROLES}
     rows = []
     for values in itertools.product(*GRID.values()):
         options = dataclasses.replace(AdvisorOptions(), **dict(zip(GRID, values)))
         scored = []
-        for role, base in stages.items():
+        for role, base in steps.items():
             for interview in interviews[role]:
-                stage = base.fresh()
-                stage.advisor.options = options
-                scored += run_interview(stage, interview, clicks=False)[0]
+                step = base.fresh()
+                step.advisor.options = options
+                scored += run_interview(step, interview, clicks=False)[0]
         rows.append({"options": dict(zip(GRID, values)), **summary(scored)})
     rows.sort(key=lambda r: (-r["hit@3"], -r["hit@1"]))
     args.out.write_text(json.dumps({"grid": GRID, "ranked": rows}, indent=1) + "\n")

@@ -1,7 +1,7 @@
 """speech-to-question: an offline interview listener.
 
 Audio flows one way: source -> segmenter -> transcriber -> matcher -> advisor -> sinks.
-Each stage lives in its own module and talks to the next through typed events
+Each step lives in its own module and talks to the next through typed events
 (see `pipeline.events`).
 """
 

@@ -1,5 +1,5 @@
 """The interviewer's clicks into a running engine: from the panel's server thread into the engine's
-output queue, so they reach the stages in order with everything else, until the stream is over."""
+output queue, so they reach the steps in order with everything else, until the stream is over."""
 
 from __future__ import annotations
 

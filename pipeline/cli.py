@@ -103,19 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="what this installation has (models, bank, audio, extras) and how to fix gaps")
     p.set_defaults(handler="pipeline.doctor:handle_doctor")
 
-    p = sub.add_parser("bench", help="latency per stage on this machine, against the budget")
+    p = sub.add_parser("bench", help="latency per step on this machine, against the budget")
     p.set_defaults(handler="pipeline.bench.run:handle_bench")
     p.add_argument("audio", nargs="*", help="files (FILE or FILE:interviewer,candidate); default: demo + real speech")
     p.add_argument("--json", type=Path, help="write the results as JSON")
     p.add_argument("--markdown", type=Path, help="write a Markdown summary")
-    p.add_argument("--plot", type=Path, help="write a PNG of the latency per stage (needs matplotlib)")
+    p.add_argument("--plot", type=Path, help="write a PNG of the latency per step (needs matplotlib)")
     p.add_argument("--out", type=Path, help="folder for bench.json, bench.md and bench.png")
     p.add_argument("--runs", type=int, default=3, help="repeat the measurement; medians are reported")
     p.add_argument("--paced", action="store_true", help="also replay the demo at real-time pace")
     p.add_argument("--check", action="store_true", help="exit 1 when over budget")
     p.add_argument("--no-real-speech", action="store_true", help="skip the real-speech set")
     p.add_argument("--levers", action="store_true",
-                   help="the hearing levers side by side (WER, end of speech, CPU) instead of the stage budget")
+                   help="the hearing levers side by side (WER, end of speech, CPU) instead of the step budget")
     p.add_argument("--budget", type=Path, help="budget file (default: benchmarks/budget.toml)")
     _language_option(p)
     p.add_argument("--role", default=DEFAULT_ROLE, help="question bank role whose matching is timed "

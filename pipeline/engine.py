@@ -1,7 +1,7 @@
-"""Runs the stages with threads and bounded queues; knows nothing of interviews.
+"""Runs the steps with threads and bounded queues; knows nothing of interviews.
 
     capture thread(s) ──Utterance──▶ [bounded queue] ──▶ ASR worker ──Transcript──▶ [queue] ──▶ events()
-                    ├──speculative──▶ [latest-only slot] ──┤              (the stages run here)
+                    ├──speculative──▶ [latest-only slot] ──┤              (the steps run here)
                     └──partial──────▶ [latest-only slot] ──┘
 
 Live sources never wait: when the transcriber falls behind, the capture side
@@ -18,7 +18,7 @@ thread, with a model of its own that computes at idle priority, decodes recent f
 what changed as revisions (`pipeline/audio/second_pass.py`); that is the first work shed under
 load, and a final never waits for it. Replaying a file with `backpressure=True` (`--fast`)
 instead waits for the transcriber, so no audio is lost (revisions, if asked for, run on the
-worker between finals). The stage protocols and `run_stage` live in `pipeline/stages.py`;
+worker between finals). The step protocols and `run_step` live in `pipeline/steps.py`;
 every message on a queue is a typed class from `pipeline.events`.
 """
 
@@ -45,7 +45,7 @@ from pipeline.events import (
     InterviewerActionEvent,
     LanguageEvent,
     SourceDone,
-    StageFailed,
+    StepFailed,
     StatusEvent,
     Transcript,
     TranscriptEvent,
@@ -53,7 +53,7 @@ from pipeline.events import (
     WorkerDone,
 )
 from pipeline.memory import Finals, Guess, Speculation, Turns
-from pipeline.stages import SpeakerLabeler, Stage, Steerable, UtteranceSplitter
+from pipeline.steps import SpeakerLabeler, Step, Steerable, UtteranceSplitter
 
 
 class Engine:
@@ -63,14 +63,14 @@ class Engine:
         self,
         sources: Sequence[AudioSource],
         transcriber: Transcriber,
-        stages: Sequence[Stage] = (),
+        steps: Sequence[Step] = (),
         options: EngineOptions | None = None,
         labeler: SpeakerLabeler | None = None,
         splitter: UtteranceSplitter | None = None,
     ) -> None:
         self.sources = list(sources)
         self.transcriber = transcriber
-        self.stages = list(stages)
+        self.steps = list(steps)
         self.labeler = labeler
         self.splitter = splitter
         self.opts = options or EngineOptions()
@@ -86,7 +86,7 @@ class Engine:
         self.second_pass = (SecondPass(transcriber, sp) if sp.enabled and (sp.with_backpressure or not
                             self.opts.backpressure) else None)
         self._revising: threading.Thread | None = None  # the second pass's own thread, live
-        self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StageFailed] = queue.Queue()
+        self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StepFailed] = queue.Queue()
         self._stop = threading.Event()
         self._actions = ActionGate(self._out)  # interviewer actions, taken until the stream is over
         self._finish_by: float | None = None
@@ -99,7 +99,7 @@ class Engine:
         return self.speculation.hits
 
     def steer(self, action: InterviewerActionEvent) -> bool:
-        """A click, from any thread, into the stream; `Steerable` stages answer. False once it is over."""
+        """A click, from any thread, into the stream; `Steerable` steps answer. False once it is over."""
         return self._actions.put(action)
 
     def _next_id(self) -> int:
@@ -153,7 +153,7 @@ class Engine:
             self._out.put(StatusEvent(state="source_failed", message=str(exc), details={"source": index}))
             self.failures.append(exc)
         except BaseException as exc:  # reported on the main thread
-            self._out.put(StageFailed(exc))
+            self._out.put(StepFailed(exc))
         finally:
             self._speaking -= {key for key in self._speaking if key[0] == index}
             self._out.put(SourceDone(index))
@@ -238,7 +238,7 @@ class Engine:
                     if self.second_pass is not None:
                         self.second_pass.offer(out.transcript, out.pieces)
         except BaseException as exc:
-            self._out.put(StageFailed(exc))
+            self._out.put(StepFailed(exc))
         finally:
             self._out.put(WorkerDone())
 
@@ -334,7 +334,7 @@ class Engine:
                     return
                 elif isinstance(item, InterviewerActionEvent):
                     yield from self._steer(item)
-                elif isinstance(item, StageFailed):
+                elif isinstance(item, StepFailed):
                     raise item.error
                 elif isinstance(item, Event):
                     yield item
@@ -388,12 +388,12 @@ class Engine:
 
     def _steer(self, action: InterviewerActionEvent) -> Iterator[Event]:
         yield action
-        for stage in self.stages:
-            if isinstance(stage, Steerable):
-                yield from stage.steer(action)
+        for step in self.steps:
+            if isinstance(step, Steerable):
+                yield from step.steer(action)
 
     def _emit(self, transcript: Transcript) -> Iterator[Event]:
         yield from LanguageEvent.of(transcript)
         yield TranscriptEvent.from_transcript(transcript)
-        for stage in self.stages:
-            yield from stage(transcript)
+        for step in self.steps:
+            yield from step(transcript)

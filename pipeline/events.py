@@ -1,6 +1,6 @@
-"""Typed messages passed between stages, and their JSON form.
+"""Typed messages passed between steps, and their JSON form.
 
-Every utterance carries a `Timeline`: monotonic timestamps stamped by each stage,
+Every utterance carries a `Timeline`: monotonic timestamps stamped by each step,
 so latency is computed from what happened rather than guessed.
 """
 
@@ -20,7 +20,7 @@ Speaker = str
 
 @dataclass
 class Timeline:
-    """Monotonic stamps (seconds, `time.monotonic()`), in stage order.
+    """Monotonic stamps (seconds, `time.monotonic()`), in step order.
 
     Names used: `last_voice` (the last voiced frame, on a live clock), `speech_end`
     (segmenter declared the utterance over),
@@ -28,7 +28,7 @@ class Timeline:
     """
 
     stamps: dict[str, float] = field(default_factory=dict)
-    extra_ms: dict[str, float] = field(default_factory=dict)  # durations measured inside a stage
+    extra_ms: dict[str, float] = field(default_factory=dict)  # durations measured inside a step
 
     def stamp(self, name: str, when: float | None = None) -> None:
         self.stamps[name] = time.monotonic() if when is None else when
@@ -208,7 +208,7 @@ class WorkerDone:
 
 
 @dataclass
-class StageFailed:
+class StepFailed:
     """A thread failed; the engine re-raises `error` on the caller's thread."""
 
     error: BaseException

@@ -103,7 +103,7 @@ class Assembled:
 class Turns:
     """The one assembler of pieced turns. A long turn is committed in pieces while it is spoken
     (`Utterance.continues`, see `SegmenterOptions.commit_after_s`), each transcribed at once; the
-    stages and the record get the turn so far as a partial after each piece, and one final
+    steps and the record get the turn so far as a partial after each piece, and one final
     utterance, the whole turn, when it ends, so an answer is matched whole and the second pass
     hears it whole. Only what was said after the last piece is left to decode when the speaker
     stops. A second-pass revision of a piece revises its turn.

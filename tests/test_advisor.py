@@ -224,7 +224,7 @@ class ScriptedMatcher:
         return next(self.results)
 
 
-def test_advisor_alone_through_run_stage(bank):
+def test_advisor_alone_through_run_step(bank):
     import numpy as np
 
     from pipeline.events import (
@@ -234,14 +234,14 @@ def test_advisor_alone_through_run_stage(bank):
         Transcript,
         Utterance,
     )
-    from pipeline.interview import InterviewStage
-    from pipeline.stages import run_stage
+    from pipeline.interview import InterviewStep
+    from pipeline.steps import run_step
 
     def said(text: str, speaker: str, uid: int) -> Transcript:
         return Transcript(Utterance(uid, speaker, float(uid), uid + 1.0, np.zeros(160, np.float32)), text)
 
-    stage = InterviewStage(ScriptedMatcher([asked("s-easy"), raised("never-monitors")]), Advisor(bank))
-    events = run_stage(stage, [said("Question s-easy?", "interviewer", 0), said("...", "candidate", 1)])
+    step = InterviewStep(ScriptedMatcher([asked("s-easy"), raised("never-monitors")]), Advisor(bank))
+    events = run_step(step, [said("Question s-easy?", "interviewer", 0), said("...", "candidate", 1)])
     assert [e.id for e in events if isinstance(e, QuestionAskedEvent)] == ["s-easy"]
     assert [e.id for e in events if isinstance(e, RedFlagEvent)] == ["never-monitors"]
     suggestions = [e for e in events if isinstance(e, SuggestionEvent)]

@@ -467,7 +467,7 @@ def test_new_role_writes_a_skeleton_that_validates_once_filled(tmp_path, capsys)
 
 # -- the same decision: bank search, bank test and the listener --------------------------------------
 # An author trusts `bank search` and `bank test` only as far as they agree with what the listener shows.
-# The same sentences go through the listener's own matcher (`build_interview_stage(role).matcher`), the
+# The same sentences go through the listener's own matcher (`build_interview_step(role).matcher`), the
 # real `s2q bank search` (a subprocess), and the decision functions `s2q bank test` applies to every
 # held-out phrase (these sentences are not in the bank, so nothing needs holding out).
 
@@ -486,11 +486,11 @@ LABELS = {"question": "question", "compliance": "compliance alert", "red_flag": 
 @pytest.fixture(scope="module")
 def listener(cache_home, index_dir):
     """The matcher the listener uses, built as `s2q replay` and `s2q listen` build it."""
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache_home))
-        return build_interview_stage(ML, cache_dir=index_dir).matcher
+        return build_interview_step(ML, cache_dir=index_dir).matcher
 
 
 def listener_decision(matcher, speaker: str, text: str) -> dict[str, str]:

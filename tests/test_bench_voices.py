@@ -88,9 +88,9 @@ def test_voice_is_heard_by_the_pipeline(transcriber, tmp_path, monkeypatch, engi
 
 @pytest.fixture(scope="module")
 def matcher():
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
-    return build_interview_stage().matcher
+    return build_interview_step().matcher
 
 
 def test_spoken_bench_scores_what_was_shown_first_and_what_stands(matcher):

@@ -263,14 +263,14 @@ def test_real_three_voice_panel_back_to_back_keeps_the_third_voice_apart(encoder
 
 def test_without_the_voice_model_a_mixed_source_is_labelled_from_what_is_said(monkeypatch, capsys, tmp_path):
     """No voices (the extra not installed, or its weights missing): one note, then the interview
-    stage names speakers from their words, and no turn splitter runs."""
+    step names speakers from their words, and no turn splitter runs."""
     from pipeline.audio.sources import FileSource
     from pipeline.errors import S2QError
     from pipeline.interview import speakers
     from pipeline.session.build import build_engine
     from pipeline.session.config import SessionConfig
 
-    def missing(stage):
+    def missing(step):
         raise S2QError("voice model weights not found")
 
     monkeypatch.setattr(speakers, "build_voice_labeler", missing)
@@ -280,4 +280,4 @@ def test_without_the_voice_model_a_mixed_source_is_labelled_from_what_is_said(mo
     note = capsys.readouterr().err
     assert note.count("\n") == 1 and "voice model weights not found" in note
     assert engine.splitter is None
-    assert engine.labeler is engine.stages[0]  # the interview stage's text evidence
+    assert engine.labeler is engine.steps[0]  # the interview step's text evidence

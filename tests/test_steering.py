@@ -42,12 +42,12 @@ def next_event(events):
 
 
 def test_a_click_reaches_the_advisor_through_the_engine():
-    from pipeline.interview.stage import build_interview_stage
+    from pipeline.interview.step import build_interview_step
 
-    stage = build_interview_stage("ml-engineer").fresh()
-    first = stage.advisor.suggest()[0].id
+    step = build_interview_step("ml-engineer").fresh()
+    first = step.advisor.suggest()[0].id
     source = Silence()
-    engine = Engine([source], NoWhisper(), stages=[stage])
+    engine = Engine([source], NoWhisper(), steps=[step])
     events = engine.events()
     assert isinstance(next(events), StatusEvent)  # ready
     assert engine.steer(InterviewerActionEvent(action="asked", target=first, at=1.0))
@@ -56,7 +56,7 @@ def test_a_click_reaches_the_advisor_through_the_engine():
     answered = [next_event(events), next_event(events)]
     assert [e.type for e in answered] == ["coverage", "suggestion"]
     assert first not in [item["id"] for item in answered[1].items]
-    assert first in stage.advisor.state.asked
+    assert first in step.advisor.state.asked
     engine.steer(InterviewerActionEvent(action="dismiss", target=answered[1].items[0]["id"], at=2.0))
     source.stop()
     rest = list(events)  # a click queued before the end is still taken

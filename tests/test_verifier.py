@@ -19,10 +19,10 @@ def verifier():
 
 
 @pytest.fixture(scope="module")
-def stage():
-    from pipeline.interview import build_interview_stage
+def step():
+    from pipeline.interview import build_interview_step
 
-    return build_interview_stage("ml-engineer")
+    return build_interview_step("ml-engineer")
 
 
 def test_shipped_file_is_what_its_script_recorded():
@@ -60,26 +60,26 @@ def test_stance_decides_not_topic(verifier, statement, question, answer, flagged
     assert (score >= threshold) == flagged, (answer, score, threshold)
 
 
-def test_the_question_gives_a_short_answer_its_meaning(stage):
+def test_the_question_gives_a_short_answer_its_meaning(step):
     """ "No, not really." is a red flag after a monitoring question and nothing after "Any questions for us?"."""
-    monitoring = stage.matcher.match("No, not really.", "candidate",
+    monitoring = step.matcher.match("No, not really.", "candidate",
                                      question="Did you monitor the model after it went live?")
-    small_talk = stage.matcher.match("No, not really.", "candidate", question="Any questions for us?")
+    small_talk = step.matcher.match("No, not really.", "candidate", question="Any questions for us?")
     assert [h.id for h in monitoring.red_flags] == ["no-monitoring"], monitoring
     assert small_talk.red_flags == []
 
 
-def test_the_listener_reads_an_answer_with_the_question_before_it(stage):
-    """Through the interview stage, as the engine drives it: the last interviewer final is the question."""
+def test_the_listener_reads_an_answer_with_the_question_before_it(step):
+    """Through the interview step, as the engine drives it: the last interviewer final is the question."""
     from tests.builders import said
 
-    fresh = stage.fresh()
+    fresh = step.fresh()
     asked = list(fresh(said("Did you monitor the model after it went live?", "interviewer", uid=1)))
     answered = list(fresh(said("No, not really.", "candidate", uid=2)))
     flags = [e for e in answered if e.type == "red_flag"]
     assert [e.id for e in flags] == ["no-monitoring"], answered
-    assert flags[0].quote == "No, not really." and flags[0].score >= stage.matcher.thresholds.red_flag
-    other = stage.fresh()  # the same words after small talk: nothing
+    assert flags[0].quote == "No, not really." and flags[0].score >= step.matcher.thresholds.red_flag
+    other = step.fresh()  # the same words after small talk: nothing
     list(other(said("Any questions for us?", "interviewer", uid=1)))
     assert not [e for e in other(said("No, not really.", "candidate", uid=2)) if e.type == "red_flag"]
     assert not [e for e in asked if e.type == "red_flag"]

@@ -25,7 +25,7 @@ PYEOF
   cp /tmp/mutation.bak "$file"
 }
 run "red-flag threshold 0.66 -> 0.99" pipeline/question_bank/ml-engineer/role.yaml 'red_flag: 0\.66' 'red_flag: 0.99' \
-    tests/test_run_stage.py tests/test_demo_e2e.py
+    tests/test_run_step.py tests/test_demo_e2e.py
 run "speaker mapping (channels swapped)" pipeline/audio/sources.py 'enumerate\(self\.speakers\)' \
     'enumerate(reversed(self.speakers))' tests/test_cli_replay.py -k stereo
 run "record flush (lines kept in memory until close)" pipeline/sinks/__init__.py \

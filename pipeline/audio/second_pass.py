@@ -6,7 +6,7 @@ it takes the oldest final still waiting here and decodes it again with beam sear
 full 30 s window (the first pass fits the window to the utterance) and the same speaker's text
 before it (the best text so far) as the prompt; a long turn that came in pieces is heard whole. Different text becomes a
 revision of that utterance (`transcript` event, same `utterance_id`, next `revision`): the report
-and the record keep it, the stages check it again.
+and the record keep it, the steps check it again.
 
 Live, it runs on a thread of its own with a model of its own whose native threads run at the
 OS's idle priority (`SecondPass.run`, `Transcriber.twin`), so a final never waits behind a

@@ -25,11 +25,11 @@ from pipeline.retrieval.bank import BankError, check_bank, list_roles
 
 def handle_match(args) -> int:
     """`s2q match`: what the listener matches for a sentence, or for each line of stdin."""
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
-    stage = build_interview_stage(args.role, args.bank)
+    step = build_interview_step(args.role, args.bank)
     lines = [args.text] if args.text else sys.stdin
-    return match_lines(stage.matcher, args.speaker, lines, args.jsonl)
+    return match_lines(step.matcher, args.speaker, lines, args.jsonl)
 
 
 def handle_bank(args) -> int:

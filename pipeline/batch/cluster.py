@@ -94,7 +94,7 @@ class WorkerActor:
 
     def rebuilt(self) -> bool:
         """Whether any stage had to build its index (it should load the driver's)."""
-        return any(s.matcher.index.rebuilt for s in self.worker._stages.values())
+        return any(s.matcher.index.rebuilt for s in self.worker._steps.values())
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

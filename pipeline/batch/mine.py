@@ -103,7 +103,7 @@ def near_misses(matcher, speaker: str, text: str, where: str, entry: str | None 
 
 def mine(folder: Path, bank_root: Path | None, role: str | None, entry: str | None, top: int,
          out=None) -> int:
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
     out = out or sys.stdout
     said, dismissed = read_records(folder)
@@ -116,7 +116,7 @@ def mine(folder: Path, bank_root: Path | None, role: str | None, entry: str | No
     roles = [role] if role else list(dict.fromkeys(r or DEFAULT_ROLE for r, *_ in said))
     best: dict[tuple[str, str], dict[str, NearMiss]] = {}
     for name in roles:
-        matcher = build_interview_stage(name, bank_root).matcher
+        matcher = build_interview_step(name, bank_root).matcher
         bank = matcher.index.bank
         ids = {q.id for q in bank.questions} | {f.id for f in bank.red_flags} | {c.id for c in bank.compliance}
         if entry is not None and entry not in ids:

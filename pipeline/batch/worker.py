@@ -1,4 +1,4 @@
-"""One worker of a batch: Whisper and the interview stage loaded once, then file after file.
+"""One worker of a batch: Whisper and the interview step loaded once, then file after file.
 
 `Worker.process` is `s2q replay --fast --record` for one file (the same `FileSource`, `engine_for`
 mode and `run_session`) with models already loaded; it returns the record's text and the
@@ -50,37 +50,37 @@ def limit_threads(threads: int) -> None:
 
 
 class Worker:
-    """Holds one Transcriber and, per role, one interview stage (index and embedder loaded once)."""
+    """Holds one Transcriber and, per role, one interview step (index and embedder loaded once)."""
 
     def __init__(self, config: SessionConfig, index_cache: Path | None = None) -> None:
         from pipeline.audio.transcriber import Transcriber
 
         self.config = config
         self.index_cache = index_cache
-        self._stages: dict[tuple[str, str | None], object] = {}
+        self._steps: dict[tuple[str, str | None], object] = {}
         self._voices = None  # the first mixed file's voice labeler (its model is reused), or False
-        self.stage(config.role)  # a bank error fails the worker before Whisper loads
+        self.step(config.role)  # a bank error fails the worker before Whisper loads
         self.transcriber = Transcriber(config.transcriber)
         self.transcriber.warm_up()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
-    def stage(self, role: str):
-        """This role's interview stage, loaded on first use; a fresh advisor for every interview."""
-        from pipeline.interview import build_interview_stage
+    def step(self, role: str):
+        """This role's interview step, loaded on first use; a fresh advisor for every interview."""
+        from pipeline.interview import build_interview_step
 
         key = (role, str(self.config.bank_root) if self.config.bank_root else None)
-        if key not in self._stages:
-            self._stages[key] = build_interview_stage(role, self.config.bank_root, self.index_cache)
-        return self._stages[key].fresh()
+        if key not in self._steps:
+            self._steps[key] = build_interview_step(role, self.config.bank_root, self.index_cache)
+        return self._steps[key].fresh()
 
-    def voices(self, stage):
+    def voices(self, step):
         """For a mixed file: a fresh voice labeler (the voice model loaded once); None when the
-        voice model is not installed (the stage names speakers, as `replay` does)."""
+        voice model is not installed (the step names speakers, as `replay` does)."""
         from pipeline.session.build import voice_labeler
 
         if self._voices is None:
-            self._voices = voice_labeler(stage) or False
-        return self._voices.fresh(stage) if self._voices else None
+            self._voices = voice_labeler(step) or False
+        return self._voices.fresh(step) if self._voices else None
 
     def process(self, job: Job) -> Outcome:
         """The record and report for one file, or its error as one line: never raises for a bad file."""
@@ -104,11 +104,11 @@ class Worker:
         from pipeline.session.run import run_session
         from pipeline.sinks import JsonlSink
 
-        stage = self.stage(job.role)
+        step = self.step(job.role)
         config = replace(self.config, role=job.role, channels=list(job.channels))
         source = FileSource(job.path, speakers=config.channels, realtime=False)
-        voices = self.voices(stage) if UNKNOWN in config.channels else None
-        engine = engine_for(config, "fast", [source], self.transcriber, stage, voices)  # = replay --fast
+        voices = self.voices(step) if UNKNOWN in config.channels else None
+        engine = engine_for(config, "fast", [source], self.transcriber, step, voices)  # = replay --fast
         plain = SessionStartEvent.new(role=job.role, source=job.path.name)
         start = BatchSessionStart(**plain.__dict__, interviewer=job.interviewer, candidate_id=job.candidate_id)
         with tempfile.TemporaryDirectory(prefix="s2q-batch-") as tmp:
@@ -118,7 +118,7 @@ class Worker:
             if problems:
                 return Outcome(job.name, error=problems[0])
             session = load_session(path)
-            report = render_report(session, stage.bank)
+            report = render_report(session, step.bank)
             record = path.read_text(encoding="utf-8")
         return Outcome(job.name, record=record, report=report, audio_s=source.duration)
 

@@ -1,4 +1,4 @@
-"""`s2q bench`, the benchmark users run: latency per stage, WER, the real-speech set, the hearing
+"""`s2q bench`, the benchmark users run: latency per step, WER, the real-speech set, the hearing
 levers, the paced demo; and, until they move out too, matcher quality and spoken questions.
 
 Research harnesses live outside the wheel, in the `benchmarks` package at the repository root,

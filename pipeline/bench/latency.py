@@ -1,4 +1,4 @@
-"""Per-utterance latency of the whole pipeline, stage by stage, without queueing.
+"""Per-utterance latency of the whole pipeline, step by step, without queueing.
 
 The benchmark drives the same objects as `s2q replay` — segmenter, transcriber,
 matcher, advisor — one utterance at a time, so each figure is what that
@@ -29,7 +29,7 @@ from pipeline.audio.sources import FileSource
 
 # end_of_speech: from the last voiced frame to the final text (segmenter's delay + what ASR had left).
 # understand: embed + search + verify, what the matcher costs an utterance (issue 24's budget: p95 <= 60 ms).
-STAGES = ("segmenter", "asr", "asr_wait", "end_of_speech", "voice", "embed", "search", "verify", "understand", "advise",
+STEPS = ("segmenter", "asr", "asr_wait", "end_of_speech", "voice", "embed", "search", "verify", "understand", "advise",
           "total")
 
 
@@ -40,7 +40,7 @@ class UtteranceTiming:
     start: float
     end: float
     text: str
-    ms: dict[str, float]  # per stage
+    ms: dict[str, float]  # per step
 
 
 @dataclass
@@ -100,14 +100,14 @@ class Hearing:
     hotwords: str | None = None
 
 
-def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate: bool = True,
+def measure(inputs: list[tuple[Path, list[str]]], transcriber, step, speculate: bool = True,
             voices=None, hearing: Hearing | None = None) -> LatencyRun:
     """Runs each file through segmenter -> transcriber -> matcher/advisor, timing every step.
 
     The segmenter is fed chunk by chunk on the audio clock: a speculative guess is transcribed
     when offered, and when it is a complete sentence the turn ends `asr` ms of audio later
     (`Segmenter.end_early`), as the engine does. `voices` (a `VoiceEncoder`): also times the
-    voice embedding of every final utterance (the `voice` stage, which the engine runs on mixed
+    voice embedding of every final utterance (the `voice` step, which the engine runs on mixed
     sources only, so only theirs count in `total`).
     """
     hearing = hearing or Hearing()
@@ -121,7 +121,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, stage, speculate:
         for path, speakers in inputs:
             transcriber.reset()  # each file is a session: no prompt from the last file's text
             second = SecondPass(transcriber, hearing.second_pass) if hearing.second_pass else None
-            file = _FileRun(run, str(path), transcriber, stage, voices, hearing.end_of_turn, second)
+            file = _FileRun(run, str(path), transcriber, step, voices, hearing.end_of_turn, second)
             run.audio_s += _feed(path, speakers, hearing.segmenter, speculate, file)
             run.transcripts[str(path)] = [(t.start, t.speaker, t.text) for t in file.timings]
             run.revised[str(path)] = [(t.start, t.speaker, file.best.get(t.id, t.text)) for t in file.timings]
@@ -166,10 +166,10 @@ class _Final:
 class _FileRun:
     """One file's utterances as the engine's worker would handle them, timed on the audio clock."""
 
-    def __init__(self, run, source, transcriber, stage, voices, end_of_turn, second) -> None:
+    def __init__(self, run, source, transcriber, step, voices, end_of_turn, second) -> None:
         from pipeline.memory import Speculation, Turns
 
-        self.run, self.source, self.transcriber, self.stage, self.voices = run, source, transcriber, stage, voices
+        self.run, self.source, self.transcriber, self.step, self.voices = run, source, transcriber, step, voices
         self.end_of_turn, self.second = end_of_turn, second
         self.speculation = Speculation()
         self.turns = Turns()  # what the second pass is offered: finals, pieced turns whole
@@ -224,7 +224,7 @@ class _FileRun:
             return
         u.timeline.stamp("emitted")
         suggestion = None
-        for event in self.stage(transcript) if self.stage else ():
+        for event in self.step(transcript) if self.step else ():
             if isinstance(event, SuggestionEvent):
                 suggestion = event
         lat = suggestion.latency_ms if suggestion else {}
@@ -291,8 +291,8 @@ def percentiles(values: list[float], digits: int = 1) -> dict[str, float]:
     return {k: round(v, digits) for k, v in figures.items()} | {"n": len(values)}
 
 
-def stage_table(timings: list[UtteranceTiming]) -> dict[str, dict[str, float]]:
-    return {name: percentiles([t.ms[name] for t in timings if t.ms[name] is not None]) for name in STAGES}
+def step_table(timings: list[UtteranceTiming]) -> dict[str, dict[str, float]]:
+    return {name: percentiles([t.ms[name] for t in timings if t.ms[name] is not None]) for name in STEPS}
 
 
 def peak_rss_mb() -> float:

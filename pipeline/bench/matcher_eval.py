@@ -171,10 +171,10 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the report here")
     args = ap.parse_args()
 
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
-    stage = build_interview_stage(args.role)
-    matcher, bank = stage.matcher, stage.bank
+    step = build_interview_step(args.role)
+    matcher, bank = step.matcher, step.bank
     sets = []
     for name, path in (("calibration", args.calibration), ("heldout", args.heldout)):
         if path.exists():

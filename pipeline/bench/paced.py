@@ -1,8 +1,8 @@
 """The demo replayed at real-time pace through the threaded engine: latency including any waiting.
 
-`s2q bench` measures stages on the audio clock (`pipeline/bench/latency.py`), where nothing runs
+`s2q bench` measures steps on the audio clock (`pipeline/bench/latency.py`), where nothing runs
 at the same time. Here the real engine runs: capture, the ASR worker, the second pass on its own
-thread, the stages. Replayed twice in one run, once with the second pass off and once on, so what
+thread, the steps. Replayed twice in one run, once with the second pass off and once on, so what
 the second pass costs the live view (a final waiting behind a revision) shows side by side.
 
     python -m pipeline.bench.paced         # or `s2q bench --paced`
@@ -14,7 +14,7 @@ from pipeline.bench.latency import percentiles
 from pipeline.demo import DEMO
 
 
-def paced_run(transcriber, stage, second_pass: bool = True) -> dict:
+def paced_run(transcriber, step, second_pass: bool = True) -> dict:
     """One real-time replay of the demo (`s2q replay` of it): end of speech -> first final text, and -> suggestion."""
     from pipeline.audio.second_pass import SecondPassOptions
     from pipeline.audio.sources import FileSource
@@ -24,7 +24,7 @@ def paced_run(transcriber, stage, second_pass: bool = True) -> dict:
 
     config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass))
     engine = engine_for(config, "paced", [FileSource(DEMO, ["interviewer", "candidate"], realtime=True)],
-                        transcriber, stage)
+                        transcriber, step)
     totals, end_of_speech, shed, revisions = [], [], 0, 0
     for event in engine.events():
         if isinstance(event, SuggestionEvent):
@@ -40,10 +40,10 @@ def paced_run(transcriber, stage, second_pass: bool = True) -> dict:
             "shed_utterances": shed, "revisions": revisions}
 
 
-def paced_side_by_side(transcriber, stage) -> dict:
+def paced_side_by_side(transcriber, step) -> dict:
     """The demo paced twice in one run: second pass off, then on."""
-    return {"second_pass_off": paced_run(transcriber, stage.fresh(), second_pass=False),
-            "second_pass_on": paced_run(transcriber, stage.fresh(), second_pass=True)}
+    return {"second_pass_off": paced_run(transcriber, step.fresh(), second_pass=False),
+            "second_pass_on": paced_run(transcriber, step.fresh(), second_pass=True)}
 
 
 def lines(paced: dict) -> list[str]:
@@ -61,11 +61,11 @@ def main() -> int:
     import json
 
     from pipeline.audio.transcriber import Transcriber
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
     transcriber = Transcriber()
     transcriber.warm_up()
-    result = paced_side_by_side(transcriber, build_interview_stage())
+    result = paced_side_by_side(transcriber, build_interview_step())
     print("\n".join(lines(result)))
     print(json.dumps(result, indent=2))
     return 0

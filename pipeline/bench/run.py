@@ -1,4 +1,4 @@
-"""`s2q bench`: latency per stage on this machine against the budget, WER side by side.
+"""`s2q bench`: latency per step on this machine against the budget, WER side by side.
 
 Default inputs: the bundled demo interview and, when installed, the real-speech
 sets (Codec 2's radio and read recordings; Asterisk's recorded prompts, clips of 4 s
@@ -23,13 +23,13 @@ from pathlib import Path
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.bench import BENCHMARKS
 from pipeline.bench.latency import (
-    STAGES,
+    STEPS,
     Hearing,
     LatencyRun,
     measure,
     peak_rss_mb,
     plain_transcribe,
-    stage_table,
+    step_table,
 )
 from pipeline.bench.paced import lines as paced_lines
 from pipeline.bench.paced import paced_side_by_side
@@ -196,8 +196,8 @@ def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> di
 
 def check_budget(result: dict, budget: dict) -> list[str]:
     over = []
-    for name, limits in budget.get("stages", {}).items():
-        got = result["stages"].get(name, {})
+    for name, limits in budget.get("steps", {}).items():
+        got = result["steps"].get(name, {})
         for key, limit in limits.items():
             if got.get(key, 0.0) > limit:
                 over.append(f"{name} {key} {got[key]:.1f} > {limit}")
@@ -218,7 +218,7 @@ def run_bench(opts: BenchOptions, console=None) -> int:
 
     from pipeline.audio.transcriber import Transcriber
     from pipeline.audio.voices import VoiceEncoder
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
     console = console or Console(highlight=False)
     budget = tomllib.loads(Path(opts.budget).read_text()) if Path(opts.budget).exists() else {}
@@ -231,21 +231,21 @@ def run_bench(opts: BenchOptions, console=None) -> int:
 
     transcriber = Transcriber(TranscriberOptions(language=opts.language))
     transcriber.warm_up()
-    stage = build_interview_stage(opts.role)
+    step = build_interview_step(opts.role)
     voices = VoiceEncoder().warm_up()
     runs: list[LatencyRun] = []
     for i in range(max(1, opts.runs)):
         console.print(f"latency run {i + 1}/{opts.runs} over {len(inputs)} file(s)…")
-        runs.append(measure([(x.path, x.speakers) for x in inputs], transcriber, stage.fresh(), voices=voices,
+        runs.append(measure([(x.path, x.speakers) for x in inputs], transcriber, step.fresh(), voices=voices,
                             hearing=Hearing(second_pass=SecondPassOptions())))
-    tables = [stage_table(r.timings) for r in runs]
-    stages = {
+    tables = [step_table(r.timings) for r in runs]
+    steps = {
         name: {k: round(statistics.median(t[name][k] for t in tables), 1) for k in ("p50_ms", "p95_ms", "max_ms")}
         | {"n": tables[0][name]["n"]}
-        for name in STAGES
+        for name in STEPS
     }
     noise = {name: {"p50_min_ms": min(t[name]["p50_ms"] for t in tables),
-                    "p50_max_ms": max(t[name]["p50_ms"] for t in tables)} for name in STAGES}
+                    "p50_max_ms": max(t[name]["p50_ms"] for t in tables)} for name in STEPS}
     console.print("side by side with plain faster-whisper…")
     from faster_whisper import WhisperModel
 
@@ -258,7 +258,7 @@ def run_bench(opts: BenchOptions, console=None) -> int:
         "inputs": {"files": len(inputs), "audio_s": round(runs[0].audio_s, 1),
                    "groups": sorted({x.group for x in inputs})},
         "runs": len(runs),
-        "stages": stages,
+        "steps": steps,
         "noise": noise,
         "rtf": round(statistics.median(r.rtf for r in runs), 4),
         "cpu_cores_used": round(statistics.median(r.cpu_s / r.wall_s for r in runs), 2),
@@ -267,7 +267,7 @@ def run_bench(opts: BenchOptions, console=None) -> int:
     }
     if opts.paced:
         console.print("paced replays of the demo (real time, second pass off and on)…")
-        result["paced_demo"] = paced_side_by_side(transcriber, stage)
+        result["paced_demo"] = paced_side_by_side(transcriber, step)
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     over = check_budget(result, budget)
     result["within_budget"] = not over
@@ -296,11 +296,11 @@ def _print_table(console, result: dict) -> None:
     from rich.table import Table
 
     table = Table(title=f"s2q bench — {result['machine']['cpu']} ({result['machine']['cores']} cores)")
-    table.add_column("stage")
+    table.add_column("step")
     for col in ("p50 ms", "p95 ms", "max ms", "budget p50/p95"):
         table.add_column(col, justify="right")
-    for name, row in result["stages"].items():
-        b = result["budget"].get("stages", {}).get(name, {})
+    for name, row in result["steps"].items():
+        b = result["budget"].get("steps", {}).get(name, {})
         table.add_row(name, f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}", f"{row['max_ms']:.1f}",
                       f"{b.get('p50_ms', '-')}/{b.get('p95_ms', '-')}")
     console.print(table)
@@ -329,11 +329,11 @@ def markdown(result: dict) -> str:
         f"{result['inputs']['audio_s']} s of audio ({', '.join(result['inputs']['groups'])}); "
         f"{result['runs']} run(s), medians shown",
         "",
-        "| stage | p50 ms | p95 ms | max ms | budget p50 / p95 | p50 range over runs |",
+        "| step | p50 ms | p95 ms | max ms | budget p50 / p95 | p50 range over runs |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, row in result["stages"].items():
-        b = result["budget"].get("stages", {}).get(name, {})
+    for name, row in result["steps"].items():
+        b = result["budget"].get("steps", {}).get(name, {})
         n = result["noise"][name]
         lines.append(f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | "
                      f"{b.get('p50_ms', '-')} / {b.get('p95_ms', '-')} | {n['p50_min_ms']}–{n['p50_max_ms']} |")
@@ -367,11 +367,11 @@ def _plot(run: LatencyRun, path: Path, console) -> None:
         console.print("[yellow]no plot: matplotlib is not installed (pip install '.[plot]')[/yellow]")
         return
     fig, ax = plt.subplots(figsize=(8, 4))
-    data = [[max(t.ms[name], 0.01) for t in run.timings if t.ms[name] is not None] for name in STAGES]
-    ax.boxplot(data, tick_labels=list(STAGES), showfliers=True)
+    data = [[max(t.ms[name], 0.01) for t in run.timings if t.ms[name] is not None] for name in STEPS]
+    ax.boxplot(data, tick_labels=list(STEPS), showfliers=True)
     ax.set_yscale("log")
     ax.set_ylabel("ms per utterance (log)")
-    ax.set_title("s2q latency per stage")
+    ax.set_title("s2q latency per step")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

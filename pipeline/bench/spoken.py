@@ -139,7 +139,7 @@ def voiced(text: str, voice: Voice) -> np.ndarray:
 
 @dataclass
 class Heard:
-    """What the stages were given for one spoken item: each final's first text, and its text once
+    """What the steps were given for one spoken item: each final's first text, and its text once
     the second pass has revised it (the same list when nothing was revised)."""
 
     first: list[str]
@@ -178,21 +178,21 @@ def hear(audio: np.ndarray, transcriber, segmenter_options=None,
 
 
 def alerted(texts: list[str], matcher) -> set[str]:
-    """Compliance ids alerted on any of these final texts (each matched as the stage matches it)."""
+    """Compliance ids alerted on any of these final texts (each matched as the step matches it)."""
     return {h.id for text in texts for h in matcher.match(text, SPEAKER).compliance}
 
 
-def evaluate(transcriber, stage, segmenter_options=None, items: list[SpokenItem] | None = None,
+def evaluate(transcriber, step, segmenter_options=None, items: list[SpokenItem] | None = None,
              second_pass: SecondPassOptions | None = None) -> dict:
     """Hears every item, then scores it (`score`): detection and lawful alerts, first shown and settled."""
-    items = items if items is not None else spoken_items(stage.bank)
+    items = items if items is not None else spoken_items(step.bank)
     t0 = time.perf_counter()
     heard = []
     for item in items:
         h = hear(voiced(item.text, item.voice), transcriber, segmenter_options, second_pass)
         heard.append({"said": item.text, "want": item.label, "voice": item.voice.label,
                       "first": h.first, "settled": h.settled})
-    report = score(heard, stage.matcher)
+    report = score(heard, step.matcher)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -254,7 +254,7 @@ def _per_engine(per_voice: dict[str, list[int]]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.bench import BENCHMARKS
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engines", help="comma-separated subset of espeak,festival,piper,kokoro (default: all installed)")
@@ -266,10 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=BENCHMARKS / "results" / "spoken.json",
                     help="where to write the report (default: %(default)s)")
     args = ap.parse_args(argv)
-    stage = build_interview_stage()
+    step = build_interview_step()
     if args.rematch:
         earlier = json.loads(args.rematch.read_text())
-        report = score(earlier["heard"], stage.matcher) | {"rematched_from": str(args.rematch)}
+        report = score(earlier["heard"], step.matcher) | {"rematched_from": str(args.rematch)}
     else:
         voices, notes = available_voices(tuple(args.engines.split(",")) if args.engines else None)
         for note in notes:
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from pipeline.audio.transcriber import Transcriber
 
-        report = evaluate(Transcriber(), stage, items=spoken_items(stage.bank, voices),
+        report = evaluate(Transcriber(), step, items=spoken_items(step.bank, voices),
                           second_pass=SecondPassOptions(enabled=not args.no_second_pass,
                                                          model=args.second_pass_model))
         report["voices_left_out"] = notes

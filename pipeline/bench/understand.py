@@ -228,11 +228,11 @@ def live_entry(role: str, bank, test: list[Row], heard: list[Row], verify: bool 
     candidate row is read with the question it answers (test v3 on; earlier sets have none).
     `verifier_dir`: a candidate verifier instead of the shipped one (the `live:NAME` row).
     """
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
     from pipeline.retrieval.matcher import Matcher
     from pipeline.retrieval.verifier import Verifier
 
-    shipped = build_interview_stage(role).matcher
+    shipped = build_interview_step(role).matcher
     if verifier_dir is not None:
         shipped = Matcher(shipped.index, shipped.embedder, shipped.thresholds, Verifier(verifier_dir).load())
     matcher = shipped if verify else Matcher(shipped.index, shipped.embedder, verify=False,

@@ -1,5 +1,5 @@
 """The interview: matching each final transcript against the bank, and the advisor's state."""
 
-from pipeline.interview.stage import InterviewStage, build_interview_stage
+from pipeline.interview.step import InterviewStep, build_interview_step
 
-__all__ = ["InterviewStage", "build_interview_stage"]
+__all__ = ["InterviewStep", "build_interview_step"]

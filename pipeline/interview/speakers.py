@@ -25,7 +25,7 @@ from scipy.cluster.hierarchy import fcluster, linkage  # imported before audio: 
 
 from pipeline.audio.voices import VoiceEncoder, unit
 from pipeline.events import UNKNOWN, Speaker, SpeakerRevision, Transcript
-from pipeline.stages import SpeakerLabeler
+from pipeline.steps import SpeakerLabeler
 
 
 @dataclass
@@ -143,7 +143,7 @@ class VoiceLabeler:
         centred on their mean first: synthetic or similar voices all sit in one corner of the
         space (cosine 0.85-0.95 between two espeak voices) and only differ around it."""
         long = [i for i, h in enumerate(self.heard) if h.seconds >= self.opts.min_new_s]
-        vectors = np.array([self.heard[i].vector for i in long]).reshape(len(long), -1)
+        vectors = np.array([self.heard[i].vector for i in long]).reshape(len(long), len(self.heard[-1].vector))
         if len(long) >= self.opts.settle_after:
             centred = unit(vectors - vectors.mean(axis=0))
             groups = fcluster(linkage(centred, "average", metric="cosine"), self.opts.split, "distance")

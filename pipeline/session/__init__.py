@@ -1,1 +1,1 @@
-"""Replay and listen wiring: sources, engine, stages and sinks for one session."""
+"""Replay and listen wiring: sources, engine, steps and sinks for one session."""

@@ -34,15 +34,15 @@ def engine_options(config: SessionConfig, mode: Mode) -> EngineOptions:
 
 
 def engine_for(config: SessionConfig, mode: Mode, sources: Sequence[AudioSource], transcriber,
-               stage=None, voices=None) -> Engine:
-    """The engine over loaded models: `stage` the interview stage (None: transcript only), `voices`
-    a voice labeler for a mixed source (None: the stage names speakers from their words)."""
-    labeler, splitter = stage, None
+               step=None, voices=None) -> Engine:
+    """The engine over loaded models: `step` the interview step (None: transcript only), `voices`
+    a voice labeler for a mixed source (None: the step names speakers from their words)."""
+    labeler, splitter = step, None
     if voices is not None:
         from pipeline.audio.turns import build_splitter
 
         labeler, splitter = voices, build_splitter(voices)
-    return Engine(sources, transcriber, stages=[stage] if stage else [], options=engine_options(config, mode),
+    return Engine(sources, transcriber, steps=[step] if step else [], options=engine_options(config, mode),
                   labeler=labeler, splitter=splitter)
 
 
@@ -51,34 +51,34 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
     bank error costs no model load.
 
     A mixed source (a channel named `unknown`) gets the voice labeler, which clusters voices and
-    names them with the interview stage's text evidence; without advice there is no evidence to
+    names them with the interview step's text evidence; without advice there is no evidence to
     name them by, so speakers stay `unknown`.
     """
     from pipeline.audio.language import mismatch
     from pipeline.audio.transcriber import Transcriber
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
     from pipeline.models import resolve_model
 
-    stage = build_interview_stage(config.role, config.bank_root) if config.advise else None
-    if stage is not None and (note := mismatch(stage.bank.role.id, stage.bank.role.language,
+    step = build_interview_step(config.role, config.bank_root) if config.advise else None
+    if step is not None and (note := mismatch(step.bank.role.id, step.bank.role.language,
                                                config.transcriber.language)):
         print(f"s2q: note: {note}", file=sys.stderr)
     mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
-    voices = voice_labeler(stage) if stage is not None and mixed else None
+    voices = voice_labeler(step) if step is not None and mixed else None
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
     if config.second_pass.enabled and config.second_pass.model:
         resolve_model(config.second_pass.model, "whisper")  # a missing model is a clear error now, not later
-    return engine_for(config, mode, sources, transcriber, stage, voices)
+    return engine_for(config, mode, sources, transcriber, step, voices)
 
 
-def voice_labeler(stage):
+def voice_labeler(step):
     """Voices clustered and named (on in the default install); None without the voice graph or scipy
     (after a note): speakers then come from what they say alone."""
     try:
         from pipeline.interview.speakers import build_voice_labeler
 
-        return build_voice_labeler(stage)
+        return build_voice_labeler(step)
     except (ImportError, S2QError) as exc:
         reason = f"{exc.name} is not installed" if isinstance(exc, ImportError) else str(exc)
         print(f"s2q: note: speakers of a mixed source come from what they say only ({reason}; "

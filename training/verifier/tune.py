@@ -35,13 +35,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--verifier", type=Path, help="a verifier folder other than the shipped one (a candidate model)")
     args = ap.parse_args()
-    from pipeline.interview import build_interview_stage
+    from pipeline.interview import build_interview_step
     from pipeline.retrieval.verifier import Verifier
 
     _, val = split(read_rows(DATA), args.seed)
     scored = []  # (row, units with every candidate verified)
     for role in sorted({r["role"] for r in val}):
-        matcher = build_interview_stage(role).matcher
+        matcher = build_interview_step(role).matcher
         if args.verifier:
             matcher.verifier = Verifier(args.verifier).load()
         matcher.thresholds = matcher.thresholds.model_copy(update={"red_flag_topic": 0.0})

@@ -6,7 +6,7 @@ import numpy as np
 from pipeline.authoring import heldout
 from pipeline.authoring.workbench import workbenches
 from pipeline.bench.matcher_eval import read_tsv, evaluate
-from pipeline.interview import build_interview_stage
+from pipeline.interview import build_interview_step
 
 TS = [0.56, 0.60, 0.62, 0.64, 0.66, 0.68, 0.70, 0.72]
 wb = next(workbenches([Path("pipeline/question_bank/backend-engineer")]))
@@ -20,7 +20,7 @@ for seed in range(5):
     isrf = np.array([p.kind == "red_flag" for p in ph]); lab = np.array([p.entry_id for p in ph])
     for t in TS:
         cv[t].append(((top == lab) & (sc >= t) & isrf).sum() / isrf.sum())
-stage = build_interview_stage("backend-engineer"); m, bank = stage.matcher, stage.bank
+stage = build_interview_step("backend-engineer"); m, bank = stage.matcher, stage.bank
 T = Path("benchmarks/data/tuning"); new = read_tsv(T / "backend-engineer-clean.tsv"); h = len(new) // 2
 sets = {"tune": new[:h], "check": new[h:], "old": read_tsv(T / "backend-engineer.tsv")}
 scored = {k: [m.scores(r.text, r.speaker) for r in rows] for k, rows in sets.items()}

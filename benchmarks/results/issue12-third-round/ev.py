@@ -4,12 +4,12 @@ import sys, time
 from pathlib import Path
 from pipeline.bench.matcher_eval import read_tsv, evaluate
 from pipeline.retrieval.matcher import decide
-from pipeline.interview import build_interview_stage
+from pipeline.interview import build_interview_step
 
 args = sys.argv[1:]
 show = "--show" in args
 sweep = "--sweep" in args
-stage = build_interview_stage("backend-engineer")
+stage = build_interview_step("backend-engineer")
 m, bank = stage.matcher, stage.bank
 th = m.thresholds
 T = Path("benchmarks/data/tuning")

@@ -1,8 +1,8 @@
 import json, sys
 from pipeline.audio.transcriber import Transcriber, TranscriberOptions
 from pipeline.bench.paced import paced_run
-from pipeline.interview import build_interview_stage
-stage = build_interview_stage()
+from pipeline.interview import build_interview_step
+stage = build_interview_step()
 out = []
 trs = {th: Transcriber(TranscriberOptions(cpu_threads=th)) for th in (0, 1)}
 for t in trs.values(): t.warm_up()

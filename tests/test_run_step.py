@@ -1,4 +1,4 @@
-"""Each stage alone, without threads (`pipeline.stages.run_stage`): real audio, real models."""
+"""Each step alone, without threads (`pipeline.steps.run_step`): real audio, real models."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pipeline.events import (
     Transcript,
     Utterance,
 )
-from pipeline.stages import run_stage
+from pipeline.steps import run_step
 
 
 def chunks(audio: np.ndarray, speaker: str, size: int = 480):
@@ -26,7 +26,7 @@ def chunks(audio: np.ndarray, speaker: str, size: int = 480):
 
 def test_segmenter_alone_cuts_two_sentences(two_sentences):
     seg = Segmenter("candidate")
-    utterances = run_stage(seg.feed, chunks(two_sentences.audio, "candidate"), flush=seg.flush)
+    utterances = run_step(seg.feed, chunks(two_sentences.audio, "candidate"), flush=seg.flush)
     assert len(utterances) == 2
     assert all(u.speaker == "candidate" and u.final for u in utterances)
     assert utterances[0].end < utterances[1].start  # in order, not overlapping
@@ -38,26 +38,26 @@ def transcript(text: str, speaker: str, uid: int) -> Transcript:
 
 
 @pytest.fixture(scope="module")
-def interview_stage():
-    from pipeline.interview import build_interview_stage
+def interview_step():
+    from pipeline.interview import build_interview_step
 
-    return build_interview_stage()
+    return build_interview_step()
 
 
-def test_matcher_alone_decides_per_sentence(interview_stage):
-    matcher = interview_stage.matcher
+def test_matcher_alone_decides_per_sentence(interview_step):
+    matcher = interview_step.matcher
     inputs = [("By the way, how old are you?", "interviewer"),
               ("Honestly we never monitored the model after it shipped.", "candidate"),
               ("Thanks, that's all from me today.", "interviewer")]
-    results = run_stage(lambda item: [matcher.match(*item)], inputs)
+    results = run_step(lambda item: [matcher.match(*item)], inputs)
     assert [h.id for h in results[0].compliance] == ["age"]
     assert [h.id for h in results[1].red_flags] == ["no-monitoring"]
     assert not (results[2].questions or results[2].compliance or results[2].red_flags)
 
 
-def test_interview_stage_alone_turns_transcripts_into_events(interview_stage):
-    stage = interview_stage.fresh()
-    events = run_stage(stage, [
+def test_interview_step_alone_turns_transcripts_into_events(interview_step):
+    step = interview_step.fresh()
+    events = run_step(step, [
         transcript("Tell me about a model you took to production.", "interviewer", 0),
         transcript("Honestly we never monitored the model after it shipped.", "candidate", 1),
     ])

@@ -1,4 +1,4 @@
-"""Matching and advice as a pipeline stage: transcripts in; alerts, questions asked, coverage and
+"""Matching and advice as a pipeline step: transcripts in; alerts, questions asked, coverage and
 suggestions out, each event carrying its utterance's id and latency.
 
 - A **final** transcript is matched once, on both sides (the speaker then decides which hits
@@ -58,7 +58,7 @@ def for_speaker(result: MatchResult, speaker: str) -> MatchResult:
 
 @dataclass
 class _Heard:
-    """One utterance as this stage knows it: its latest matches, and what is shown for it now."""
+    """One utterance as this step knows it: its latest matches, and what is shown for it now."""
 
     speaker: str
     start: float
@@ -69,7 +69,7 @@ class _Heard:
     shown: dict[tuple[str, str], Event] = field(default_factory=dict)  # (type, id) -> standing event
 
 
-class InterviewStage:
+class InterviewStep:
     """Matcher and advisor after the transcriber: alerts, questions asked, suggestions."""
 
     def __init__(self, matcher, advisor) -> None:
@@ -84,9 +84,9 @@ class InterviewStage:
         self._last_final: int | None = None
         self.partial_matches = 0  # matches run on partial transcripts (each one embedding call)
 
-    def fresh(self) -> "InterviewStage":
+    def fresh(self) -> "InterviewStep":
         """The same matcher (index, embedder) for a new interview: the advisor starts over."""
-        return InterviewStage(self.matcher, self.advisor.fresh())
+        return InterviewStep(self.matcher, self.advisor.fresh())
 
     def label_speaker(self, transcript: Transcript) -> str:
         """For one mixed source: who spoke, from what was said; `unknown` when unsure.
@@ -129,7 +129,7 @@ class InterviewStage:
                 return heard.text
         return None
 
-    # -- the stage ----------------------------------------------------------------------
+    # -- the step -----------------------------------------------------------------------
 
     def __call__(self, transcript: Transcript) -> Iterator[Event]:
         u = transcript.utterance
@@ -275,7 +275,7 @@ def _latency(u: Utterance) -> dict:
     return latency_of(u.timeline)
 
 
-def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=None) -> InterviewStage:
+def build_interview_step(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=None) -> InterviewStep:
     """Validates the bank, loads (or builds) its index and warms the embedder, before any audio."""
     from pipeline.interview.advisor import Advisor
     from pipeline.interview.answer_topics import AnswerTopics
@@ -292,4 +292,4 @@ def build_interview_stage(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=No
     advisor = Advisor(bank, topics=AnswerTopics(index, embedder), plan=StagePlan.load(role_dir(role, bank_root)))
     verify = bank.role.verify_red_flags  # the verifier is English-trained: a role may do without it
     verifier = Verifier().load() if verify else None
-    return InterviewStage(Matcher(index, embedder, verifier=verifier, verify=verify), advisor)
+    return InterviewStep(Matcher(index, embedder, verifier=verifier, verify=verify), advisor)

@@ -1,7 +1,8 @@
-"""What the engine runs besides Whisper, as protocols, and a helper to run one stage alone.
+"""What the engine runs besides Whisper, as protocols, and a helper to run one step alone.
 
-The engine (`pipeline/engine.py`) takes stages after transcription (`Stage`), and for a mixed
-source an `UtteranceSplitter` before it and a `SpeakerLabeler` after it. `run_stage` runs any
+A *step* is a processing step (the interview's *stages* are its phases, `retrieval/schema.py`).
+The engine (`pipeline/engine.py`) takes steps after transcription (`Step`), and for a mixed
+source an `UtteranceSplitter` before it and a `SpeakerLabeler` after it. `run_step` runs any
 one step without threads, for tests and benchmarks.
 """
 
@@ -12,12 +13,12 @@ from typing import Callable, Iterable, Protocol, TypeVar, runtime_checkable
 from pipeline.events import Event, InterviewerActionEvent, Speaker, SpeakerRevision, Transcript, Utterance
 
 
-class Stage(Protocol):
-    """A stage after transcription: each transcript in, more events out.
+class Step(Protocol):
+    """A step after transcription: each transcript in, more events out.
 
     Partial transcripts (`utterance.final` false: speech still going on) come too, for early
-    warnings; a stage that only wants finals skips them. A transcript with `revision > 0` is an
-    earlier final utterance again (same utterance, better text or its settled speaker): the stage
+    warnings; a step that only wants finals skips them. A transcript with `revision > 0` is an
+    earlier final utterance again (same utterance, better text or its settled speaker): the step
     checks it again and emits only what changed.
     """
 
@@ -26,9 +27,9 @@ class Stage(Protocol):
 
 @runtime_checkable
 class Steerable(Protocol):
-    """A stage that takes the interviewer's word (a click in the panel: asked, pin, dismiss). The
-    engine hands it each `InterviewerActionEvent` on the thread the stages run on, after writing
-    the action itself to the stream; the stage answers with what changed (new suggestions)."""
+    """A step that takes the interviewer's word (a click in the panel: asked, pin, dismiss). The
+    engine hands it each `InterviewerActionEvent` on the thread the steps run on, after writing
+    the action itself to the stream; the step answers with what changed (new suggestions)."""
 
     def steer(self, action: InterviewerActionEvent) -> Iterable[Event]: ...
 
@@ -54,12 +55,12 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-def run_stage(step: Callable[[In], Iterable[Out]], inputs: Iterable[In],
+def run_step(step: Callable[[In], Iterable[Out]], inputs: Iterable[In],
               flush: Callable[[], Iterable[Out]] | None = None) -> list[Out]:
-    """One stage alone, without threads: every input through `step`, then `flush` (end of stream).
+    """One step alone, without threads: every input through `step`, then `flush` (end of stream).
 
-    `run_stage(segmenter.feed, chunks, segmenter.flush)` -> utterances;
-    `run_stage(interview_stage, transcripts)` -> events.
+    `run_step(segmenter.feed, chunks, segmenter.flush)` -> utterances;
+    `run_step(interview_step, transcripts)` -> events.
     """
     outputs = [out for item in inputs for out in step(item)]
     if flush is not None:
