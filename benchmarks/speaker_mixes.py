@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio.turns import quietest
+from pipeline.audio.voice_split import quietest
 from pipeline.audio.voices import SAMPLE_RATE
 
 GAP_S = 0.8  # pause between turns (the segmenter's hangover is 0.6 s)

@@ -6,7 +6,7 @@ The mixes (built by `benchmarks.speaker_mixes`, voices other than the demo's unl
 - `demo-mono`: the demo interview mixed to mono; `demo no-pause`: its turns back to back.
 - `espeak A / B`: the demo's script spoken by pairs of espeak-ng voices, with pauses; `... no-pause`:
   0.15 s between turns (below the segmenter's hangover), so utterances hold two voices and the
-  turn splitter must cut them.
+  voice splitter must cut them.
 - `panel`: three espeak voices, the third (a second interviewer) to be kept apart (`speaker-N`).
 These are replayed with `s2q replay FILE --fast --jsonl` (no `--channels`: one mixed source), and
 every word of the transcript is scored against the script turn it overlaps most: right, wrong or
@@ -17,7 +17,7 @@ Alerts and questions are compared with the same audio in stereo (the demo only).
   splitter and the voice labeler in-process, with the true role as the text vote of each voice's
   first two turns only (standing in for a bank question and a long answer) and no vote after;
   scored in seconds of speech instead of words.
-Latency: the voice stage (`latency_ms.voice`) and the turn splitter (`latency_ms.split`, the
+Latency: the voice stage (`latency_ms.voice`) and the voice splitter (`latency_ms.split`, the
 utterances long enough to be searched) in the replays, p50/p95.
 """
 
@@ -129,11 +129,11 @@ def alerts(events: list[dict]) -> Counter:
 
 
 def voice_only(audio: np.ndarray, turns: list[dict], labeler=None) -> dict:
-    """The segmenter, turn splitter and voice labeler in-process (no ASR), for mixes whose words
+    """The segmenter, voice splitter and voice labeler in-process (no ASR), for mixes whose words
     the bank does not know: the true role is the vote of each voice's first two turns, then none.
     Scored in seconds of speech (`words` is seconds here)."""
     from pipeline.audio.segmenter import Segmenter
-    from pipeline.audio.turns import build_splitter
+    from pipeline.audio.voice_split import build_voice_splitter
     from pipeline.audio.voices import VoiceEncoder
     from pipeline.events import Transcript
     from pipeline.interview.speakers import VoiceLabeler
@@ -141,7 +141,7 @@ def voice_only(audio: np.ndarray, turns: list[dict], labeler=None) -> dict:
     voter = _FirstTurns(turns)
     labeler = labeler or VoiceLabeler(VoiceEncoder().warm_up(), voter)
     labeler.text = voter
-    splitter = build_splitter(labeler)
+    splitter = build_voice_splitter(labeler)
     ids = iter(range(1, 10**6))
     seg = Segmenter("unknown", next_id=lambda: next(ids))
     shown, spans = [], {}

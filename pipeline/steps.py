@@ -35,7 +35,7 @@ class Steerable(Protocol):
 
 
 class UtteranceSplitter(Protocol):
-    """Cuts a final utterance from a mixed source where the voice changes (a turn taken without a
+    """Cuts a final utterance from a mixed source at each *voice split* (one person took over without a
     pause); returns it whole when there is one voice. Runs on the capture thread, before ASR."""
 
     def split(self, utterance: Utterance, next_id: Callable[[], int]) -> list[Utterance]: ...

@@ -1,4 +1,4 @@
-"""Who said it on one mixed source: the voice model, the online clusters, the turn splitter,
+"""Who said it on one mixed source: the voice model, the online clusters, the voice splitter,
 revisions, the report.
 
 The end-to-end tests replay mono mixes with `s2q replay FILE --fast --jsonl` (no `--channels`):
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from demo_checks import RED_FLAGS, SCRIPT, during
 
-from pipeline.audio.turns import TurnSplitter, build_splitter
+from pipeline.audio.voice_split import VoiceSplitter, build_voice_splitter
 from pipeline.audio.voice_graph import bundled_weights, read_legacy_checkpoint
 from pipeline.audio.voices import SAMPLE_RATE, VoiceEncoder
 from benchmarks import speaker_mixes as mixes
@@ -193,7 +193,7 @@ def encoder() -> VoiceEncoder:
 def test_one_voice_long_utterances_are_not_split(encoder):
     """Real speech of one person (radio recordings, the Asterisk voice, the demo's candidate with
     their turns joined back to back), 15-25 s each: one part, same id, same audio."""
-    splitter = TurnSplitter(encoder)
+    splitter = VoiceSplitter(encoder)
     demo = read_mono(DEMO_AUDIO)
     candidate, _ = mixes.retimed(demo, [t for t in SCRIPT["turns"] if t["speaker"] == "candidate"][:4], 0.15)
     clips = [candidate[:25 * SAMPLE_RATE], mixes.real_voice("codec2-ve9qrp")[20 * SAMPLE_RATE:40 * SAMPLE_RATE],
@@ -210,7 +210,7 @@ def test_back_to_back_turn_change_is_cut_there_and_both_parts_get_their_roles(en
     asks, answers = mixes.real_voice("asterisk-allison"), mixes.real_voice("codec2-ve9qrp")
     votes = {0: "interviewer", 1: "candidate", 2: "interviewer", 3: "candidate"}
     labeler = VoiceLabeler(encoder, FakeText(votes), SpeakerOptions())
-    splitter = build_splitter(labeler)
+    splitter = build_voice_splitter(labeler)
     ids = iter(range(100))
     heard = [asks[:4 * SAMPLE_RATE], answers[:5 * SAMPLE_RATE], asks[4 * SAMPLE_RATE:8 * SAMPLE_RATE],
              answers[5 * SAMPLE_RATE:11 * SAMPLE_RATE]]
@@ -263,7 +263,7 @@ def test_real_three_voice_panel_back_to_back_keeps_the_third_voice_apart(encoder
 
 def test_without_the_voice_model_a_mixed_source_is_labelled_from_what_is_said(monkeypatch, capsys, tmp_path):
     """No voices (the extra not installed, or its weights missing): one note, then the interview
-    step names speakers from their words, and no turn splitter runs."""
+    step names speakers from their words, and no voice splitter runs."""
     from pipeline.audio.sources import FileSource
     from pipeline.errors import S2QError
     from pipeline.interview import speakers

@@ -118,7 +118,7 @@ class VoiceLabeler:
         return current.speaker
 
     def voice_space(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """For the turn splitter (another thread; the tuple is replaced whole): the mean voice of the
+        """For the voice splitter (another thread; the tuple is replaced whole): the mean voice of the
         long utterances and the centred unit centroids of the named voices, once both roles are named
         and `settle_after` long utterances are in; else None."""
         return self._space

@@ -39,9 +39,9 @@ def engine_for(config: SessionConfig, mode: Mode, sources: Sequence[AudioSource]
     a voice labeler for a mixed source (None: the step names speakers from their words)."""
     labeler, splitter = step, None
     if voices is not None:
-        from pipeline.audio.turns import build_splitter
+        from pipeline.audio.voice_split import build_voice_splitter
 
-        labeler, splitter = voices, build_splitter(voices)
+        labeler, splitter = voices, build_voice_splitter(voices)
     return Engine(sources, transcriber, steps=[step] if step else [], options=engine_options(config, mode),
                   labeler=labeler, splitter=splitter)
 

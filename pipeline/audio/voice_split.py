@@ -1,7 +1,8 @@
-"""Two voices in one utterance (a turn taken without a pause), cut apart where the voice changes.
+"""A *voice split*: two voices in one utterance (one person took over without a pause), cut apart
+where the voice changes.
 
 The segmenter closes an utterance after a pause; when the other person starts talking within
-the hangover, both turns arrive as one utterance from a mixed source. `TurnSplitter` runs the
+the hangover, both turns arrive as one utterance from a mixed source. `VoiceSplitter` runs the
 voice model over sliding 1.6 s windows of the utterance (one batch, `hop_s` apart). Candidate
 boundaries are where the windows of the `context_s` before and after differ (several turns can
 share one utterance: whole halves would mix them); each candidate is then checked with the whole
@@ -50,7 +51,7 @@ WINDOW = PARTIAL_FRAMES * HOP  # samples in one voice window (1.6 s)
 
 
 @dataclass
-class TurnOptions:
+class VoiceSplitOptions:
     """When and where an utterance from a mixed source is cut in two.
 
     Attributes:
@@ -99,13 +100,13 @@ class VoiceSpace(Protocol):
         ...
 
 
-class TurnSplitter:
+class VoiceSplitter:
     """The engine's `UtteranceSplitter`: cuts where the voice changes, returns one voice whole."""
 
-    def __init__(self, encoder: VoiceEncoder, options: TurnOptions | None = None,
+    def __init__(self, encoder: VoiceEncoder, options: VoiceSplitOptions | None = None,
                  space: VoiceSpace | None = None) -> None:
         self.encoder = encoder
-        self.opts = options or TurnOptions()
+        self.opts = options or VoiceSplitOptions()
         self.space = space
         self.vectors: dict[int, np.ndarray] = {}  # utterance id -> its voice vector, for the labeler
         self.timings_ms: list[float] = []
@@ -227,9 +228,9 @@ def quietest(audio: np.ndarray, near: int, search_s: float, a: int = 0, b: int |
     return int(offsets[int(np.argmin(energy))] + frame // 2)
 
 
-def build_splitter(labeler, options: TurnOptions | None = None) -> TurnSplitter:
+def build_voice_splitter(labeler, options: VoiceSplitOptions | None = None) -> VoiceSplitter:
     """A splitter sharing the labeler's voice model and session voices; the labeler then reuses
     the splitter's vectors."""
-    splitter = TurnSplitter(labeler.encoder, options, space=labeler)
+    splitter = VoiceSplitter(labeler.encoder, options, space=labeler)
     labeler.precomputed = splitter.vectors
     return splitter
