@@ -62,11 +62,11 @@ class Variant:
 
 def shipped() -> tuple:
     """The engine's labeler and splitter as `session.build.engine_for` makes them."""
-    from pipeline.audio.turns import build_splitter
+    from pipeline.audio.voice_split import build_voice_splitter
     from pipeline.interview.speakers import build_voice_labeler
 
     labeler = build_voice_labeler(NoWords())
-    return labeler, build_splitter(labeler)
+    return labeler, build_voice_splitter(labeler)
 
 
 VARIANTS: dict[str, Variant] = {"shipped": Variant(shipped, "the defaults")}
