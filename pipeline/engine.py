@@ -52,7 +52,7 @@ from pipeline.events import (
     Utterance,
     WorkerDone,
 )
-from pipeline.memory import Finals, Guess, Speculation, Turns
+from pipeline.memory import Finals, Guess, PiecedTurns, Speculation
 from pipeline.steps import SpeakerLabeler, Step, Steerable, UtteranceSplitter
 
 
@@ -91,7 +91,7 @@ class Engine:
         self._actions = ActionGate(self._out)  # interviewer actions, taken until the stream is over
         self._finish_by: float | None = None
         self.shed_count = 0
-        self.finals, self.turns = Finals(), Turns()
+        self.finals, self.pieced_turns = Finals(), PiecedTurns()
         self.failures: list[S2QError] = []  # sources that failed; raised once everything they gave is out
 
     @property
@@ -233,7 +233,7 @@ class Engine:
                     continue
                 transcript = self._transcribe_final(utterance)
                 self._maybe_end_turn(transcript)  # a long turn's last piece may end it
-                for out in self.turns.assemble(transcript):  # a pieced turn: so far, or whole at its end
+                for out in self.pieced_turns.assemble(transcript):  # a pieced turn: so far, or whole at its end
                     self._out.put(out.transcript)  # out first: a revision never overtakes its final
                     if self.second_pass is not None:
                         self.second_pass.offer(out.transcript, out.pieces)
@@ -325,7 +325,7 @@ class Engine:
                     if live_sources == 0:
                         self._utterances.put(EndOfInput())  # after whatever is still queued
                 elif isinstance(item, WorkerDone):
-                    for turn in self.turns.close_all():  # the input ended inside a pieced turn
+                    for turn in self.pieced_turns.close_all():  # the input ended inside a pieced turn
                         yield from self._after_asr(turn)
                     for action in self._actions.close():
                         yield from self._steer(action)
@@ -339,7 +339,7 @@ class Engine:
                 elif isinstance(item, Event):
                     yield item
                 elif isinstance(item, Revision):  # better text for a final, or a piece of a turn
-                    uid, text = self.turns.revise(item.utterance_id, item.text, item.whole_turn)
+                    uid, text = self.pieced_turns.revise(item.utterance_id, item.text, item.whole_turn)
                     if (revised := self.finals.revise(uid, text=text)) is not None:
                         yield from self._emit(revised)
                 else:

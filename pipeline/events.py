@@ -52,7 +52,7 @@ class Utterance:
     final: bool = True  # False for a partial (still being spoken)
     eou_delay: float | None = 0.0  # audio s from the last voiced frame to the close (None: end of stream)
     speculative: bool = False  # the utterance as it will be if the current silence lasts
-    continues: bool = False  # a piece of a long turn committed at a pause; the turn goes on (memory.Turns)
+    continues: bool = False  # a piece of a long turn committed at a pause; the turn goes on (memory.PiecedTurns)
 
     @property
     def duration(self) -> float:

@@ -92,7 +92,7 @@ _NO_AUDIO = np.zeros(0, np.float32)
 
 
 @dataclass
-class Assembled:
+class AssembledTurn:
     """What the turn assembler puts out: a final, the turn so far (a partial), or a pieced turn
     joined whole, with its `pieces` as heard (the second pass decodes a long one piece by piece)."""
 
@@ -100,7 +100,7 @@ class Assembled:
     pieces: tuple[Transcript, ...] = ()
 
 
-class Turns:
+class PiecedTurns:
     """The one assembler of pieced turns. A long turn is committed in pieces while it is spoken
     (`Utterance.continues`, see `SegmenterOptions.commit_after_s`), each transcribed at once; the
     steps and the record get the turn so far as a partial after each piece, and one final
@@ -121,7 +121,7 @@ class Turns:
         """What `assemble` puts out, without the pieces (for a caller that only emits)."""
         return [out.transcript for out in self.assemble(transcript)]
 
-    def assemble(self, transcript: Transcript) -> list[Assembled]:
+    def assemble(self, transcript: Transcript) -> list[AssembledTurn]:
         """A final transcript in; out: itself (a turn of one piece), the turn so far as a partial
         (a piece), or the whole turn as one final (its last piece, perhaps silent), with its pieces.
         A turn whose next piece never came (shed under load) goes out first, as it is."""
@@ -132,7 +132,7 @@ class Turns:
             if pieces and abs(u.start - pieces[-1].utterance.end) > 0.05:
                 cut, pieces = [self._close(u.speaker)], None
             if not in_pieces(u, bool(pieces)):
-                return cut + [Assembled(transcript)]
+                return cut + [AssembledTurn(transcript)]
             pieces = self._open.setdefault(u.speaker, [])
             pieces.append(transcript)
             first = pieces[0].utterance
@@ -145,7 +145,7 @@ class Turns:
             text = spoken(texts)
             if u.continues:
                 so_far = replace(u, id=first.id, start=first.start, final=False, continues=False)
-                return cut + [Assembled(Transcript(so_far, text))]
+                return cut + [AssembledTurn(Transcript(so_far, text))]
             return cut + [self._join(self._open.pop(u.speaker), text)]
 
     def close_all(self) -> list[Transcript]:
@@ -153,7 +153,7 @@ class Turns:
         with self._lock:
             return [self._close(speaker).transcript for speaker in list(self._open)]
 
-    def _close(self, speaker: Speaker) -> Assembled:
+    def _close(self, speaker: Speaker) -> AssembledTurn:
         pieces = self._open.pop(speaker)
         return self._join(pieces, spoken(self._texts.get(pieces[0].utterance.id, [])))
 
@@ -167,10 +167,10 @@ class Turns:
             return turn_id, spoken(self._texts[turn_id])
 
     @staticmethod
-    def _join(pieces: list[Transcript], text: str) -> Assembled:
+    def _join(pieces: list[Transcript], text: str) -> AssembledTurn:
         first, last = pieces[0].utterance, pieces[-1].utterance
         said = next((p.utterance for p in reversed(pieces) if p.text), last)  # its timeline: the last word
         audio = np.concatenate([p.utterance.audio for p in pieces])
         u = replace(last, id=first.id, start=first.start, audio=audio, timeline=said.timeline,
                     eou_delay=said.eou_delay if said is last else last.eou_delay, continues=False)
-        return Assembled(Transcript(utterance=u, text=text), tuple(pieces))
+        return AssembledTurn(Transcript(utterance=u, text=text), tuple(pieces))

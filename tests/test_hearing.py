@@ -220,43 +220,43 @@ def test_hotwords_do_not_leak_into_the_text():
 def test_pieces_of_a_long_turn_go_out_as_one_final_the_whole_turn():
     from dataclasses import replace
 
-    from pipeline.memory import Turns
+    from pipeline.memory import PiecedTurns
 
-    turns = Turns()
+    pieced = PiecedTurns()
     a, b = replace(utterance(10), continues=True), replace(utterance(11), start=2.0, end=4.0, continues=True)
     closing = replace(utterance(12), start=4.0, end=4.3)
-    [so_far] = turns.add(Transcript(a, "I mostly write quick scripts."))
+    [so_far] = pieced.add(Transcript(a, "I mostly write quick scripts."))
     assert not so_far.utterance.final and so_far.utterance.id == 10
-    turns.add(Transcript(b, "Unit tests are the job of software engineers,"))
-    [whole] = turns.add(Transcript(closing, ""))  # the turn ended in silence after its last piece
+    pieced.add(Transcript(b, "Unit tests are the job of software engineers,"))
+    [whole] = pieced.add(Transcript(closing, ""))  # the turn ended in silence after its last piece
     assert whole.utterance.final and whole.utterance.id == 10
     assert (whole.utterance.start, whole.utterance.end) == (0.0, 4.3)
     assert whole.text == "I mostly write quick scripts. Unit tests are the job of software engineers,"
     assert whole.utterance.timeline is b.timeline  # end of speech counts from the last words
-    assert turns.revise(11, "unit tests are the job of software engineers.") == (
+    assert pieced.revise(11, "unit tests are the job of software engineers.") == (
         10, "I mostly write quick scripts. unit tests are the job of software engineers.")
     alone = Transcript(utterance(13), "Yes.")
-    assert turns.add(alone) == [alone]
+    assert pieced.add(alone) == [alone]
 
 
-def offer_assembled(turns, second: SecondPass, transcript: Transcript) -> None:
+def offer_assembled(pieced, second: SecondPass, transcript: Transcript) -> None:
     """As the engine's worker does: what the turn assembler puts out is offered to the second pass."""
-    for out in turns.assemble(transcript):
+    for out in pieced.assemble(transcript):
         second.offer(out.transcript, out.pieces)
 
 
 def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
     from dataclasses import replace
 
-    from pipeline.memory import Turns
+    from pipeline.memory import PiecedTurns
 
-    echo, turns = Echo(), Turns()
+    echo, pieced = Echo(), PiecedTurns()
     second = SecondPass(echo, SecondPassOptions(min_words_kept=0.0))  # Echo's text is short
-    offer_assembled(turns, second, Transcript(replace(utterance(20), continues=True), "I mostly write quick scripts."))
-    offer_assembled(turns, second, Transcript(replace(utterance(21), start=2.0, end=4.0, continues=True),
+    offer_assembled(pieced, second, Transcript(replace(utterance(20), continues=True), "I mostly write quick scripts."))
+    offer_assembled(pieced, second, Transcript(replace(utterance(21), start=2.0, end=4.0, continues=True),
                                               "Tests are not my job."))
     assert second.waiting == 0  # the turn goes on
-    offer_assembled(turns, second, Transcript(replace(utterance(22), start=4.0, end=4.3), ""))  # ended in silence
+    offer_assembled(pieced, second, Transcript(replace(utterance(22), start=4.0, end=4.3), ""))  # ended in silence
     revision = second.run_one()
     assert revision.whole_turn and revision.utterance_id == 20
     assert echo.calls == [(20, "")] and second.waiting == 0
@@ -265,12 +265,12 @@ def test_second_pass_hears_a_turn_that_came_in_pieces_whole():
 def test_second_pass_hears_a_turn_too_long_for_one_window_piece_by_piece():
     from dataclasses import replace
 
-    from pipeline.memory import Turns
+    from pipeline.memory import PiecedTurns
 
-    echo, turns = Echo(), Turns()
+    echo, pieced = Echo(), PiecedTurns()
     second = SecondPass(echo, SecondPassOptions(min_words_kept=0.0, max_turn_s=3.0))
-    offer_assembled(turns, second, Transcript(replace(utterance(40), continues=True), "First part."))
-    offer_assembled(turns, second, Transcript(replace(utterance(41), start=2.0, end=4.0), "Second part."))
+    offer_assembled(pieced, second, Transcript(replace(utterance(40), continues=True), "First part."))
+    offer_assembled(pieced, second, Transcript(replace(utterance(41), start=2.0, end=4.0), "Second part."))
     revisions = [second.run_one(), second.run_one()]
     assert [(r.utterance_id, r.whole_turn) for r in revisions] == [(40, False), (41, False)]
 
@@ -278,12 +278,12 @@ def test_second_pass_hears_a_turn_too_long_for_one_window_piece_by_piece():
 def test_a_turn_whose_end_was_shed_goes_out_before_the_next_utterance():
     from dataclasses import replace
 
-    from pipeline.memory import Turns
+    from pipeline.memory import PiecedTurns
 
-    turns = Turns()
-    turns.add(Transcript(replace(utterance(30), continues=True), "We never checked."))
+    pieced = PiecedTurns()
+    pieced.add(Transcript(replace(utterance(30), continues=True), "We never checked."))
     later = Transcript(replace(utterance(33), start=9.0, end=11.0), "Are you married?")
-    cut, after = turns.add(later)  # the turn's next piece was shed: it ends as it is
+    cut, after = pieced.add(later)  # the turn's next piece was shed: it ends as it is
     assert cut.utterance.final and cut.utterance.id == 30 and cut.text == "We never checked."
     assert after is later
 

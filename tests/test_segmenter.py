@@ -122,7 +122,7 @@ def test_monologue_split_below_maximum(monologue, monologue_options, monologue_p
     for u in monologue_pieces:
         assert u.duration <= limit + 1e-9, u.duration
     for u in monologue_pieces[:-1]:
-        assert u.continues  # pieces of one turn (pipeline.memory.Turns joins them)
+        assert u.continues  # pieces of one turn (pipeline.memory.PiecedTurns joins them)
         assert np.sqrt(np.mean(u.audio**2)) > 0.01  # each piece has speech in it
     # The last one ends the turn: its last words, or silence when the turn ended at a piece's pause.
     assert not monologue_pieces[-1].continues

@@ -107,7 +107,7 @@ class SecondPass:
 
     def offer(self, final: Transcript, pieces: Sequence[Transcript] = ()) -> None:
         """A final the first pass made, decoded again later if it waits its turn. A pieced turn
-        comes whole with its `pieces` (assembled by the engine, `memory.Turns`): decoded whole when
+        comes whole with its `pieces` (assembled by the engine, `memory.PiecedTurns`): decoded whole when
         it is no longer than `max_turn_s`, else piece by piece. Partials are not offered."""
         u = final.utterance
         if not u.final or u.speculative:

@@ -60,7 +60,7 @@ class LatencyRun:
 
 def utterances_of(path: Path, speakers: list[str], options: SegmenterOptions | None = None):
     """All final utterances of a file, in the order a live segmenter would emit them; a long turn
-    whole, as the engine's final for it (its pieces are joined, `pipeline.memory.Turns`)."""
+    whole, as the engine's final for it (its pieces are joined, `pipeline.memory.PiecedTurns`)."""
     duration, events = segment_file(path, speakers, options or SegmenterOptions(commit_after_s=0.0))
     return duration, [u for u, _ in events if not u.speculative]
 
@@ -167,12 +167,12 @@ class _FileRun:
     """One file's utterances as the engine's worker would handle them, timed on the audio clock."""
 
     def __init__(self, run, source, transcriber, step, voices, end_of_turn, second) -> None:
-        from pipeline.memory import Speculation, Turns
+        from pipeline.memory import PiecedTurns, Speculation
 
         self.run, self.source, self.transcriber, self.step, self.voices = run, source, transcriber, step, voices
         self.end_of_turn, self.second = end_of_turn, second
         self.speculation = Speculation()
-        self.turns = Turns()  # what the second pass is offered: finals, pieced turns whole
+        self.pieced_turns = PiecedTurns()  # what the second pass is offered: finals, pieced turns whole
         self.end_at: dict[str, tuple[int, int, float]] = {}  # speaker -> (id, samples, audio time due)
         self.timings: list[_Final] = []
         self.piece: dict[str, tuple[dict, float]] = {}  # speaker -> (ms of its last piece, audio time emitted)
@@ -214,7 +214,7 @@ class _FileRun:
             self._maybe_end_turn(transcript, at + asr_wait / 1000)  # its text is ready then
         piece = self.piece.pop(u.speaker, None)
         if piece is not None and not u.continues and not transcript.text and piece[0]["end_of_speech"] is not None:
-            # The turn ends with a silent piece: the whole turn goes out now (memory.Turns).
+            # The turn ends with a silent piece: the whole turn goes out now (memory.PiecedTurns).
             piece[0]["end_of_speech"] += (at - piece[1]) * 1000 + asr_wait
         elif piece is not None:
             piece[0]["end_of_speech"] = None  # the turn went on: that piece was not the end of speech
@@ -270,7 +270,7 @@ class _FileRun:
             turn.append(u.id)
         if not u.continues:
             self.turn.pop(u.speaker, None)
-        for out in self.turns.assemble(transcript):
+        for out in self.pieced_turns.assemble(transcript):
             self.second.offer(out.transcript, out.pieces)
         started = time.perf_counter()
         revision = self.second.run_one()

@@ -148,31 +148,31 @@ class Heard:
 
 def hear(audio: np.ndarray, transcriber, segmenter_options=None,
          second_pass: SecondPassOptions | None = None) -> Heard:
-    """Segmenter -> transcriber -> turns, as live: the finals' first texts, then each revised by the
+    """Segmenter -> transcriber -> pieced turns, as live: the finals' first texts, then each revised by the
     engine's second pass (`SecondPassOptions`, the engine's defaults unless given; disabled: none)."""
     from pipeline.audio.second_pass import SecondPass
     from pipeline.audio.segmenter import Segmenter
-    from pipeline.memory import Turns
+    from pipeline.memory import PiecedTurns
 
     second_pass = second_pass or SecondPassOptions()
     seg = Segmenter(SPEAKER, segmenter_options)
     transcriber.reset()  # each question is a session of its own: no context from the last one
-    turns, revisions = Turns(), SecondPass(transcriber, second_pass)
+    pieced, revisions = PiecedTurns(), SecondPass(transcriber, second_pass)
     utterances = [*seg.feed(np.concatenate([audio, np.zeros(SAMPLE_RATE, np.float32)])), *seg.flush()]
     finals: dict[int, str] = {}
     for u in utterances:
         if u.speculative:
             continue
         transcript = transcriber.transcribe(u)
-        finals |= {t.utterance.id: t.text for t in turns.add(transcript) if t.utterance.final}
+        finals |= {t.utterance.id: t.text for t in pieced.add(transcript) if t.utterance.final}
         if second_pass.enabled:
             revisions.offer(transcript)
-    finals |= {t.utterance.id: t.text for t in turns.close_all()}
+    finals |= {t.utterance.id: t.text for t in pieced.close_all()}
     settled = dict(finals)
     while revisions.waiting:  # after every first text: what the user saw first, then what stands
         revision = revisions.run_one()
         if revision is not None:
-            uid, text = turns.revise(revision.utterance_id, revision.text, revision.whole_turn)
+            uid, text = pieced.revise(revision.utterance_id, revision.text, revision.whole_turn)
             settled[uid] = text
     return Heard([t for t in finals.values() if t], [t for t in settled.values() if t])
 
