@@ -232,5 +232,5 @@ def build_voice_splitter(labeler, options: VoiceSplitOptions | None = None) -> V
     """A splitter sharing the labeler's voice model and session voices; the labeler then reuses
     the splitter's vectors."""
     splitter = VoiceSplitter(labeler.encoder, options, space=labeler)
-    labeler.precomputed = splitter.vectors
+    labeler.reuse_vectors(splitter.vectors)
     return splitter

@@ -89,17 +89,22 @@ class VoiceLabeler:
         self.heard: list[_Heard] = []
         self._pending: list[SpeakerRevision] = []
         self._interviewer: set[int] = set()  # utterances last named interviewer: the role sticks to them
-        self.precomputed: dict[int, np.ndarray] = {}  # utterance id -> voice vector (from the splitter)
+        self._precomputed: dict[int, np.ndarray] = {}  # utterance id -> voice vector (see reuse_vectors)
         self._space: tuple[np.ndarray, np.ndarray] | None = None
 
     def fresh(self, text: SpeakerLabeler) -> "VoiceLabeler":
         """A labeler for the next interview: the same voice model, no voices heard yet."""
         return VoiceLabeler(self.encoder, text, self.opts)
 
+    def reuse_vectors(self, vectors: dict[int, np.ndarray]) -> None:
+        """Read utterances' voice vectors from `vectors` (utterance id -> vector, filled by the voice
+        splitter, which embeds the same audio before ASR) instead of embedding them again."""
+        self._precomputed = vectors
+
     def label_speaker(self, transcript: Transcript) -> Speaker:
         u = transcript.utterance
         started = time.monotonic()
-        vector = self.precomputed.pop(u.id, None)
+        vector = self._precomputed.pop(u.id, None)
         if vector is None:
             vector = self.encoder.embed(u.audio)
         u.timeline.extra_ms["voice"] = round((time.monotonic() - started) * 1000.0, 1)
