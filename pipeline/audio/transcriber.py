@@ -10,22 +10,22 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.language import AUTO, Detected, SpeakerLanguages, check_model_hears, model_for
 from pipeline.audio.speaker_text import SpeakerText
+from pipeline.audio.speech_gates import SpeakerLevels, SpeechGates
 from pipeline.audio.text_guards import (  # noqa: F401 (drop_prompt_echo, has_loop: imported from here too)
-    _normal,
     collapse_repeats,
     cut_repeat,
     drop_prompt_echo,
     has_loop,
 )
 from pipeline.errors import ModelNotFoundError, S2QError
-from pipeline.events import Transcript, Utterance
+from pipeline.events import UNKNOWN, Transcript, Utterance
 from pipeline.models import resolve_model
 
 
@@ -42,10 +42,8 @@ class TranscriberOptions:
       compute_type: CTranslate2 compute type; `default` picks int8 on CPU, float16 on CUDA.
       cpu_threads: CTranslate2 threads; 0: half the CPU cores, at least one (`default_cpu_threads`).
       beam_size: 1 is greedy decoding, the fastest.
-      no_speech_threshold, log_prob_threshold: a segment is silence when Whisper's
-        no-speech probability is above the first and its mean log-probability below the second.
-      compression_ratio_threshold: text that compresses better than this is a loop.
-      min_rms_dbfs: quieter utterances are not sent to Whisper at all.
+      gates: when decoded text is not taken as speech (silence, noise, laughter, the other
+        side's voice leaking in): `pipeline.audio.speech_gates.SpeechGates`.
       fit_window: encode only the utterance (plus `window_pad_s` of silence) instead of
         Whisper's fixed 30 s window. CTranslate2's encoder accepts shorter inputs, and
         its cost grows with the input length, so short utterances get much cheaper.
@@ -67,10 +65,7 @@ class TranscriberOptions:
     cpu_threads: int = 0
     beam_size: int = 1
     language: str = "en"
-    no_speech_threshold: float = 0.6
-    log_prob_threshold: float = -1.0
-    compression_ratio_threshold: float = 2.4
-    min_rms_dbfs: float = -45.0
+    gates: SpeechGates = field(default_factory=SpeechGates)
     fit_window: bool = True
     window_pad_s: float = 1.0
     min_window_s: float = 3.0
@@ -79,16 +74,6 @@ class TranscriberOptions:
 
     def __post_init__(self) -> None:
         self.model = model_for(self.language, self.model)
-
-
-# Phrases Whisper was trained on from video captions; said to a silent mic, they are noise.
-HALLUCINATIONS = re.compile(
-    r"thanks? (you )?for watching|please subscribe|like and subscribe|subscribe to (my|our|the) channel"
-    r"|see you in the next video|subtitles by|captions by|transcribed by|amara\.org",
-    re.IGNORECASE,
-)
-# Short fillers Whisper emits for noise; kept only when Whisper is sure speech is there.
-FILLERS = {"you", "thank you", "thanks", "bye", "okay", "oh", "so", "uh", "um", "hmm", "the"}
 
 
 class Transcriber:
@@ -116,6 +101,7 @@ class Transcriber:
         self.languages = SpeakerLanguages() if self.opts.language == AUTO else None
         self._toks: dict[str | None, object] = {}  # language -> Whisper tokenizer
         self.said = SpeakerText(self.opts.context_chars)  # each speaker's recent final text, the next prompt
+        self.levels = SpeakerLevels(self.opts.gates)  # each side's usual voice level: the bleed gate
         self._twins: dict[str, Transcriber] = {}  # model -> its twin (idle priority)
         self._siblings: dict[str, Transcriber] = {}  # model -> a transcriber on it (normal priority)
 
@@ -150,6 +136,7 @@ class Transcriber:
     def reset(self) -> None:
         """Forget every speaker's context and language (a new session or file)."""
         self.said.clear()
+        self.levels.clear()
         if self.languages is not None:
             self.languages.clear()
 
@@ -169,11 +156,16 @@ class Transcriber:
         utterance.timeline.stamp("asr_start")
         context = self.said.prompt(utterance.speaker)
         language, detected = self.language_of(utterance)
-        text, reason = self._guarded_text(utterance.audio, context, language=language)
-        text = self._without_echo(text, context, utterance.duration)
-        reason = reason if text else (reason or "echo of the prompt")
+        if utterance.speaker != UNKNOWN and self.levels.bleed(utterance.speaker, utterance.audio):
+            text, reason = "", "the other side's voice, leaking in"  # a side's own channel only
+        else:
+            text, reason = self._guarded_text(utterance.audio, context, language=language)
+            text = self._without_echo(text, context, utterance.duration)
+            reason = reason if text else (reason or "echo of the prompt")
         if utterance.final and not utterance.speculative:
             self.remember(utterance, text)
+            if text and utterance.speaker != UNKNOWN:
+                self.levels.heard(utterance.speaker, utterance.audio)
         utterance.timeline.stamp("asr_done")
         return Transcript(utterance=utterance, text=text, dropped_reason=reason, detected_language=detected)
 
@@ -192,24 +184,19 @@ class Transcriber:
 
     def _guarded_text(self, audio: np.ndarray, context: str = "", beam_size: int | None = None,
                       fit_window: bool | None = None, language: str | None = None) -> tuple[str, str | None]:
+        gates = self.opts.gates
         rms = float(np.sqrt(np.mean(audio * audio))) if len(audio) else 0.0
-        if rms < 10 ** (self.opts.min_rms_dbfs / 20):
+        if rms < 10 ** (gates.min_rms_dbfs / 20):
             return "", "too quiet"
         kept, reasons = [], []
         for seg in self._decode(audio, context, beam_size, fit_window, language):
             text = seg.text.strip()
             if not text:
                 continue
-            if seg.no_speech_prob > self.opts.no_speech_threshold and seg.avg_logprob < self.opts.log_prob_threshold:
-                reasons.append("no speech")
-                continue
-            if seg.compression_ratio > self.opts.compression_ratio_threshold:
+            if seg.compression_ratio > gates.compression_ratio_threshold:
                 text = collapse_repeats(text)
-            if HALLUCINATIONS.search(text):
-                reasons.append("caption hallucination")
-                continue
-            if _normal(text) in FILLERS and (seg.no_speech_prob > 0.2 or seg.avg_logprob < -0.7):
-                reasons.append("filler on noise")
+            if (why := gates.segment_reason(text, seg.no_speech_prob, seg.avg_logprob)) is not None:
+                reasons.append(why)
                 continue
             kept.append(text)
         text = collapse_repeats(" ".join(kept))
@@ -224,7 +211,7 @@ class Transcriber:
             decoded = self._decode_fitted(audio, context, beam_size, language)
             # In a short window Whisper often says the utterance, then starts it again: keep the first time.
             decoded.text = cut_repeat(decoded.text)
-            if decoded.compression_ratio <= self.opts.compression_ratio_threshold and not has_loop(decoded.text):
+            if decoded.compression_ratio <= self.opts.gates.compression_ratio_threshold and not has_loop(decoded.text):
                 return [decoded]
             # a loop: fall back to the standard path with its temperature fallback
         return self._decode_standard(audio, context, beam_size, language)
@@ -288,9 +275,9 @@ class Transcriber:
                 without_timestamps=True,
                 vad_filter=False,
                 temperature=(0.0, 0.4, 0.8),
-                compression_ratio_threshold=self.opts.compression_ratio_threshold,
-                log_prob_threshold=self.opts.log_prob_threshold,
-                no_speech_threshold=self.opts.no_speech_threshold,
+                compression_ratio_threshold=self.opts.gates.compression_ratio_threshold,
+                log_prob_threshold=self.opts.gates.log_prob_threshold,
+                no_speech_threshold=self.opts.gates.no_speech_threshold,
             )
             return list(segments)
         except RuntimeError as exc:
