@@ -37,16 +37,6 @@ CHECK = ("trn06", "trn07", "trn08", "trn09")  # reported beside, not tuned on
 CHUNK = 4800  # samples fed at a time (0.3 s), as a capture callback delivers them
 
 
-class NoWords:
-    """The text labeler's place with nothing a bank knows: every vote is `unknown`."""
-
-    def label_speaker(self, transcript) -> str:
-        return "unknown"
-
-    def revisions(self) -> list:
-        return []
-
-
 @dataclass
 class Variant:
     """One way of telling voices apart, run over every file.
@@ -65,7 +55,7 @@ def shipped() -> tuple:
     from pipeline.audio.voice_split import build_voice_splitter
     from pipeline.interview.speakers import build_voice_labeler
 
-    labeler = build_voice_labeler(NoWords())
+    labeler = build_voice_labeler(None)  # no text evidence: voices told apart, never named
     return labeler, build_voice_splitter(labeler)
 
 

@@ -154,8 +154,15 @@ def test_unknown_speaker_settled_as_candidate_keeps_its_red_flag_once(step):
     assert [f.id for f in step.advisor.state.flags] == ["no-monitoring"] and step.advisor.state.asked == []
 
 
+def test_a_voice_told_apart_but_not_named_is_checked_as_both_sides(step):
+    events = run_step(step, [said(NO_MONITORING, "speaker-2", 0)])
+    assert [f.speaker for f in of(events, RedFlagEvent)] == ["speaker-2"]  # it may be the candidate
+    events = run_step(step, [said(NO_MONITORING, "interviewer", 0, revision=1)])
+    assert [w.reason for w in of(events, WithdrawnEvent)] == ["speaker"]  # named: not the candidate's after all
+
+
 def test_a_question_settled_later_counts_as_asked_once(step):
-    run_step(step, [said(DRIFT, "speaker-3", 0), said(NO_MONITORING, "candidate", 1)])
+    run_step(step, [said(DRIFT, "candidate", 0), said(NO_MONITORING, "candidate", 1)])  # taken for the candidate
     assert step.advisor.state.asked == []
     events = run_step(step, [said(DRIFT, "interviewer", 0, revision=1)])
     (asked,) = of(events, QuestionAskedEvent)

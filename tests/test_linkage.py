@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.audio.linkage import flat_clusters
+from pipeline.audio.linkage import average_cut, flat_clusters
 
 
 def _partition(labels) -> set[frozenset[int]]:
@@ -23,9 +23,9 @@ def test_same_partition_as_scipy_average_cosine(seed, t):
     centres = rng.standard_normal((3, 32))
     x = centres[rng.integers(0, 3, 60)] + rng.standard_normal((60, 32)) * (0.3 + 0.3 * seed)
     expected = hierarchy.fcluster(hierarchy.linkage(x, "average", metric="cosine"), t, "distance")
-    assert _partition(flat_clusters(x, t)) == _partition(expected)
+    assert _partition(average_cut(x, t)) == _partition(expected) == _partition(flat_clusters(x, t))
 
 
 def test_one_and_no_vector():
-    assert flat_clusters(np.ones((1, 4)), 0.5).tolist() == [1]
+    assert flat_clusters(np.ones((1, 4)), 0.5).tolist() == average_cut(np.ones((1, 4)), 0.5).tolist() == [1]
     assert flat_clusters(np.ones((0, 4)), 0.5).tolist() == []

@@ -33,7 +33,7 @@ from benchmarks.speakers import (
     write_wav,
 )
 from pipeline.events import SpeakerRevision, Transcript, TranscriptEvent, Utterance
-from pipeline.interview.speakers import SpeakerOptions, VoiceLabeler
+from pipeline.interview.speakers import NoTextEvidence, SpeakerOptions, VoiceLabeler
 from pipeline.report.record import load_record
 
 DEMO_TURNS = SCRIPT["turns"][:12]  # 75 s: greetings, two bank questions, an age question, the accuracy-only flag
@@ -105,7 +105,7 @@ def utterance(uid: int, voice: int, seconds: float = 5.0) -> Transcript:
 
 def test_roles_come_from_votes_earlier_utterances_are_revised_and_a_third_voice_stays_apart():
     labeler = VoiceLabeler(FakeVoices(), FakeText({1: "interviewer"}), SpeakerOptions())
-    assert labeler.label_speaker(utterance(0, voice=0)) == "unknown"  # one voice, no evidence yet
+    assert labeler.label_speaker(utterance(0, voice=0)) == "speaker-1"  # a voice, not named yet
     assert labeler.revisions() == []
     assert labeler.label_speaker(utterance(1, voice=0)) == "interviewer"  # asked a bank question
     revised = labeler.revisions()
@@ -115,6 +115,23 @@ def test_roles_come_from_votes_earlier_utterances_are_revised_and_a_third_voice_
         labeler.label_speaker(utterance(uid, voice=uid % 2))
     assert labeler.label_speaker(utterance(7, voice=2)) == "speaker-3"  # a panel's third voice
     assert {h.speaker for h in labeler.heard[:7]} == {"interviewer", "candidate"}
+
+
+def test_voices_are_told_apart_at_once_without_any_text_evidence():
+    from pipeline.sinks.labels import speaker_label
+
+    labeler = VoiceLabeler(FakeVoices(), NoTextEvidence(), SpeakerOptions())
+    labels = [labeler.label_speaker(utterance(uid, voice=uid % 2)) for uid in range(4)]
+    assert labels == ["speaker-1", "speaker-2", "speaker-1", "speaker-2"]
+    assert labeler.label_speaker(utterance(4, voice=0, seconds=0.5)) == "speaker-1"  # short, but like voice 1
+    assert labeler.revisions() == []  # nothing named, nothing renamed
+    assert [speaker_label(s) for s in ("speaker-2", "candidate", "unknown")] == ["Speaker 2", "Candidate", "Speaker"]
+
+
+def test_a_voice_is_capped_at_the_expected_number_of_people():
+    labeler = VoiceLabeler(FakeVoices(), NoTextEvidence(), SpeakerOptions(max_voices=2))
+    labels = {labeler.label_speaker(utterance(uid, voice=uid % 3)) for uid in range(6)}
+    assert labels == {"speaker-1", "speaker-2"}
 
 
 def test_candidate_quoting_a_question_once_does_not_take_the_interviewer_role():

@@ -21,8 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage  # imported before audio: ~0.2 s
-
+from pipeline.audio.linkage import voice_groups
 from pipeline.audio.voices import VoiceEncoder, unit
 from pipeline.events import UNKNOWN, Speaker, SpeakerRevision, Transcript
 from pipeline.steps import SpeakerLabeler
@@ -33,27 +32,37 @@ class SpeakerOptions:
     """Online clustering of voices.
 
     Attributes:
-      join: cosine similarity to a cluster's centroid needed to join it (demo: same voice
-        0.84-0.99, different voices at most 0.54).
+      raw_split: average cosine distance (0-2) between the voice vectors of two groups above which
+        they are two voices. Real speech (nine meeting excerpts, `benchmarks.real_speakers`):
+        one person's utterances 0.07-0.32 apart, two people's 0.21-0.52; 0.20-0.25 did best on
+        the tuning files (0.30-0.40 gave one label per file).
       min_new_s: an utterance shorter than this never opens a cluster (its vector is noisy);
         it joins the nearest cluster if that is at least `join_short` similar, else stays `unknown`.
       join_short: the looser bar for short utterances.
-      min_voice_s: a cluster with less speech than this is not named by exclusion and is not
-        reported as an extra voice (`unknown` instead): one stray vector is not a person.
+      min_voice_s: a cluster with less speech than this is not named by exclusion (a role).
+      min_shown_s: a cluster with at least this much speech is shown as `speaker-N` until it is
+        named; less stays `unknown`.
       switch_margin: how many more interviewer votes another voice needs to take the role over.
-      settle_after: from this many long utterances on, all of them are clustered again each time
-        (vectors centred on their mean, average linkage); before that, greedily with `join`.
-      split: cosine distance (0-2) between centred clusters above which they stay apart
+      settle_after: from this many long utterances on, groups may also part around the session's
+        mean voice (`split`), which synthetic voices need.
+      split: cosine distance (0-2) between centred groups above which they stay apart
         (espeak voices: 1.0 over-splits, 1.1 and 1.2 separate them; the demo's at all three).
+      min_split_utterances: long utterances needed on each side of a split found only once centred
+        (with 2, one real speaker's 30 s became three voices; 3 and 4 never split one).
+      max_voices: at most this many voices (the closest merged): an interview has two or three
+        people, a meeting a few more.
     """
 
-    join: float = 0.70
+    raw_split: float = 0.25
     min_new_s: float = 1.5
     join_short: float = 0.60
     min_voice_s: float = 4.0
+    min_shown_s: float = 1.5
     switch_margin: int = 2
     settle_after: int = 4
     split: float = 1.1
+    min_split_utterances: int = 3
+    max_voices: int = 4
 
 
 @dataclass
@@ -130,7 +139,7 @@ class VoiceLabeler:
 
     def _voices(self, names: dict[int, str]) -> tuple[np.ndarray, np.ndarray] | None:
         long = [h.vector for h in self.heard if h.seconds >= self.opts.min_new_s]
-        if len(long) < self.opts.settle_after or len(names) < 2:
+        if len(long) < self.opts.settle_after or not {"interviewer", "candidate"} <= set(names.values()):
             return None
         centre = np.mean(long, axis=0)
         rows = [unit(np.mean([self.heard[i].vector for i in c.members], axis=0) - centre)
@@ -143,36 +152,24 @@ class VoiceLabeler:
         return out
 
     def _cluster(self) -> None:
-        """Every utterance heard so far, clustered again: long ones by their voices, short ones
-        joined to the nearest cluster. Once `settle_after` long utterances are in, vectors are
-        centred on their mean first: synthetic or similar voices all sit in one corner of the
-        space (cosine 0.85-0.95 between two espeak voices) and only differ around it."""
-        long = [i for i, h in enumerate(self.heard) if h.seconds >= self.opts.min_new_s]
+        """Every utterance heard so far, clustered again (`linkage.voice_groups`): long ones by their
+        voices, short ones joined to the nearest cluster. Centred splits (for synthetic voices, which
+        all sit in one corner of the space) count once `settle_after` long utterances are in."""
+        o = self.opts
+        long = [i for i, h in enumerate(self.heard) if h.seconds >= o.min_new_s]
         vectors = np.array([self.heard[i].vector for i in long]).reshape(len(long), len(self.heard[-1].vector))
-        if len(long) >= self.opts.settle_after:
-            centred = unit(vectors - vectors.mean(axis=0))
-            groups = fcluster(linkage(centred, "average", metric="cosine"), self.opts.split, "distance")
-        else:
-            groups, centroids = [], []
-            for v in vectors:
-                sims = [float(unit(c) @ v) for c in centroids]
-                if sims and max(sims) >= self.opts.join:
-                    k = int(np.argmax(sims))
-                    centroids[k] = centroids[k] + v
-                else:
-                    k = len(centroids)
-                    centroids.append(v.copy())
-                groups.append(k)
+        centred = o.split if len(long) >= o.settle_after else None
+        groups = voice_groups(vectors, o.raw_split, centred, o.min_split_utterances, o.max_voices)
         order: dict[int, int] = {}  # group -> cluster number, by first appearance
         for i, g in zip(long, groups):
             self.heard[i].cluster = order.setdefault(int(g), len(order) + 1)
         members = {n: [i for i in long if self.heard[i].cluster == n] for n in order.values()}
         centroids = {n: unit(np.sum([self.heard[i].vector for i in m], axis=0)) for n, m in members.items()}
         for i, h in enumerate(self.heard):
-            if h.seconds < self.opts.min_new_s:
+            if h.seconds < o.min_new_s:
                 sims = {n: float(c @ h.vector) for n, c in centroids.items()}
                 best = max(sims, key=sims.get, default=None)
-                h.cluster = best if best is not None and sims[best] >= self.opts.join_short else None
+                h.cluster = best if best is not None and sims[best] >= o.join_short else None
                 if h.cluster is not None:
                     members[h.cluster].append(i)
         self.clusters = []
@@ -190,7 +187,9 @@ class VoiceLabeler:
         takes the role only when it leans `switch_margin` votes more (a candidate who restates a
         question votes wrongly now and then). The candidate is the other voice that leans their
         way, or failing that the largest other voice; whichever role is known first, the largest
-        other voice takes the second.
+        other voice takes the second. Once both are known, a further voice leaning the candidate's
+        way is the candidate too (one person split in two); any other voice with `min_shown_s` of
+        speech is `speaker-N` (N: its order of appearance), named or not yet.
         """
         held = [c for c in self.clusters if self._interviewer & set(c.members)]
         interviewer = max(held, key=lambda c: len(self._interviewer & set(c.members)), default=None)
@@ -212,12 +211,28 @@ class VoiceLabeler:
             interviewer = largest([candidate])
         self._interviewer = set(interviewer.members) if interviewer is not None else set()
         names = {c.number: role for c, role in ((interviewer, "interviewer"), (candidate, "candidate")) if c}
-        for c in self.clusters if len(names) == 2 else []:  # a third voice once both roles are known
-            if c.number not in names and c.seconds >= self.opts.min_voice_s:
+        for c in self.clusters:
+            if c.number in names:
+                continue
+            if candidate is not None and interviewer is not None and c.lean("candidate") > 0:
+                names[c.number] = "candidate"  # one person heard as two voices (a radio voice did that)
+            elif c.seconds >= self.opts.min_shown_s:  # no role yet, or a panel's third voice: apart all the same
                 names[c.number] = f"speaker-{c.number}"
         return names
 
 
-def build_voice_labeler(text: SpeakerLabeler, options: SpeakerOptions | None = None) -> VoiceLabeler:
-    """Loads and warms the voice model before any audio (a missing model fails here, not mid-call)."""
-    return VoiceLabeler(VoiceEncoder().warm_up(), text, options)
+class NoTextEvidence:
+    """The text labeler's place when nothing is matched (`--no-advice`, or talk no bank knows): every
+    vote is `unknown`, so voices are told apart (`speaker-N`) but never named."""
+
+    def label_speaker(self, transcript: Transcript) -> Speaker:
+        return UNKNOWN
+
+    def revisions(self) -> list[SpeakerRevision]:
+        return []
+
+
+def build_voice_labeler(text: SpeakerLabeler | None, options: SpeakerOptions | None = None) -> VoiceLabeler:
+    """Loads and warms the voice model before any audio (a missing model fails here, not mid-call);
+    `text` None: no text evidence (`NoTextEvidence`)."""
+    return VoiceLabeler(VoiceEncoder().warm_up(), text or NoTextEvidence(), options)

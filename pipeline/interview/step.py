@@ -46,10 +46,11 @@ EARLY_SPEAKERS = ("interviewer", UNKNOWN)  # whose partial speech is checked for
 
 def for_speaker(result: MatchResult, speaker: str) -> MatchResult:
     """The hits that count for who said it: an interviewer asks questions (lawful or not), a
-    candidate raises red flags, an `unknown` speaker is taken as both until settled; an extra
-    voice (`speaker-3`) as neither."""
-    interviewer = speaker == UNKNOWN or speaker.startswith("interviewer")
-    candidate = speaker in (UNKNOWN, "candidate")
+    candidate raises red flags; an `unknown` speaker, or a voice told apart but not named
+    (`speaker-2`: either role, or a panel's third person), is taken as both until settled."""
+    unnamed = speaker == UNKNOWN or speaker.startswith("speaker-")
+    interviewer = unnamed or speaker.startswith("interviewer")
+    candidate = unnamed or speaker == "candidate"
     return MatchResult(speaker=speaker, text=result.text, timings_ms=result.timings_ms,
                        questions=list(result.questions) if interviewer else [],
                        compliance=list(result.compliance) if interviewer else [],

@@ -15,7 +15,7 @@ from pipeline.events import UNKNOWN
 from pipeline.report.actions import clicked_questions
 from pipeline.report.record import Session, number
 from pipeline.report.render import render_report
-from pipeline.sinks.labels import SPEAKER_LABEL, clock
+from pipeline.sinks.labels import SPEAKER_LABEL, clock, speaker_label
 
 if TYPE_CHECKING:
     from pipeline.retrieval.schema import Bank
@@ -52,7 +52,9 @@ def render_html(session: Session, bank: Bank | None = None) -> str:
 
 def timeline_svg(session: Session, bank: Bank | None = None) -> str:
     finals = session.transcripts
-    speakers = [s for s in SPEAKER_LABEL if any(e.get("speaker") == s for e in finals)] or ["interviewer", "candidate"]
+    heard = {str(e.get("speaker")) for e in finals}
+    speakers = ([s for s in SPEAKER_LABEL if s in heard] + sorted(heard - set(SPEAKER_LABEL) - {"None"})
+                or ["interviewer", "candidate"])  # named roles first, then voices told apart (speaker-N)
     rows = speakers + ["questions", "alerts"]
     duration = max(session.duration, 1.0)
     height = ROW_H * len(rows) + 24
@@ -65,7 +67,7 @@ def timeline_svg(session: Session, bank: Bank | None = None) -> str:
 
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
               'aria-label="Timeline of the interview">')]
-    labels = {**SPEAKER_LABEL, "questions": "Questions", "alerts": "Alerts"}
+    labels = {**{s: speaker_label(s) for s in speakers}, "questions": "Questions", "alerts": "Alerts"}
     for row in rows:
         parts.append(f'<text x="4" y="{y(row) + 17}">{html.escape(labels[row])}</text>'
                      f'<rect x="{LEFT}" y="{y(row) + 4}" width="{WIDTH - LEFT - 10}" height="{ROW_H - 8}" fill="#f1f3f5"/>')
@@ -73,7 +75,7 @@ def timeline_svg(session: Session, bank: Bank | None = None) -> str:
     for e in finals:
         row = e.get("speaker") if e.get("speaker") in speakers else speakers[0]
         width = max(x(e.get("end")) - x(e.get("start")), 1.0)
-        tip = f"{clock(e.get('start'))} {SPEAKER_LABEL.get(row, row)}: {e.get('text', '')}"
+        tip = f"{clock(e.get('start'))} {speaker_label(row)}: {e.get('text', '')}"
         parts.append(f'<rect x="{x(e.get("start"))}" y="{y(row) + 6}" width="{width}" height="{ROW_H - 12}" '
                      f'fill="{colours.get(row, "#6b5b95")}"><title>{html.escape(tip)}</title></rect>')
     for q in session.settled("question_asked") + clicked_questions(session, bank):

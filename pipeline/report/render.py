@@ -12,7 +12,7 @@ from pipeline.events import SPEAKERS, UNKNOWN, StatusState
 from pipeline.report.actions import BY_CLICK, clicked_questions
 from pipeline.report.markdown import blockquote, code, md, ordered, percentages, plural
 from pipeline.report.record import Session, number
-from pipeline.sinks.labels import SPEAKER_LABEL, clock
+from pipeline.sinks.labels import clock, speaker_label
 
 if TYPE_CHECKING:  # the bank (pydantic) is only needed when a caller passes one
     from pipeline.retrieval.schema import Bank
@@ -209,7 +209,7 @@ def _talk_time(session: Session) -> str:
     shares = percentages([seconds[s] for s in speakers])
     lines += ["", "| Speaker | Speech | Share | Words |", "|---|---:|---:|---:|"]
     for who, share in zip(speakers, shares):
-        lines.append(f"| {SPEAKER_LABEL.get(who, md(who))} | {seconds[who]:.1f} s | {share}% | {words[who]} |")
+        lines.append(f"| {md(speaker_label(who))} | {seconds[who]:.1f} s | {share}% | {words[who]} |")
     lines.append(f"| **Total** | {sum(seconds.values()):.1f} s | 100% | {sum(words.values())} |")
     return "\n".join(lines)
 
@@ -220,7 +220,7 @@ def _transcript(session: Session) -> str:
     if not finals:
         return "\n".join(lines + ["", "_Empty._"])
     for event in finals:
-        who = SPEAKER_LABEL.get(str(event.get("speaker")), md(str(event.get("speaker"))))
+        who = md(speaker_label(event.get("speaker")))
         lines += ["", f"**{clock(event.get('start'))} {who}:** {md(event.get('text', ''))}"]
     return "\n".join(lines)
 

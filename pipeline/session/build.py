@@ -50,9 +50,9 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
     """Loads the bank, its index, the voice model (mixed sources) and Whisper, in that order: a
     bank error costs no model load.
 
-    A mixed source (a channel named `unknown`) gets the voice labeler, which clusters voices and
-    names them with the interview step's text evidence; without advice there is no evidence to
-    name them by, so speakers stay `unknown`.
+    A mixed source (a channel named `unknown`) gets the voice labeler, which tells voices apart
+    (`speaker-1`, `speaker-2`...) and names them with the interview step's text evidence; without
+    advice there is no evidence to name them by, so they stay `speaker-N`.
     """
     from pipeline.audio.language import mismatch
     from pipeline.audio.transcriber import Transcriber
@@ -64,7 +64,7 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
                                                config.transcriber.language)):
         print(f"s2q: note: {note}", file=sys.stderr)
     mixed = any(speaker == UNKNOWN for source in sources for speaker in source.speakers)
-    voices = voice_labeler(step) if step is not None and mixed else None
+    voices = voice_labeler(step) if mixed else None
     transcriber = Transcriber(config.transcriber)
     transcriber.warm_up()
     if config.second_pass.enabled and config.second_pass.model:
@@ -73,8 +73,8 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
 
 
 def voice_labeler(step):
-    """Voices clustered and named (on in the default install); None without the voice graph or scipy
-    (after a note): speakers then come from what they say alone."""
+    """Voices clustered and named (on in the default install; `step` None: told apart, never named);
+    None without the voice graph (after a note): speakers then come from what they say alone."""
     try:
         from pipeline.interview.speakers import build_voice_labeler
 

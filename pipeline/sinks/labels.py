@@ -9,6 +9,15 @@ from pipeline.events import UNKNOWN
 SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", UNKNOWN: "Speaker"}
 
 
+def speaker_label(speaker: Any) -> str:
+    """`Interviewer`, `Candidate`, `Speaker` (unknown); a voice told apart but not named
+    (`speaker-2`) reads `Speaker 2`."""
+    text = str(speaker or UNKNOWN)
+    if text in SPEAKER_LABEL:
+        return SPEAKER_LABEL[text]
+    return text.replace("-", " ", 1).capitalize() if text.startswith("speaker-") else text
+
+
 def clock(seconds: Any) -> str:
     """Audio time as mm:ss; anything that is not a number (a damaged record) reads as 00:00."""
     try:

@@ -29,7 +29,7 @@ from pipeline.events import (
     TranscriptEvent,
     WithdrawnEvent,
 )
-from pipeline.sinks.labels import SPEAKER_LABEL, clock
+from pipeline.sinks.labels import clock, speaker_label
 
 WITHDRAWN_WHY = {"final": "the finished sentence does not say it", "text": "the revised text does not say it",
                  "speaker": "said by the other side", "no_final": "the speech was not transcribed in the end"}
@@ -42,7 +42,7 @@ def describe(event: Event) -> Text | None:
     if isinstance(event, TranscriptEvent):
         line = Text()
         line.append(f"{clock(event.start)} ", style="dim")
-        line.append(f"{SPEAKER_LABEL.get(event.speaker, event.speaker)}: ", style=SPEAKER_STYLE.get(event.speaker, "bold"))
+        line.append(f"{speaker_label(event.speaker)}: ", style=SPEAKER_STYLE.get(event.speaker, "bold"))
         line.append(event.text, style="" if event.final else "italic dim")
         return line
     if isinstance(event, RedFlagEvent):

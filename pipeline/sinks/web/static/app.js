@@ -6,6 +6,8 @@
   const $ = (id) => document.getElementById(id);
   const now = () => performance.timeOrigin + performance.now();
   const SPEAKER = { interviewer: "Interviewer", candidate: "Candidate", unknown: "Speaker" };
+  // A voice told apart but not named yet (docs/events.md): "speaker-2" reads "Speaker 2".
+  const speakerName = (s) => SPEAKER[s] || String(s).replace(/^speaker-(\d+)$/, "Speaker $1");
   const state = {
     lastSeq: -1, live: false, ended: false, names: {}, lines: new Map(), byStart: new Map(),
     latest: [], pinned: new Map(), asked: new Set(), dismissed: new Set(), alerts: new Map(), dismissedAlerts: new Set(),
@@ -51,7 +53,7 @@
     li.dataset.start = Number(e.start || 0).toFixed(3);
     li.dataset.utterance = e.utterance_id;
     li.querySelector(".t").textContent = clock(e.start);
-    li.querySelector(".who .speaker").textContent = SPEAKER[e.speaker] || String(e.speaker);
+    li.querySelector(".who .speaker").textContent = speakerName(e.speaker);
     li.querySelector(".text").textContent = e.text;
     if (e.final) state.byStart.set(li.dataset.start, li);
     if (e.final && e.latency_ms && e.latency_ms.total != null) {
