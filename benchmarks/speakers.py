@@ -40,6 +40,7 @@ from benchmarks.speaker_mixes import GAP_S, NO_PAUSE_S, read_mono
 from pipeline.audio.voices import SAMPLE_RATE
 from pipeline.bench.latency import percentiles
 from pipeline.demo import DEMO
+from pipeline.events import ALERT_TYPES
 
 DEMO_AUDIO = DEMO
 DEMO_SCRIPT = DEMO.with_suffix(".json")
@@ -50,7 +51,6 @@ VOICE_PAIRS = [("en-us+m3", "en+f3"), ("en-gb-scotland+f4", "en-us+m3"), ("en-us
 PANELS = [{"interviewer": "en-us+m3", "candidate": "en+f3", "extra": "en-gb-scotland+f4"},
           {"interviewer": "en-us+m3", "candidate": "en+f3", "extra": "en-gb-x-rp"}]
 REAL_PANEL = ("asterisk-allison", "codec2-ve9qrp", "codec2-david4")
-ALERTS = ("red_flag", "compliance", "question_asked")
 __all__ = ["GAP_S", "NO_PAUSE_S", "read_mono"]
 
 
@@ -125,7 +125,7 @@ def alerts(events: list[dict]) -> Counter:
     """Alerts and questions as they stand at the end (confirmed, revised, withdrawn settled)."""
     from pipeline.report.record import settled_alerts
 
-    return Counter((e["type"], e["id"], e["speaker"]) for e in settled_alerts(events) if e["type"] in ALERTS)
+    return Counter((e["type"], e["id"], e["speaker"]) for e in settled_alerts(events) if e["type"] in ALERT_TYPES)
 
 
 def voice_only(audio: np.ndarray, turns: list[dict], labeler=None) -> dict:
@@ -207,7 +207,7 @@ def run(out: Path | None, n_turns: int | None, quick: bool = False) -> dict:
         write_wav(path, audio)
         events = replay(path)
         stereo = replay(DEMO_AUDIO, "interviewer,candidate")
-        stereo = [e for e in stereo if e["type"] not in ALERTS or e["end"] <= script[-1]["end"] + 1.0]
+        stereo = [e for e in stereo if e["type"] not in ALERT_TYPES or e["end"] <= script[-1]["end"] + 1.0]
         a, b = alerts(events), alerts(stereo)
         results["mixes"]["demo-mono"] = {
             **attribution(events, script),

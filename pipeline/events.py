@@ -289,10 +289,12 @@ class ComplianceEvent(Event):
     provisional: bool = False
 
 
-ALERT_TYPES: tuple[str, ...] = ("compliance", "red_flag", "question_asked")
+AlertType = Literal["compliance", "red_flag", "question_asked"]
+"""The events that carry an alert key (`alert_key`), settled by later confirmations and withdrawals."""
+ALERT_TYPES: tuple[AlertType, ...] = get_args(AlertType)  # the one list: step, report, summary and page
 
 
-def alert_key(kind: str, entry_id: str, start: float) -> str:
+def alert_key(kind: AlertType, entry_id: str, start: float) -> str:
     """`TYPE:ID:START` (start in seconds, 3 decimals): names one alert or question asked in one utterance."""
     return f"{kind}:{entry_id}:{float(start):.3f}"
 

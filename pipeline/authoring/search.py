@@ -15,10 +15,8 @@ from typing import IO
 from pipeline.authoring.workbench import Workbench, describe, quote, workbenches
 from pipeline.events import UNKNOWN
 from pipeline.retrieval.phrases import Phrase
+from pipeline.retrieval.schema import hits_of
 from pipeline.retrieval.text import clean_speech
-
-KIND_LISTS = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
-
 
 @dataclass
 class Scored:
@@ -59,7 +57,7 @@ def search_text(wb: Workbench, text: str, speaker: str, top: int = 3, question: 
         if unit.counter:
             found.counter = (unit.counter[0], phrases[unit.counter[1]])
         for c in unit.candidates:
-            rows = getattr(found, KIND_LISTS[c.kind])
+            rows = hits_of(found, c.kind)
             status = rejection(c, wb.thresholds, unit.text) or ("MATCH" if not rows else "not best")
             scored = Scored(c.kind, c.id, c.score, status, phrases[c.row] if c.row is not None else None,
                             topic=c.topic)

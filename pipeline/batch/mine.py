@@ -95,7 +95,7 @@ def near_misses(matcher, speaker: str, text: str, where: str, entry: str | None 
             if entry is not None and c.id != entry:
                 continue
             reason = rejection(c, matcher.thresholds)
-            threshold = float(getattr(matcher.thresholds, c.kind))
+            threshold = float(matcher.thresholds.of(c.kind))
             if reason is not None and c.score >= threshold - NEAR:
                 found.append(NearMiss(c.kind, c.id, c.score, threshold, reason, unit.text, where))
     return found

@@ -13,11 +13,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.events import UNKNOWN
+from pipeline.events import ALERT_TYPES, UNKNOWN
 from pipeline.report.record import SessionError, _parse, _read, number, settled_alerts
 from pipeline.retrieval import DEFAULT_ROLE
 
-WANTED = (b"session_start", b"compliance", b"question_asked", b"red_flag", b"withdrawn", b"transcript")
+WANTED = tuple(t.encode() for t in ("session_start", *ALERT_TYPES, "withdrawn", "transcript"))  # what is parsed
 PREFIX = b'{"type": "'
 NO_INTERVIEWER = "(not given)"
 

@@ -29,7 +29,7 @@ from pipeline.bench.matcher_eval import Row, read_tsv
 from pipeline.bench.voiced_set import heard_path
 from pipeline.retrieval.matcher import Candidate, decide
 from pipeline.retrieval.phrases import bank_phrases
-from pipeline.retrieval.schema import Thresholds
+from pipeline.retrieval.schema import ENTRY_KINDS, Thresholds
 from pipeline.retrieval.text import clean_speech, split_sentences
 
 ROLES = ("ml-engineer", "backend-engineer")
@@ -307,7 +307,7 @@ def markdown(report: dict) -> str:
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for e in report["runs"]:
         own = "/".join("-" if e["own_recall"][k]["overall"] is None else f"{e['own_recall'][k]['overall']:.2f}"
-                       for k in ("question", "compliance", "red_flag"))
+                       for k in ENTRY_KINDS)
         lat = e.get("latency_ms", {})
         for name in ("text", "heard"):
             if name in e:

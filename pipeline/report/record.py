@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import S2QError
-from pipeline.events import ALERT_TYPES
+from pipeline.events import ALERT_TYPES, AlertType
 
 # Far above hours of events (a few MB an hour); stops a runaway read of a huge or endless file.
 MAX_RECORD_BYTES = 200 * 1024 * 1024
@@ -63,8 +63,8 @@ class Session:
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
 
-    def settled(self, kind: str) -> list[dict[str, Any]]:
-        """The `compliance`, `red_flag` or `question_asked` events that still stand at the end:
+    def settled(self, kind: AlertType) -> list[dict[str, Any]]:
+        """The alerts of one type (`ALERT_TYPES`) that still stand at the end:
         the latest event of each key, never withdrawn after it, and never only provisional."""
         return [e for e in settled_alerts(self.events) if e.get("type") == kind]
 

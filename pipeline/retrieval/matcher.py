@@ -30,7 +30,7 @@ from pipeline.events import UNKNOWN
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.phrases import SIDES
-from pipeline.retrieval.schema import Thresholds
+from pipeline.retrieval.schema import KIND_LISTS, EntryKind, Thresholds, hits_of
 from pipeline.retrieval.text import clean_speech, sounds_like_question, split_sentences
 from pipeline.retrieval.verifier import Verifier
 
@@ -58,7 +58,7 @@ class MatchResult:
 class Candidate:
     """One entry's score for one sentence, before thresholds."""
 
-    kind: str  # question | compliance | red_flag
+    kind: EntryKind
     id: str
     score: float
     counter: float | None = None  # closest counter-example (nearest-neighbour kinds only)
@@ -81,9 +81,6 @@ class Unit:
     counter: tuple[float, int] | None = None
 
 
-KIND_OF_LIST = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
-
-
 def rejection(candidate: Candidate, thresholds: Thresholds, sentence: str | None = None) -> str | None:
     """THE threshold rule: why a candidate does not count ("too low", "counter", "not asked"), or None.
 
@@ -95,7 +92,7 @@ def rejection(candidate: Candidate, thresholds: Thresholds, sentence: str | None
     """
     if candidate.topic is not None and candidate.topic < thresholds.red_flag_topic:
         return "off topic"
-    if candidate.score < getattr(thresholds, candidate.kind):
+    if candidate.score < thresholds.of(candidate.kind):
         return "too low"
     if candidate.counter is not None and candidate.score - candidate.counter < thresholds.margin:
         return "counter"
@@ -129,7 +126,7 @@ def nearest_questions(sims, rows, phrases, top: int = 1) -> tuple[list[Candidate
     return found, counter
 
 
-def ranked_alerts(kind: str, classes: list[str], probs, top: int = 1) -> list[Candidate]:
+def ranked_alerts(kind: EntryKind, classes: list[str], probs, top: int = 1) -> list[Candidate]:
     """The `top` most probable entries of a classifier's probabilities (never `none`)."""
     scored = sorted(((float(p), c) for c, p in zip(classes, probs) if c != "none"), reverse=True)
     return [Candidate(kind, c, p) for p, c in scored[:top]]
@@ -245,9 +242,9 @@ def decide(text: str, speaker: str, scored: list[tuple[str, list[Candidate]]], t
             if hit is None or c.score > hit.score:
                 found[(c.kind, c.id)] = Hit(c.id, round(c.score, 4), unit)
     for (kind, _), hit in found.items():
-        getattr(result, KIND_OF_LIST[kind]).append(hit)
-    for name in KIND_OF_LIST.values():
-        getattr(result, name).sort(key=lambda h: -h.score)
+        hits_of(result, kind).append(hit)
+    for kind in KIND_LISTS:
+        hits_of(result, kind).sort(key=lambda h: -h.score)
     result.questions = _asked(result.questions)
     return result
 

@@ -6,13 +6,25 @@ are what authors see, so they are written for them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 # Ids also name files and folders (roles, stages): the pattern keeps them from naming any other path.
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Id = Field(pattern=ID_PATTERN, description="kebab-case id, unique in the bank")
+
+
+EntryKind = Literal["question", "compliance", "red_flag"]
+"""What a bank entry is, as the matcher scores it: each kind has its threshold (`Thresholds.of`)."""
+ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)  # the one list
+KIND_LISTS: dict[EntryKind, str] = {"question": "questions", "compliance": "compliance", "red_flag": "red_flags"}
+"""Each kind's list of hits in a match result (`MatchResult`, `bank search`'s `UnitSearch`)."""
+
+
+def hits_of(result: Any, kind: EntryKind) -> list:
+    """A match result's list of hits of one kind."""
+    return getattr(result, KIND_LISTS[kind])
 
 
 # The sentence embedders a role may name (`pipeline.retrieval.embedder.embedder_for` builds them).
@@ -50,6 +62,10 @@ class Thresholds(_Strict):
     red_flag_topic: float = Field(0.2, ge=0, le=1)
     compliance: float = Field(0.6, ge=0, le=1)
     margin: float = Field(0.0, ge=-1, le=1)
+
+    def of(self, kind: EntryKind) -> float:
+        """The threshold a candidate of this kind must reach."""
+        return {"question": self.question, "compliance": self.compliance, "red_flag": self.red_flag}[kind]
 
 
 class Role(_Strict):
