@@ -2,7 +2,7 @@
 
     python -m benchmarks.early [--every 3] [--out benchmarks/results/early_compliance.json]
 
-Items come from the spoken-question set (`pipeline/bench/spoken.py`: espeak-ng voices, normal and
+Items come from the spoken-question set (`benchmarks/spoken.py`: espeak-ng voices, normal and
 fast, some with noise): every `every`-th compliance example and every `every`-th lawful question,
 joined into one interviewer track with `GAP_S` pauses, and replayed at real-time pace through the
 engine as `s2q listen` runs it (partial transcripts every 1.5 s, speculation during pauses) with
@@ -37,7 +37,7 @@ OUT = Path("benchmarks/results/early_compliance.json")
 def build_track(items, path: Path) -> list[dict]:
     """The voiced items into one mono WAV; returns each item's span (audio seconds)."""
     from benchmarks.speakers import write_wav
-    from pipeline.bench.spoken import voiced
+    from benchmarks.spoken import voiced
 
     parts, spans, t = [], [], 0.0
     for item in items:
@@ -133,7 +133,7 @@ def measure(timed: list[tuple[float, dict]], spans: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.bench.spoken import spoken_items
+    from benchmarks.spoken import spoken_items
     from pipeline.interview import build_interview_step
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.early", description=__doc__.split("\n")[0])

@@ -60,7 +60,7 @@ def normalise_it(text: str) -> list[str]:
 
 
 def voice(engine: str, name: str, text: str) -> np.ndarray:
-    from pipeline.bench.tts import espeak, resample
+    from benchmarks.tts import espeak, resample
 
     if engine == "espeak":
         return espeak(text, name, rate=160)

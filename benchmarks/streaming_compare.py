@@ -27,17 +27,16 @@ no word for are counted as `unheard`. After each file whisper_streaming hears 2 
 (s2q's segmenter 1 s), then `finish()` flushes what it never confirmed. WER: every file's whole
 text, per set.
 
-    python benchmarks/whisper_streaming_side_by_side.py                      # demo + radio_speech
-    python benchmarks/whisper_streaming_side_by_side.py --sets demo --limit 1
-    python -m benchmarks.streaming_compare ...                            # the same
+    python -m benchmarks.streaming_compare                      # demo + radio_speech
+    python -m benchmarks.streaming_compare --sets demo --limit 1
 
-The harness lives here with the other benchmark code; benchmarks/whisper_streaming_side_by_side.py
-is its entry point next to the results.
+Results are written as results/whisper_streaming_side_by_side.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -49,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.bench import BENCHMARKS
+from benchmarks import RESULTS
 
 DEFAULT_SOURCE = "/work/ext/whisper_streaming"
 SR = 16000
@@ -73,8 +72,10 @@ def load_whisper_online(src: Path):
             __import__(name)
         except ImportError:
             sys.modules[name] = types.ModuleType(name)
-    sys.path.insert(0, str(src))
-    import whisper_online
+    spec = importlib.util.spec_from_file_location("whisper_online", src / "whisper_online.py")
+    whisper_online = importlib.util.module_from_spec(spec)
+    sys.modules["whisper_online"] = whisper_online
+    spec.loader.exec_module(whisper_online)
 
     logging.getLogger("whisper_online").setLevel(logging.WARNING)
     return whisper_online
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="what computation costs on the virtual clock: wall seconds (contention included) or "
                          "this process's CPU seconds (as if alone on one core)")
-    ap.add_argument("--out", type=Path, default=BENCHMARKS / "results", help="folder for whisper_streaming_side_by_side.{json,md}")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="folder for whisper_streaming_side_by_side.{json,md}")
     args = ap.parse_args(argv)
     src = source_dir(args.source)
     if src is None:

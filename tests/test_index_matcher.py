@@ -307,7 +307,7 @@ def test_match_cli_readable_candidate(s2q_cached):
 
 
 def test_heldout_set_targets_with_the_banks_thresholds(matcher, bank):
-    from pipeline.bench import matcher_eval
+    from benchmarks import matcher_eval
 
     assert matcher_eval.HELDOUT_SET != matcher_eval.CALIBRATION_SET
     rows = matcher_eval.read_tsv(matcher_eval.HELDOUT_SET)

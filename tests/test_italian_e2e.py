@@ -30,7 +30,7 @@ TURNS = [
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    from pipeline.bench.tts import espeak
+    from benchmarks.tts import espeak
 
     left, right = [], []
     for speaker, voice, rate, words in TURNS:

@@ -33,7 +33,7 @@ def test_english_only_model_refuses_italian():
 
 @pytest.fixture(scope="module")
 def italian():
-    from pipeline.bench.tts import espeak
+    from benchmarks.tts import espeak
 
     return espeak("Come rileverebbe il drift di un modello in produzione?", "it+m3")
 

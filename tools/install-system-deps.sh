@@ -4,7 +4,7 @@
 # espeak-ng: test clips; strace: the privacy test (no network attempt); libportaudio2: sounddevice; pulseaudio: the real capture test;
 # asterisk-core-sounds-en(-wav): real-speech WER set (benchmarks/realspeech.py): transcript + audio,
 # both named since --no-install-recommends would skip the transcript package; codec2-examples: radio-speech WER set.
-# festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts: more voices for the spoken-question set (pipeline/bench/tts.py);
+# festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts: more voices for the spoken-question set (benchmarks/tts.py);
 # festvox-italp16k festvox-itapc16k: the Italian interview's second and third voices (benchmarks/italian.py).
 # chromium: the web panel's browser tests (Playwright drives it; no browser download).
 set -euo pipefail

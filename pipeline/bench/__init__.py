@@ -1,5 +1,5 @@
 """`s2q bench`, the benchmark users run: latency per step, WER, the real-speech set, the hearing
-levers, the paced demo; and, until they move out too, matcher quality and spoken questions.
+levers, the paced demo.
 
 Research harnesses live outside the wheel, in the `benchmarks` package at the repository root,
 beside the budget, the data sets and the recorded results.

@@ -60,7 +60,7 @@ class AlertClassifier:
     is often the negation of good practice ("we never monitored it" vs "we
     monitored it"), which nearest-neighbour similarity confuses; a linear model
     trained on examples and counter-examples separates them far better (see
-    pipeline/bench/matcher_eval.py). Trained at index build and applied with
+    benchmarks/matcher_eval.py). Trained at index build and applied with
     numpy (`logreg.py`: the model scikit-learn fits, without scikit-learn at run time).
     """
 

@@ -21,7 +21,7 @@ def fit(x: np.ndarray, labels: list[str], c: float, max_iter: int = 3000,
     `tol` (max gradient) stops early on purpose: scikit-learn's default run stops short of the
     optimum too, and solving to 1e-4 or tighter lost 2 points of held-out red-flag F1 (0.833 <
     0.85, tests/test_index_matcher.py); 1e-3 passes it. Early stopping acts as regularisation:
-    tuning C instead is the cleaner fix, left for the matcher's owners (pipeline/bench/matcher_eval.py).
+    tuning C instead is the cleaner fix, left for the matcher's owners (benchmarks/matcher_eval.py).
     """
     x = np.asarray(x, np.float64)
     classes, y = np.unique(np.asarray(labels), return_inverse=True)

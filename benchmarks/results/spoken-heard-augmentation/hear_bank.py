@@ -1,5 +1,5 @@
 import json, sys, re
-from pipeline.bench.spoken import Voice, voiced, hear
+from benchmarks.spoken import Voice, voiced, hear
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.retrieval.bank import load_bank
 from pipeline.audio.transcriber import Transcriber

@@ -1,8 +1,8 @@
 """Matcher quality on labelled utterances: per-label precision/recall/F1, and threshold calibration.
 
-    python -m pipeline.bench.matcher_eval                  # report both sets with the bank's thresholds
-    python -m pipeline.bench.matcher_eval --calibrate      # sweep thresholds on the calibration set only
-    python -m pipeline.bench.matcher_eval --json out.json
+    python -m benchmarks.matcher_eval                  # report both sets with the bank's thresholds
+    python -m benchmarks.matcher_eval --calibrate      # sweep thresholds on the calibration set only
+    python -m benchmarks.matcher_eval --json out.json
 
 Two sets, kept apart: `benchmarks/data/calibration_utterances.tsv` is what thresholds are
 tuned on; `benchmarks/data/heldout_utterances.tsv` (a copy of ../shared/eval/dev_utterances.tsv)
@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.bench import DATA
+from benchmarks import DATA
 from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.retrieval.matcher import decide
 from pipeline.retrieval.schema import Thresholds

@@ -1,10 +1,10 @@
 """Voice a labelled utterance set with two espeak-ng voices and keep what the audio pipeline heard.
 
 Each sentence goes through `spoken.voiced` (cached synthesis) -> segmenter -> transcriber, exactly
-as `pipeline.bench.spoken` does, and the transcript is written beside the set, so the matcher
-comparison (`pipeline.bench.understand`) scores transcripts without re-running ASR:
+as `benchmarks.spoken` does, and the transcript is written beside the set, so the matcher
+comparison (`benchmarks.understand`) scores transcripts without re-running ASR:
 
-    python -m pipeline.bench.voiced_set benchmarks/data/test/ml-engineer.tsv
+    python -m benchmarks.voiced_set benchmarks/data/test/ml-engineer.tsv
 
 writes `benchmarks/data/test/heard/ml-engineer.tsv` (columns speaker, label, text = what was heard,
 voice, said). A row is only rewritten when its sentence or voice changed.
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.bench.matcher_eval import read_tsv
-from pipeline.bench.spoken import VOICES, voiced
+from benchmarks.matcher_eval import read_tsv
+from benchmarks.spoken import VOICES, voiced
 
 TEST_VOICES = (VOICES[0], VOICES[2])  # en-us at 175 wpm, en+f3 (a female variant)
 FIELDS = ("speaker", "label", "question", "text", "voice", "said")  # the question as written, not voiced

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.retrieval.bank import content_hash, load_bank
-from pipeline.retrieval.finetune import TuneOptions, finetune
+from benchmarks.finetune import TuneOptions, finetune
 from pipeline.retrieval.phrases import bank_phrases
 
 CACHE = Path.home() / ".cache" / "s2q" / "tuned"

@@ -1,4 +1,4 @@
-"""Decision methods compared by `pipeline.bench.understand`, each over one side's phrase embeddings.
+"""Decision methods compared by `benchmarks.understand`, each over one side's phrase embeddings.
 
 A method is fitted on one kind's phrases (question, compliance or red_flag; every other phrase of
 the side is a counter-example, `none`) and scores query vectors: per query, each entry's score,

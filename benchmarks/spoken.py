@@ -3,13 +3,13 @@
 Every compliance example of the role's bank, and a sample of its lawful questions (the
 compliance entries' negative examples and every `LAWFUL_EVERY`-th bank question), are voiced
 by several voices (espeak-ng; Festival's kal, ked and slt voices; Piper's neural joe voice; Kokoro-82M's five voices, Japanese-accented
-English; see `pipeline.bench.tts`) at normal and fast rates, some mixed with noise at 10-20 dB
+English; see `benchmarks.tts`) at normal and fast rates, some mixed with noise at 10-20 dB
 SNR, then cut by the segmenter, transcribed and matched like live audio. Synthesised audio
 is cached, so a rerun only pays for the pipeline.
 
-    python -m pipeline.bench.spoken              # detection rate per voice, alerts on lawful questions
-    python -m pipeline.bench.spoken --engines espeak   # only the voices that are installed / wanted
-    python -m pipeline.bench.spoken --rematch benchmarks/results/spoken.json --json /tmp/re.json
+    python -m benchmarks.spoken              # detection rate per voice, alerts on lawful questions
+    python -m benchmarks.spoken --engines espeak   # only the voices that are installed / wanted
+    python -m benchmarks.spoken --rematch benchmarks/results/spoken.json --json /tmp/re.json
                                                  # no audio: today's matcher on the texts heard last time
 
 Each item is scored as the user sees it: its finals' first texts (first shown), then the same
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import RESULTS
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.second_pass import SecondPassOptions
 
@@ -47,7 +48,7 @@ class Voice:
         Kokoro voice (`jf_alpha`, ...), Piper `joe`.
       rate: words per minute, espeak only (its default is 175).
       snr_db: white noise mixed in at this signal-to-noise ratio; None for clean audio.
-      engine: `espeak`, `festival`, `piper` or `kokoro` (`pipeline.bench.tts`).
+      engine: `espeak`, `festival`, `piper` or `kokoro` (`benchmarks.tts`).
       speed: the neural voices' speaking rate (1.0 is the voice's own; 1.25 is fast).
     """
 
@@ -87,7 +88,7 @@ class SpokenItem:
 
 def available_voices(engines: tuple[str, ...] | None = None) -> tuple[tuple[Voice, ...], list[str]]:
     """The voices of VOICES whose engine is wanted and installed, and a note for each one left out."""
-    from pipeline.bench import tts
+    from benchmarks import tts
 
     voices, notes = [], []
     for voice in VOICES:
@@ -121,7 +122,7 @@ def voiced(text: str, voice: Voice) -> np.ndarray:
     path = CACHE / f"{key}.npy"
     if path.exists():
         return np.load(path)
-    from pipeline.bench.tts import synthesize
+    from benchmarks.tts import synthesize
 
     speech = synthesize(text, voice.engine, voice.name, voice.rate, voice.speed)
     pad = np.zeros(SAMPLE_RATE // 2, np.float32)
@@ -253,7 +254,6 @@ def _per_engine(per_voice: dict[str, list[int]]) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.bench import BENCHMARKS
     from pipeline.interview import build_interview_step
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="Whisper model of the second pass (manifest name or folder; default: the engine's)")
     ap.add_argument("--rematch", type=Path, metavar="JSON",
                     help="no audio: score the texts heard in an earlier report again with today's bank and matcher")
-    ap.add_argument("--json", type=Path, default=BENCHMARKS / "results" / "spoken.json",
+    ap.add_argument("--json", type=Path, default=RESULTS / "spoken.json",
                     help="where to write the report (default: %(default)s)")
     args = ap.parse_args(argv)
     step = build_interview_step()

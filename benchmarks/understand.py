@@ -1,15 +1,15 @@
 """Side by side: embedders x decision methods, on the held-out test sets, as text and as heard.
 
-    python -m pipeline.bench.understand                     # both roles, every embedder found
-    python -m pipeline.bench.understand --embedders minilm  # only today's MiniLM
-    python -m pipeline.bench.understand --test test2        # test set v2 -> results/understand-test2.*
+    python -m benchmarks.understand                     # both roles, every embedder found
+    python -m benchmarks.understand --embedders minilm  # only today's MiniLM
+    python -m benchmarks.understand --test test2        # test set v2 -> results/understand-test2.*
 
 Held-out discipline: `benchmarks/data/<test>/<role>.tsv` (`test`, `test2`) was written before any tuning and is only
 scored. Every threshold is fitted on the bank alone: each method is cross-validated over the
 bank's own phrases (`FOLDS` folds) and a kind's threshold is the lowest at which out-of-fold
 counter-examples (negative examples, neutral lines) fire at most `TARGET_FALSE_ALARMS` of the
 time. The same out-of-fold run gives each entry's own-example recall (what `s2q bank test` shows).
-Transcripts come from `pipeline.bench.voiced_set` (two espeak-ng voices through the audio path).
+Transcripts come from `benchmarks.voiced_set` (two espeak-ng voices through the audio path).
 Writes benchmarks/results/understand.{json,md}.
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.bench import DATA
-from pipeline.bench.decision_methods import METHODS
-from pipeline.bench.matcher_eval import Row, read_tsv
-from pipeline.bench.voiced_set import heard_path
+from benchmarks import DATA, RESULTS
+from benchmarks.decision_methods import METHODS
+from benchmarks.matcher_eval import Row, read_tsv
+from benchmarks.voiced_set import heard_path
 from pipeline.retrieval.matcher import Candidate, decide
 from pipeline.retrieval.phrases import bank_phrases
 from pipeline.retrieval.schema import ENTRY_KINDS, Thresholds
@@ -34,7 +34,6 @@ from pipeline.retrieval.text import clean_speech, split_sentences
 
 ROLES = ("ml-engineer", "backend-engineer")
 TEST_DIR = DATA / "test"
-RESULTS = DATA.parent / "results"
 FOLDS = 5
 # A tuned embedder fine-tuned once per fold keeps its thresholds honest (0: none, the thresholds then
 # come from phrases it was tuned on and are optimistic; the test set stays unseen either way).
@@ -269,7 +268,7 @@ def _cached_embedders(names: list[str], role: str):
             _EMBEDDERS.setdefault(name, Embedder().load())
             yield name, _EMBEDDERS[name]
         else:
-            from pipeline.bench.tune_embedder import tuned_for
+            from benchmarks.tune_embedder import tuned_for
 
             emb = tuned_for(name, role, TUNED_FOLDS, build=TUNE[0])
             if emb is not None:
