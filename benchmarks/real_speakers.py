@@ -11,7 +11,12 @@ labeler's revisions applied as the engine applies them (`settled`: last label of
 by reference speech time (labels mapped to true speakers one to one) and DER (pyannote.metrics'
 definition) with a +-0.25 s collar and with none.
 
-Each variant (voice model and options, see `VARIANTS`) runs over all files in one run.
+Two-person mixes (`TWO_PERSON`): the meetings hold one two-person excerpt only (trn03, whose second
+voice speaks 1.2 s at the very start), so the solo speech of two people (reference: one speaker
+talking, stretches of 1.6 s or more) is also cut into turns of 2.5-6 s and interleaved, with a
+pause (0.8 s) and without (0.15 s, turns merge into one utterance), scored the same way.
+
+Each variant (voice model and options, see `VARIANTS`) runs over all files and mixes in one run.
 """
 
 from __future__ import annotations
@@ -27,14 +32,18 @@ from typing import Callable
 import numpy as np
 
 from benchmarks.diarization import attribution, der, read_rttm
-from benchmarks.speaker_mixes import read_mono
+from benchmarks.speaker_mixes import GAP_S, NO_PAUSE_S, join_turns, read_mono, turns_of
 from pipeline.audio.voices import SAMPLE_RATE
 from pipeline.bench.latency import percentiles
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-meetings"
 TUNE = ("trn00", "trn01", "trn02", "trn03", "trn04")  # what options were chosen on
 CHECK = ("trn06", "trn07", "trn08", "trn09")  # reported beside, not tuned on
+COPY = Path(__file__).resolve().parent / "data" / "real-meetings"  # trn00 and trn03, for the tests
 CHUNK = 4800  # samples fed at a time (0.3 s), as a capture callback delivers them
+# (file, speaker) pairs for two-person mixes: two men of one meeting; a woman and a man; a man and a woman
+TWO_PERSON = ((("trn00", "MEE068"), ("trn03", "MÉO069")), (("trn06", "FEE083"), ("trn03", "MÉO069")),
+              (("trn04", "MEE075"), ("trn09", "FEE083")))
 
 
 @dataclass
@@ -59,7 +68,29 @@ def shipped() -> tuple:
     return labeler, build_voice_splitter(labeler)
 
 
-VARIANTS: dict[str, Variant] = {"shipped": Variant(shipped, "the defaults")}
+def tuned(split: dict | None = None, **speaker) -> Callable[[], tuple]:
+    """The shipped path with some options changed (`split`: the voice splitter's; None: no splitter)."""
+    def build() -> tuple:
+        from pipeline.audio.voice_split import VoiceSplitOptions, build_voice_splitter
+        from pipeline.interview.speakers import SpeakerOptions, build_voice_labeler
+
+        labeler = build_voice_labeler(None, SpeakerOptions(**speaker))
+        return labeler, (build_voice_splitter(labeler, VoiceSplitOptions(**split)) if split is not None else None)
+    return build
+
+
+VARIANTS: dict[str, Variant] = {
+    "shipped": Variant(shipped, "the defaults (raw split 0.30, at most 3 voices)"),
+    "cap-4": Variant(tuned({}, max_voices=4), "at most 4 voices"),
+    "cap-2": Variant(tuned({}, max_voices=2), "at most 2 voices"),
+    "raw-0.20": Variant(tuned({}, raw_split=0.20), "raw split 0.20"),
+    "raw-0.25": Variant(tuned({}, raw_split=0.25), "raw split 0.25"),
+    "raw-0.35": Variant(tuned({}, raw_split=0.35), "raw split 0.35 (about the old greedy join, 0.70 similar)"),
+    "no-splitter": Variant(tuned(None), "no voice splitter (utterances whole)"),
+    "splitter-0.25": Variant(tuned({"raw_split": 0.25}), "the voice splitter cuts at a raw distance of 0.25"),
+    "splitter-short": Variant(tuned({"min_s": 3.0, "context_s": 2.0, "min_gap_s": 1.5}),
+                              "the voice splitter searches from 3 s, 2 s each side, turns from 1.5 s"),
+}
 
 
 @dataclass
@@ -115,6 +146,41 @@ def online(audio: np.ndarray, labeler, splitter) -> Run:
     return run
 
 
+def solo_speech(folder: Path, file: str, speaker: str, truth: dict, min_s: float = 1.6) -> np.ndarray:
+    """The stretches of `file` where `speaker` alone talks (at least `min_s` each), joined."""
+    audio = read_mono(folder / f"{file}_16k_mono.wav")
+    n = len(audio) // 160 + 1  # 10 ms frames
+    mine, others = np.zeros(n, bool), np.zeros(n, bool)
+    for start, end, who in truth[file]:
+        (mine if who == speaker else others)[int(start * 100):int(end * 100)] = True
+    alone = np.concatenate([[False], mine & ~others, [False]]).astype(int)
+    edges = np.flatnonzero(np.diff(alone))
+    return np.concatenate([audio[a * 160:b * 160] for a, b in zip(edges[0::2], edges[1::2]) if b - a >= min_s * 100])
+
+
+def two_person(folder: Path, truth: dict, a: tuple[str, str], b: tuple[str, str], gap_s: float,
+               seed: int = 0) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    """Two people's solo speech taking turns of 2.5-6 s (cut at quiet frames), `gap_s` apart; the
+    mix and who spoke when."""
+    lengths = list(np.random.default_rng(seed).uniform(2.5, 6.0, 40))
+    first, second = (turns_of(solo_speech(folder, f, who, truth), lengths[k::2]) for k, (f, who) in enumerate((a, b)))
+    turns, clips = [], []
+    for x, y in zip(first, second):
+        turns += [{"speaker": a[1]}, {"speaker": b[1]}]
+        clips += [x, y]
+    audio, timed = join_turns(turns, clips, gap_s)
+    return audio, [(t["start"], t["end"], t["speaker"]) for t in timed]
+
+
+def cases(files: list[str], truth: dict, mixes: bool) -> list[tuple[str, np.ndarray, list]]:
+    """(name, audio, who spoke when) for each meeting file, then each two-person mix."""
+    out = [(f, read_mono(DATA / f"{f}_16k_mono.wav"), truth[f]) for f in files]
+    for a, b in TWO_PERSON if mixes else ():
+        for gap in (GAP_S, NO_PAUSE_S):
+            out.append((f"mix {a[1]}/{b[1]} gap {gap}", *two_person(DATA, truth, a, b, gap)))
+    return out
+
+
 def score(reference, run: Run) -> dict:
     settled, first = run.segments(True), run.segments(False)
     live = attribution(reference, first)
@@ -136,24 +202,26 @@ def pooled(per_file: dict, names) -> dict:
     return {"files": len(rows), "seconds": round(seconds, 1), **out}
 
 
-def run_variant(name: str, files: list[str], truth: dict) -> dict:
+def run_variant(name: str, cases: list, truth: dict) -> dict:
     variant = VARIANTS[name]
     per_file, split_ms, label_ms = {}, [], []
-    for f in files:
+    for f, audio, reference in cases:
         labeler, splitter = variant.build()
-        result = online(read_mono(DATA / f"{f}_16k_mono.wav"), labeler, splitter)
-        per_file[f] = {"speakers": len({s for _, _, s in truth[f]}), **score(truth[f], result)}
+        result = online(audio, labeler, splitter)
+        per_file[f] = {"speakers": len({s for _, _, s in reference}), **score(reference, result)}
         split_ms += result.split_ms
         label_ms += result.label_ms
         r = per_file[f]
         print(f"{name} {f}: right {r['right']:.0%} wrong {r['wrong']:.0%} unknown {r['unknown']:.0%} "
               f"missed {r['missed']:.0%} labels {r['labels']} DER {r['der_collar']['der']:.0%}", file=sys.stderr)
-    two = [f for f in files if per_file[f]["speakers"] == 2]
-    many = [f for f in files if per_file[f]["speakers"] >= 3]
+    meetings = [f for f in per_file if not f.startswith("mix ")]
+    mixes = [f for f in per_file if f.startswith("mix ")]
     return {"note": variant.note, "files": per_file,
-            "pooled": {"all": pooled(per_file, files), "tune": pooled(per_file, [f for f in files if f in TUNE]),
-                       "check": pooled(per_file, [f for f in files if f in CHECK]),
-                       "two_speakers": pooled(per_file, two), "three_plus": pooled(per_file, many)},
+            "pooled": {"all": pooled(per_file, meetings), "tune": pooled(per_file, [f for f in meetings if f in TUNE]),
+                       "check": pooled(per_file, [f for f in meetings if f in CHECK]),
+                       "two_speakers": pooled(per_file, [f for f in meetings if per_file[f]["speakers"] == 2]),
+                       "three_plus": pooled(per_file, [f for f in meetings if per_file[f]["speakers"] >= 3]),
+                       "two_person_mixes": pooled(per_file, mixes)},
             "split_ms": percentiles(split_ms), "label_ms": percentiles(label_ms)}
 
 
@@ -187,14 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: shipped")
     parser.add_argument("--files", default=",".join(TUNE + CHECK), help="comma-separated file ids")
+    parser.add_argument("--no-mixes", action="store_true", help="the meeting files only")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/real_speakers.json"))
     args = parser.parse_args(argv)
     truth = read_rttm(DATA / "meetings.rttm")
-    files = [f for f in args.files.split(",") if f]
+    heard = cases([f for f in args.files.split(",") if f], truth, not args.no_mixes)
     import os
 
     results = {"load": "load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count() or 0),
-               "variants": {name: run_variant(name, files, truth) for name in args.variant or ["shipped"]}}
+               "variants": {name: run_variant(name, heard, truth) for name in args.variant or ["shipped"]}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(results))
