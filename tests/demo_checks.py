@@ -47,6 +47,12 @@ def word_error_rate(events: list[dict], turns: list[dict] = TURNS) -> float:
     return wer([" ".join(t["text"] for t in turns)], [hyp])
 
 
+def wrong_words(events: list[dict], turns: list[dict] = TURNS) -> tuple[int, int]:
+    """Word edits against the script (substituted, missing and extra words), and the script's word count."""
+    reference = normalise(" ".join(t["text"] for t in turns)).split()
+    return round(word_error_rate(events, turns) * len(reference)), len(reference)
+
+
 def speaker_accuracy(events: list[dict], offset: float = 0.0, turns: list[dict] = TURNS) -> tuple[float, int]:
     right = total = 0
     for e in finals(events):

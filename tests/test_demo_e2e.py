@@ -22,7 +22,7 @@ from demo_checks import (
     during,
     finals,
     speaker_accuracy,
-    word_error_rate,
+    wrong_words,
 )
 
 
@@ -45,14 +45,26 @@ def events(record) -> list[dict]:
     return lines
 
 
-def test_word_error_rate_against_the_script_is_at_most_5_percent(events):
-    assert word_error_rate(events) <= 0.05
+# Measured 2026-12-06: 0 of 604 words wrong and every word on its speaker, with CTranslate2 on this CPU's AVX-512 and
+# forced to AVX2 and to AVX (CT2_FORCE_CPU_ISA, as older machines run it; load 4-8 on 2 shared cores); 1-2 words
+# (0.17-0.33%) in earlier sessions' runs (benchmarks/README.md). Command:
+#   s2q replay pipeline/demo/interview.ogg --channels interviewer,candidate --fast --jsonl
+# Allowed: twice the worst measured plus four words, for another machine's floating point (1.3%, was 5%: 30 words).
+DEMO_WRONG_WORDS_ALLOWED = 2 * 2 + 4
+# Channel-mapped, a word is on the wrong speaker only when an utterance's times overlap the other side's turn more
+# than its own: none measured; allowed: one short utterance's worth (1%, was 5%).
+DEMO_WRONG_SPEAKER_WORDS_ALLOWED = 6
 
 
-def test_speaker_labels_right_for_95_percent_of_words(events):
+def test_word_errors_against_the_script_within_a_stated_margin(events):
+    wrong, words = wrong_words(events)
+    assert words == 604 and wrong <= DEMO_WRONG_WORDS_ALLOWED, f"{wrong} of {words} words wrong"
+
+
+def test_speaker_labels_right_for_all_but_a_few_words(events):
     share, words = speaker_accuracy(events)
-    assert words > 300
-    assert share >= 0.95
+    assert words >= 604 - DEMO_WRONG_WORDS_ALLOWED  # the words heard, whoever said them
+    assert round((1 - share) * words) <= DEMO_WRONG_SPEAKER_WORDS_ALLOWED, f"{(1 - share) * words:.0f} of {words}"
 
 
 def test_transcript_events_carry_timing_and_latency(events):

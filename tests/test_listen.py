@@ -28,7 +28,7 @@ from demo_checks import (
     excerpt,
     finals,
     speaker_accuracy,
-    word_error_rate,
+    wrong_words,
 )
 
 
@@ -90,6 +90,11 @@ def test_devices_lists_the_pulse_input(pulse):
 # The whole demo goes through the same pipeline in tests/test_demo_e2e.py (replay).
 EXCERPT_S = (46.6, 99.85)
 LIVE_TURNS = excerpt(*EXCERPT_S)
+# Measured 2026-12-06 (load 9 on 2 shared cores, this test's record): 2 of 169 words wrong ("and" heard as "in"
+# twice), every word on its speaker. Allowed: twice that plus four words (4.7%), and one short utterance's
+# worth on the wrong speaker, as the replay of the whole demo (tests/test_demo_e2e.py).
+LIVE_WRONG_WORDS_ALLOWED = 2 * 2 + 4
+LIVE_WRONG_SPEAKER_WORDS_ALLOWED = 6
 
 
 def heard_last_turn(lines: list[str]) -> bool:
@@ -137,9 +142,10 @@ def test_listen_captures_the_demo_played_into_a_sink(pulse, tmp_path):
 
     # Live audio time starts with the stream, not with playback: align on the first utterance.
     offset = finals(events)[0]["start"] - LIVE_TURNS[0]["start"]
-    assert word_error_rate(events, LIVE_TURNS) <= 0.05
-    share, _ = speaker_accuracy(events, offset, LIVE_TURNS)
-    assert share >= 0.95
+    wrong, words = wrong_words(events, LIVE_TURNS)
+    assert wrong <= LIVE_WRONG_WORDS_ALLOWED, f"{wrong} of {words} words wrong"
+    share, heard = speaker_accuracy(events, offset, LIVE_TURNS)
+    assert round((1 - share) * heard) <= LIVE_WRONG_SPEAKER_WORDS_ALLOWED, f"{(1 - share) * heard:.0f} of {heard}"
     check_red_flags(events, offset, LIVE_TURNS)
     check_compliance(events, offset, LIVE_TURNS)
     check_suggestions(events, LIVE_TURNS)
