@@ -12,6 +12,10 @@ ONNX := pipeline/assets/minilm/model.onnx
 VOICE_ONNX := pipeline/assets/voices/ge2e.onnx
 VOICE_VENV := build/voice-venv
 RESEMBLYZER := resemblyzer==0.1.4
+# The end-of-turn model (Smart Turn v3.2, BSD-2): one file and its licence out of the pipecat-ai wheel,
+# downloaded --no-deps into a throw-away venv; the wheel and the sha256 are pinned in pipeline/assets/manifest.toml.
+TURN_END_ONNX := pipeline/assets/turn_end/smart-turn-v3.2-cpu.onnx
+TURN_END_VENV := build/turn-end-venv
 # Throw-away environment for the one-time ONNX export: torch first (the pinned CPU build; other
 # versions pull several GB), then what tools/build_onnx.py imports (the `build` extra, less the
 # sentence-transformers reference, which only the tests use).
@@ -30,7 +34,13 @@ runtime:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e .
 
-onnx: $(ONNX) $(VOICE_ONNX)
+onnx: $(ONNX) $(VOICE_ONNX) $(TURN_END_ONNX)
+
+$(TURN_END_ONNX): pipeline/assets/manifest.toml tools/fetch_turn_end_model.py
+	rm -rf $(TURN_END_VENV)
+	$(PYTHON) -m venv $(TURN_END_VENV)
+	$(TURN_END_VENV)/bin/python tools/fetch_turn_end_model.py
+	rm -rf $(TURN_END_VENV)
 
 $(VOICE_ONNX): pipeline/audio/voice_graph.py tools/build_voice_onnx.py
 	rm -rf $(VOICE_VENV)
@@ -85,7 +95,7 @@ $(TEST_STAMP): $(STAMP)
 	touch $(TEST_STAMP)
 
 # A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl
-dist: $(ONNX) $(VOICE_ONNX)
+dist: $(ONNX) $(VOICE_ONNX) $(TURN_END_ONNX)
 	rm -rf dist
 	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir dist .
 

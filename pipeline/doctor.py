@@ -65,6 +65,19 @@ def check_voices() -> tuple[str, str, str]:
     return NOTE, f"voices: off, {BUNDLED} is missing ({off})", "make onnx (in a checkout), or a wheel from `make dist`"
 
 
+def check_turn_end() -> tuple[str, str, str]:
+    """The end-of-turn model (Smart Turn v3.2): without it the text rules alone end turns early."""
+    from pipeline.audio.turn_end_model import bundled_path, manifest_entry
+
+    path, entry = bundled_path(), manifest_entry()
+    fix = "make install (in a checkout), or a wheel from `make dist`"
+    if not path.is_file():
+        return NOTE, f"end of turn: text rules only, {path} is missing", fix
+    if path.stat().st_size != entry["bytes"]:
+        return NOTE, f"end of turn: text rules only, {path} is not the pinned file ({entry['bytes']} bytes)", fix
+    return OK, f"end of turn (Smart Turn v3.2, ONNX): on, {path} ({path.stat().st_size / 1e6:.1f} MB)", ""
+
+
 def check_bank() -> tuple[str, str, str]:
     from pipeline.retrieval.bank import BANK_ROOT, list_roles
 
@@ -119,7 +132,7 @@ def handle_doctor(args) -> int:
     from pipeline import __version__
 
     print(f"s2q {__version__}, Python {platform.python_version()} on {platform.system()} ({sys.prefix})")
-    rows = [check_whisper(), check_embedder(), check_voices(), check_bank(), check_demo(), check_audio(),
+    rows = [check_whisper(), check_embedder(), check_voices(), check_turn_end(), check_bank(), check_demo(), check_audio(),
             *check_optional()]
     width = max(len(r[0]) for r in rows)
     for state, what, fix in rows:

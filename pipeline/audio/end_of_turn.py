@@ -6,66 +6,109 @@ complete question or sentence, waiting out the rest of the hangover only delays 
 engine ends the turn there (`Segmenter.end_early`). When it is not ("By the way,", "and then
 I", a fragment Whisper closed with a full stop), the hangover is kept, so speech that resumes
 joins the same utterance.
+
+That is the `rules` mode, and the fallback. In `model` mode (the default) the end-of-turn model
+(pipeline/audio/turn_end_model.py) also hears each pause, in the segmenter: when it hears the end,
+a short closed text ("That's all.", "Sì.") ends the turn too, and as soon as the pause is the
+model's 200 ms; when it hears a speaker who goes on, the turn is held longer (`hold_ms`). The
+model alone does not end a turn: on the turn-end set it heard the end in 7 of 16 pauses inside
+unfinished sentences (benchmarks/results/turn_end/), where the text rule cut none. When its file
+is missing, `turn_judge` gives None and the rules decide. `benchmarks/turn_end.py` measures both.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
+from pipeline.audio.turn_end_model import TurnEndModel, TurnEndModelOptions, load_turn_end_model
 from pipeline.events import Utterance
+
+Mode = Literal["rules", "model"]
+MODES: tuple[Mode, ...] = ("rules", "model")
 
 # Words a finished sentence does not end on: the speaker paused mid-thought.
 DANGLING = frozenset(
     "a an the and or but so because if than then that which who whose whom to of in on at for from with "
     "by as about into like i we he she they its my our your their is are was were be been am "
     "um uh er mean very really just also not".split()
+    # Italian: articles, prepositions, conjunctions, fillers ("e poi il", "perché la", "ehm")
+    + "il lo la gli le un una uno e ed o ma che di da con su per tra fra del della dei delle al alla "
+      "nel nella sul sulla dal dalla non se cioè ehm".split()
 )
 # A sentence closed by these is a whole short answer even under `min_words`.
-SHORT_ANSWERS = frozenset("yes no yeah nope sure right exactly okay ok correct absolutely thanks".split())
+SHORT_ANSWERS = frozenset("yes no yeah nope sure right exactly okay ok correct absolutely thanks "
+                          "sì si certo esatto grazie va bene".split())
 
 
 @dataclass
 class EndOfTurnOptions:
-    """When a speculative transcript ends the turn early.
+    """When a turn ends before the hangover.
 
     Attributes:
-      enabled: end a turn at a complete sentence instead of after the whole hangover.
+      enabled: end a turn early at all (off: every turn waits the whole hangover).
+      mode: `model`: the end-of-turn model hears each pause (falls back to `rules` when its file
+        is missing); `rules`: the speculative transcript must be a complete sentence.
       min_words: a statement needs at least this many words to count as complete (Whisper
         puts a full stop after fragments such as "Ask not."); a question needs two.
+      model: how the end-of-turn model is asked.
     """
 
     enabled: bool = True
+    mode: Mode = "model"
     min_words: int = 4
+    model: TurnEndModelOptions = field(default_factory=TurnEndModelOptions)
+
+
+def turn_judge(options: EndOfTurnOptions | None = None) -> TurnEndModel | None:
+    """The segmenter's turn-end judge in `model` mode; None means the text rules decide."""
+    opts = options or EndOfTurnOptions()
+    if not opts.enabled or opts.mode != "model":
+        return None
+    return load_turn_end_model(opts.model)
+
+
+Reading = Literal["complete", "open", "unfinished"]
+
+
+def reading(text: str, options: EndOfTurnOptions | None = None) -> Reading:
+    """What the text says of the turn. `complete`: a question or sentence (ends with ? . or !, not on
+    a word that continues, long enough). `unfinished`: nothing, a trailing comma or ellipsis, or a
+    word that continues ("and then", "che"). `open`: maybe the end: short ("That's all.") or without
+    a closing mark (Whisper leaves short answers such as "3 years" unpunctuated)."""
+    opts = options or EndOfTurnOptions()
+    text = text.strip()
+    words = re.findall(r"[\w']+", text.lower())  # any alphabet: "perché", "città"
+    if not words or words[-1] in DANGLING or text.endswith(("...", "\u2026", ",", ";", ":", "-", "\u2014")):
+        return "unfinished"
+    if text[-1] not in ".?!":
+        return "open"
+    if text.endswith("?"):
+        return "complete" if len(words) >= 2 else "open"
+    if len(words) <= 2 and all(w in SHORT_ANSWERS for w in words):
+        return "complete"
+    return "complete" if len(words) >= opts.min_words else "open"
 
 
 def is_complete(text: str, options: EndOfTurnOptions | None = None) -> bool:
-    """A complete question or sentence: ends with ? . or !, and not on a word that continues."""
-    opts = options or EndOfTurnOptions()
-    text = text.strip()
-    if not text or text[-1] not in ".?!" or text.endswith("..."):
-        return False
-    words = re.findall(r"[a-z0-9']+", text.lower())
-    if not words or words[-1] in DANGLING:
-        return False
-    if text.endswith("?"):
-        return len(words) >= 2
-    if len(words) <= 2 and all(w in SHORT_ANSWERS for w in words):
-        return True
-    return len(words) >= opts.min_words
+    """A complete question or sentence (`reading`): the rules end the turn on it."""
+    return reading(text, options) == "complete"
 
 
-def end_point(utterance: Utterance, text: str, options: EndOfTurnOptions | None = None) -> tuple[int, int] | None:
+def end_point(utterance: Utterance, text: str, options: EndOfTurnOptions | None = None) -> tuple[int, int, Reading] | None:
     """Where the turn ends if nobody speaks on, as `Segmenter.end_early` takes it, or None.
 
     A speculative guess that is a complete sentence ends the turn with the guess's audio; a piece
     of a long turn, committed at a pause, that is a complete sentence ends it with nothing after
-    the piece (otherwise the silent rest would wait out a whole hangover)."""
+    the piece (otherwise the silent rest would wait out a whole hangover). In `model` mode an
+    `open` text is offered too: the segmenter ends the turn on it if the model heard the end."""
     opts = options or EndOfTurnOptions()
-    if not opts.enabled or not is_complete(text, opts):
+    said = reading(text, opts)
+    if not opts.enabled or said == "unfinished" or (said == "open" and opts.mode != "model"):
         return None
     if utterance.speculative:
-        return utterance.id, len(utterance.audio)
+        return utterance.id, len(utterance.audio), said
     if utterance.continues:
-        return utterance.id, 0
+        return utterance.id, 0, said
     return None

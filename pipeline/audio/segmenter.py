@@ -4,6 +4,9 @@ One `Segmenter` per speaker source. It opens an utterance when most of the last
 few frames are voiced (keeping a pre-roll so the first syllable is not cut),
 closes it after a hangover of silence, drops blips shorter than a minimum, and
 splits a monologue that runs past the maximum length at its quietest pause.
+With a turn-end judge (the end-of-turn model, pipeline/audio/turn_end_model.py) it asks,
+after a short pause, whether the turn is over: no holds the turn at least `hold_ms`; yes lets
+a transcript that is not clearly unfinished end it (`end_early`), not only a complete sentence.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import collections
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -77,6 +80,18 @@ class SegmenterOptions:
     end_pause_ms: int = 300
 
 
+class TurnJudge(Protocol):
+    """Says whether a turn is over from its audio (the last `window_s` seconds, ending in a pause
+    of `pause_ms`); asked once per pause. After a no, the turn waits at least `hold_ms` of silence;
+    after a yes, a transcript that merely may be the end (`end_early(..., "open")`) ends it."""
+
+    pause_ms: int
+    hold_ms: int
+    window_s: float
+
+    def __call__(self, audio: np.ndarray) -> bool: ...
+
+
 class Segmenter:
     """Streaming: `feed()` chunks in, utterances out as soon as each one is over.
 
@@ -92,12 +107,14 @@ class Segmenter:
         options: SegmenterOptions | None = None,
         next_id: Callable[[], int] | None = None,
         speculate: bool = False,
+        turn_end: TurnJudge | None = None,
     ) -> None:
         import webrtcvad
 
         self.speaker = speaker
         self.opts = options or SegmenterOptions()
         self.speculate = speculate
+        self.turn_end = turn_end
         if self.opts.frame_ms not in (10, 20, 30):
             raise ValueError("frame_ms must be 10, 20 or 30")
         self.vad = webrtcvad.Vad(self.opts.aggressiveness)
@@ -121,6 +138,12 @@ class Segmenter:
         self._end_pause = max(1, self.opts.end_pause_ms // ms)
         self._min_voiced = self.opts.min_speech_ms // ms
         self._floor = 10 ** (self.opts.energy_floor_dbfs / 20)
+        self._ask_at = max(1, turn_end.pause_ms // ms) if turn_end else -1  # never, without a judge
+        self._hold = max(1, turn_end.hold_ms // ms) if turn_end else 0
+        # The turn so far (its pieces too), what the judge hears: frames, the last `window_s` of them.
+        self._heard: collections.deque[np.ndarray] = collections.deque(
+            maxlen=max(1, int(turn_end.window_s * 1000 / ms)) if turn_end else 1)
+        self._heard_end: bool | None = None  # the judge's word on this pause (None: not asked)
 
         self._pending = np.zeros(0, np.float32)
         self._position = 0  # samples consumed, = start of the next frame
@@ -166,13 +189,17 @@ class Segmenter:
         return Utterance(id=self._utterance_id, speaker=self.speaker, start=start,
                          end=start + len(audio) / SAMPLE_RATE, audio=audio, timeline=timeline, final=False)
 
-    def end_early(self, utterance_id: int, n_samples: int) -> Utterance | None:
+    def end_early(self, utterance_id: int, n_samples: int, reading: str = "complete") -> Utterance | None:
         """The utterance's text so far (its speculative guess, `n_samples` long) is a complete
         sentence (pipeline/audio/end_of_turn.py): the turn ends with that audio once the pause is
         `end_pause_ms` long, now if it already is (returned) or later from `feed`, instead of after
         the hangover. Nothing happens if the utterance is already over or voice came after the
         guess. With the id of the last piece of a long turn (committed at a pause) and 0 samples,
-        the turn ends with nothing after that piece."""
+        the turn ends with nothing after that piece. An `open` text (may be the end, may not:
+        "That's all.") ends the turn only if the judge heard this pause as the end; then the turn
+        ends once the pause is as long as the judge's, not `end_pause_ms`."""
+        if reading == "open" and not self._heard_end:
+            return None
         if self._turn_open and utterance_id == self._last_piece:
             utterance_id = self._utterance_id  # the silence since the piece, which closes the turn
         keep = n_samples // self.frame_len
@@ -183,7 +210,7 @@ class Segmenter:
         return self._end_if_due()
 
     def _end_if_due(self) -> Utterance | None:
-        if self._end_keep is None or self._silent_run < self._end_pause:
+        if self._end_keep is None or self._silent_run < (self._ask_at if self._heard_end else self._end_pause):
             return None
         utterance = self._close(self._end_keep, force=self._turn_open)
         self._reset()
@@ -192,8 +219,10 @@ class Segmenter:
     def _reset(self) -> None:
         """No utterance in progress."""
         self.in_speech = self._turn_open = False
+        self._heard_end = None
         self._frames, self._voiced = [], []
         self._end_keep = None
+        self._heard.clear()
 
     # -- internals ----------------------------------------------------------
 
@@ -217,13 +246,16 @@ class Segmenter:
                 self._start_sample = frame_start + self.frame_len - len(self._frames) * self.frame_len
                 self._silent_run = 0
                 self._utterance_id = self.next_id()
+                self._heard.extend(self._frames)
                 self._recent.clear()
             return
         self._frames.append(frame)
         self._voiced.append(voiced)
+        self._heard.append(frame)
         self._silent_run = 0 if voiced else self._silent_run + 1
         if voiced:
             self._end_keep = None  # the speaker went on: not the end of the turn
+            self._heard_end = None
         elif (utterance := self._end_if_due()) is not None:
             yield utterance
             return
@@ -232,11 +264,15 @@ class Segmenter:
         # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
         keep_tail = self._split_tail if near_max else self._tail
         hangover = self._short_hangover if sum(self._voiced) < self._short_voiced else self._hangover
+        hangover = max(hangover, self._hold) if self._heard_end is False else hangover
         if self.speculate and self._silent_run == keep_tail and self._silent_run < hangover:
             guess = self._close(length - self._silent_run + keep_tail)
             if guess is not None:
                 guess.final, guess.speculative = False, True
                 yield guess
+        if self._silent_run == self._ask_at and self._silent_run < hangover and (
+                self._turn_open or sum(self._voiced) >= self._min_voiced):  # not for a blip
+            self._heard_end = bool(self.turn_end(np.concatenate(self._heard)))
         if self._silent_run >= hangover:
             utterance = self._close(length - self._silent_run + self._tail, force=self._turn_open)
             self._reset()
@@ -306,16 +342,18 @@ class SpeakerSegmenters:
     """
 
     def __init__(self, options: SegmenterOptions | None = None, next_id: Callable[[], int] | None = None,
-                 speculate: bool = False) -> None:
+                 speculate: bool = False, turn_end: TurnJudge | None = None) -> None:
         self.options = options or SegmenterOptions()
         self.next_id = next_id or itertools.count().__next__
         self.speculate = speculate
+        self.turn_end = turn_end  # one judge for every speaker (ONNX Runtime sessions are thread-safe)
         self.by_speaker: dict[str, Segmenter] = {}
 
     def get(self, speaker: str) -> Segmenter:
         seg = self.by_speaker.get(speaker)
         if seg is None:
-            seg = self.by_speaker[speaker] = Segmenter(speaker, self.options, self.next_id, self.speculate)
+            seg = self.by_speaker[speaker] = Segmenter(speaker, self.options, self.next_id, self.speculate,
+                                                       self.turn_end)
         return seg
 
     def feed(self, chunk: AudioChunk) -> Iterator[Utterance]:

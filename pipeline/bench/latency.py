@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.audio.end_of_turn import EndOfTurnOptions
+from pipeline.audio.end_of_turn import EndOfTurnOptions, turn_judge
 from pipeline.audio.second_pass import SecondPass, SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
 from pipeline.audio.sources import FileSource
@@ -89,7 +89,8 @@ class Hearing:
 
     Attributes:
       segmenter: segmentation (e.g. `commit_after_s` for long turns).
-      end_of_turn: a complete sentence in the speculative transcript ends the turn (None: off).
+      end_of_turn: when a turn ends before the hangover: the text rule, and in `model` mode the
+        end-of-turn model too, asked in the segmenter as the engine does (None: off).
       second_pass: every final decoded again (None: off); timed as ASR CPU, not as latency.
       hotwords: Whisper hotwords for this run (the transcriber's own otherwise).
     """
@@ -112,6 +113,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, step, speculate: 
     """
     hearing = hearing or Hearing()
     run = LatencyRun()
+    judge = turn_judge(hearing.end_of_turn) if hearing.end_of_turn and speculate else None  # as the engine
     cpu0 = _cpu()
     t0 = time.perf_counter()
     saved_hotwords = transcriber.opts.hotwords
@@ -122,7 +124,7 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, step, speculate: 
             transcriber.reset()  # each file is a session: no prompt from the last file's text
             second = SecondPass(transcriber, hearing.second_pass) if hearing.second_pass else None
             file = _FileRun(run, str(path), transcriber, step, voices, hearing.end_of_turn, second)
-            run.audio_s += _feed(path, speakers, hearing.segmenter, speculate, file)
+            run.audio_s += _feed(path, speakers, hearing.segmenter, speculate, file, judge)
             run.transcripts[str(path)] = [(t.start, t.speaker, t.text) for t in file.timings]
             run.revised[str(path)] = [(t.start, t.speaker, file.best.get(t.id, t.text)) for t in file.timings]
             run.timings += [t.timing for t in file.timings]
@@ -133,12 +135,13 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, step, speculate: 
     return run
 
 
-def _feed(path: Path, speakers: list[str], options: SegmenterOptions, speculate: bool, file: "_FileRun") -> float:
+def _feed(path: Path, speakers: list[str], options: SegmenterOptions, speculate: bool, file: "_FileRun",
+          judge=None) -> float:
     """The file through the segmenters chunk by chunk, then a second of silence per speaker."""
     from pipeline.audio.sources import AudioChunk
 
     source = FileSource(path, speakers=speakers, realtime=False)
-    segmenters = SpeakerSegmenters(options, speculate=speculate)
+    segmenters = SpeakerSegmenters(options, speculate=speculate, turn_end=judge)
     chunks = iter(source)
     while (chunk := next(chunks, None)) is not None:
         file.chunk(segmenters.get(chunk.speaker), chunk)
@@ -173,7 +176,7 @@ class _FileRun:
         self.end_of_turn, self.second = end_of_turn, second
         self.speculation = Speculation()
         self.pieced_turns = PiecedTurns()  # what the second pass is offered: finals, pieced turns whole
-        self.end_at: dict[str, tuple[int, int, float]] = {}  # speaker -> (id, samples, audio time due)
+        self.end_at: dict[str, tuple[int, int, float, str]] = {}  # speaker -> (id, samples, audio time due, reading)
         self.timings: list[_Final] = []
         self.piece: dict[str, tuple[dict, float]] = {}  # speaker -> (ms of its last piece, audio time emitted)
         self.turn: dict[str, list[int]] = {}  # speaker -> ids of the pieces of the turn going on
@@ -185,7 +188,7 @@ class _FileRun:
         due = self.end_at.get(chunk.speaker)
         if due is not None and chunk.end >= due[2]:
             del self.end_at[chunk.speaker]
-            if (u := seg.end_early(due[0], due[1])) is not None:
+            if (u := seg.end_early(due[0], due[1], due[3])) is not None:
                 self.utterance(u, chunk.end)
 
     def utterance(self, u, at: float) -> None:
@@ -260,7 +263,7 @@ class _FileRun:
 
         u = transcript.utterance
         if self.end_of_turn is not None and (end := end_point(u, transcript.text, self.end_of_turn)):
-            self.end_at[u.speaker] = (*end, ready_at)
+            self.end_at[u.speaker] = (end[0], end[1], ready_at, end[2])
 
     def _second_pass(self, transcript) -> None:
         """Every final (and turn) decoded again at once; a whole-turn revision replaces its pieces."""
