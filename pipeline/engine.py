@@ -31,7 +31,7 @@ import time
 from typing import Iterator, Sequence
 
 from pipeline.actions import ActionGate
-from pipeline.audio.end_of_turn import end_point
+from pipeline.audio.end_of_turn import end_point, turn_judge
 from pipeline.audio.second_pass import Revision, SecondPass
 from pipeline.audio.segmenter import Segmenter, SpeakerSegmenters
 from pipeline.audio.sources import AudioSource
@@ -80,7 +80,9 @@ class Engine:
         self._speculative: dict[str, Utterance] = {}  # latest guess per speaker
         self._slot_lock, self._id_lock = threading.Lock(), threading.Lock()
         self.speculation = Speculation()
-        self._end_now: dict[str, tuple[int, int]] = {}  # speaker -> (utterance id, samples) to end early
+        self._end_now: dict[str, tuple[int, int, str]] = {}  # speaker -> (utterance id, samples, reading) to end early
+        # The end-of-turn model hears each pause (None: the text rules alone); it needs the guesses' text.
+        self._turn_end = turn_judge(self.opts.end_of_turn) if self.opts.speculate else None
         self._speaking: set[tuple[int, str]] = set()  # (source, speaker) in speech now
         sp = self.opts.second_pass
         self.second_pass = (SecondPass(transcriber, sp) if sp.enabled and (sp.with_backpressure or not
@@ -131,7 +133,7 @@ class Engine:
     # -- capture threads ------------------------------------------------------
 
     def _capture(self, index: int, source: AudioSource) -> None:
-        segmenters = SpeakerSegmenters(self.opts.segmenter, self._next_id, self.opts.speculate)
+        segmenters = SpeakerSegmenters(self.opts.segmenter, self._next_id, self.opts.speculate, self._turn_end)
         last_partial: dict[str, float] = {}
         try:
             for chunk in source:
