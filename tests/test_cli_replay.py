@@ -53,7 +53,7 @@ def test_fast_jsonl_transcript_events(fast_run):
     event = found[0]
     assert TRANSCRIPT_KEYS <= set(event)
     assert isinstance(event["utterance_id"], int)
-    assert event["speaker"] == "unknown"
+    assert event["speaker"] == "speaker-1"  # one voice, told apart at once; nothing names it
     assert event["final"] is True
     (true_start, true_end) = speech.spans[0]
     assert event["start"] <= true_start <= true_end <= event["end"] + 0.05
