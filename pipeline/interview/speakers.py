@@ -4,8 +4,8 @@ Text alone guesses a role for half the words (a bank question is the
 interviewer's; a red flag or a long statement the candidate's). The voice
 carries the rest: each final utterance's voice vector is embedded, and all the
 utterances heard so far are clustered again (`linkage.voice_groups`, two
-linkages with scipy: 4 ms for 100 utterances, 41 ms for 600, about an hour of
-talk, on the 2-core machine at load 9): long ones by voice, short ones (whose
+linkages with scipy: 2 ms for 100 utterances, 170 ms for 600, about an hour of
+talk, on the 2-core machine at load 9; one linkage took 33 ms for 600 on a calmer day): long ones by voice, short ones (whose
 vectors are noisy) joined to the nearest cluster, or `unknown`. The text labeler's guesses are votes for
 the utterance's cluster; a cluster is named by its votes (see `_names`), and
 once one role is known the largest other voice takes the other. Until then,
