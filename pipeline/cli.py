@@ -9,6 +9,7 @@ import importlib
 import sys
 from pathlib import Path
 
+from pipeline.audio.end_of_turn import TURN_END_MODES
 from pipeline.audio.language import CHOICES as LANGUAGE_CHOICES
 from pipeline.errors import S2QError
 from pipeline.events import SPEAKERS, UNKNOWN
@@ -57,6 +58,9 @@ def _session_parent() -> argparse.ArgumentParser:
     p.add_argument("--second-pass-model", default="", metavar="MODEL",
                    help="Whisper model that revises finals when the CPU is idle (default: the same as --model; "
                         "`base` hears long turns better, see benchmarks/README.md)")
+    p.add_argument("--end-of-turn", default="model", choices=TURN_END_MODES,
+                   help="what ends a turn before the hangover: `model` (default) the end-of-turn model with the "
+                        "text, `rules` the text alone (benchmarks/turn_end.py compares them)")
     p.add_argument("--web", action="store_true", help="show the session in a browser panel (local, private URL)")
     _web_options(p)
     p.add_argument("--exit-when-done", action="store_true",

@@ -25,8 +25,8 @@ from typing import Literal
 from pipeline.audio.turn_end_model import TurnEndModel, TurnEndModelOptions, load_turn_end_model
 from pipeline.events import Utterance
 
-Mode = Literal["rules", "model"]
-MODES: tuple[Mode, ...] = ("rules", "model")
+TurnEndMode = Literal["rules", "model"]
+TURN_END_MODES: tuple[TurnEndMode, ...] = ("rules", "model")
 
 # Words a finished sentence does not end on: the speaker paused mid-thought.
 DANGLING = frozenset(
@@ -56,7 +56,7 @@ class EndOfTurnOptions:
     """
 
     enabled: bool = True
-    mode: Mode = "model"
+    mode: TurnEndMode = "model"
     min_words: int = 4
     model: TurnEndModelOptions = field(default_factory=TurnEndModelOptions)
 

@@ -30,6 +30,7 @@ def engine_options(config: SessionConfig, mode: Mode) -> EngineOptions:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     archive = mode == "fast"
     return EngineOptions(backpressure=archive, partial_every_s=config.partial_every_s, segmenter=config.segmenter,
+                         end_of_turn=config.end_of_turn,
                          second_pass=config.second_pass.for_archive() if archive else config.second_pass)
 
 

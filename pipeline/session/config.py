@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.audio.end_of_turn import EndOfTurnOptions
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions
 from pipeline.audio.transcriber import TranscriberOptions
@@ -62,6 +63,7 @@ class SessionConfig:
       channels: speaker of each channel; one entry downmixes, two map left/right.
       partial_every_s: partial transcripts this often while someone speaks (0: off).
       second_pass: the revisions of finals (`pipeline.audio.second_pass`), e.g. their model.
+      end_of_turn: what ends a turn before the hangover (`pipeline.audio.end_of_turn`): model or rules.
     """
 
     role: str = DEFAULT_ROLE
@@ -72,6 +74,7 @@ class SessionConfig:
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
     transcriber: TranscriberOptions = field(default_factory=TranscriberOptions)
     second_pass: SecondPassOptions = field(default_factory=SecondPassOptions)
+    end_of_turn: EndOfTurnOptions = field(default_factory=EndOfTurnOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
 
     @classmethod
@@ -84,6 +87,7 @@ class SessionConfig:
             transcriber=TranscriberOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                                            beam_size=args.beam_size, language=args.language),
             second_pass=SecondPassOptions(model=args.second_pass_model),
+            end_of_turn=EndOfTurnOptions(mode=args.end_of_turn),
             output=OutputOptions(jsonl=args.jsonl, record=args.record, web=WebOptions.from_args(args)),
             **overrides,
         )
