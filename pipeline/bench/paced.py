@@ -6,6 +6,7 @@ thread, the steps. Replayed twice in one run, once with the second pass off and 
 the second pass costs the live view (a final waiting behind a revision) shows side by side.
 
     python -m pipeline.bench.paced         # or `s2q bench --paced`
+    python -m pipeline.bench.paced --end-of-turn rules,model   # today's text rules vs the end-of-turn model
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from pipeline.bench.latency import percentiles
 from pipeline.demo import DEMO
 
 
-def paced_run(transcriber, step, second_pass: bool = True) -> dict:
+def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "model") -> dict:
     """One real-time replay of the demo (`s2q replay` of it): end of speech -> first final text, and -> suggestion."""
+    from pipeline.audio.end_of_turn import EndOfTurnOptions
     from pipeline.audio.second_pass import SecondPassOptions
     from pipeline.audio.sources import FileSource
     from pipeline.events import StatusEvent, SuggestionEvent, TranscriptEvent
     from pipeline.session.build import engine_for
     from pipeline.session.config import SessionConfig
 
-    config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass))
+    config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass),
+                           end_of_turn=EndOfTurnOptions(mode=end_of_turn))
     engine = engine_for(config, "paced", [FileSource(DEMO, ["interviewer", "candidate"], realtime=True)],
                         transcriber, step)
     totals, end_of_speech, shed, revisions = [], [], 0, 0
@@ -40,10 +43,10 @@ def paced_run(transcriber, step, second_pass: bool = True) -> dict:
             "shed_utterances": shed, "revisions": revisions}
 
 
-def paced_side_by_side(transcriber, step) -> dict:
+def paced_side_by_side(transcriber, step, end_of_turn: str = "model") -> dict:
     """The demo paced twice in one run: second pass off, then on."""
-    return {"second_pass_off": paced_run(transcriber, step.fresh(), second_pass=False),
-            "second_pass_on": paced_run(transcriber, step.fresh(), second_pass=True)}
+    return {"second_pass_off": paced_run(transcriber, step.fresh(), False, end_of_turn),
+            "second_pass_on": paced_run(transcriber, step.fresh(), True, end_of_turn)}
 
 
 def lines(paced: dict) -> list[str]:
@@ -57,17 +60,28 @@ def lines(paced: dict) -> list[str]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
     import json
 
     from pipeline.audio.transcriber import Transcriber
     from pipeline.interview import build_interview_step
 
+    parser = argparse.ArgumentParser(description="the demo at real-time pace through the engine")
+    parser.add_argument("--end-of-turn", default="model", help="comma-separated: model, rules (one run each)")
+    args = parser.parse_args(argv)
+    from pipeline.audio.end_of_turn import TURN_END_MODES
+
+    if unknown := set(args.end_of_turn.split(",")) - set(TURN_END_MODES):
+        parser.error(f"unknown end-of-turn mode {', '.join(sorted(unknown))} (one of {', '.join(TURN_END_MODES)})")
     transcriber = Transcriber()
     transcriber.warm_up()
-    result = paced_side_by_side(transcriber, build_interview_step())
-    print("\n".join(lines(result)))
-    print(json.dumps(result, indent=2))
+    step = build_interview_step()
+    for mode in args.end_of_turn.split(","):
+        result = paced_side_by_side(transcriber, step, mode)
+        print(f"end of turn: {mode}")
+        print("\n".join(lines(result)))
+        print(json.dumps(result, indent=2))
     return 0
 
 
