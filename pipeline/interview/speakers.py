@@ -92,9 +92,9 @@ class _Heard:
 class VoiceLabeler:
     """The engine's `SpeakerLabeler` for a mixed source: voice clusters named by the text labeler's votes."""
 
-    def __init__(self, encoder: VoiceEncoder, text: SpeakerLabeler, options: SpeakerOptions | None = None) -> None:
+    def __init__(self, encoder: VoiceEncoder, text: SpeakerLabeler | None, options: SpeakerOptions | None = None) -> None:
         self.encoder = encoder
-        self.text = text
+        self.text = text if text is not None else NoTextEvidence()  # None: voices told apart, never named
         self.opts = options or SpeakerOptions()
         self.clusters: list[_Cluster] = []
         self.heard: list[_Heard] = []
@@ -103,7 +103,7 @@ class VoiceLabeler:
         self._precomputed: dict[int, np.ndarray] = {}  # utterance id -> voice vector (see reuse_vectors)
         self._space: tuple[np.ndarray, np.ndarray] | None = None
 
-    def fresh(self, text: SpeakerLabeler) -> "VoiceLabeler":
+    def fresh(self, text: SpeakerLabeler | None) -> "VoiceLabeler":
         """A labeler for the next interview: the same voice model, no voices heard yet."""
         return VoiceLabeler(self.encoder, text, self.opts)
 
@@ -237,4 +237,4 @@ class NoTextEvidence:
 def build_voice_labeler(text: SpeakerLabeler | None, options: SpeakerOptions | None = None) -> VoiceLabeler:
     """Loads and warms the voice model before any audio (a missing model fails here, not mid-call);
     `text` None: no text evidence (`NoTextEvidence`)."""
-    return VoiceLabeler(VoiceEncoder().warm_up(), text or NoTextEvidence(), options)
+    return VoiceLabeler(VoiceEncoder().warm_up(), text, options)
