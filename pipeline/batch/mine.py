@@ -14,10 +14,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.batch.summary import event_type
 from pipeline.errors import S2QError
 from pipeline.events import UNKNOWN
-from pipeline.report.record import SessionError, _parse, _read, number
+from pipeline.report.record import SessionError, number, read_events
 from pipeline.retrieval import DEFAULT_ROLE
 from pipeline.sinks.labels import clock
 
@@ -56,18 +55,12 @@ def read_records(folder: Path) -> tuple[list[tuple[str | None, str, str, str]], 
     said, dismissed = [], []
     for path in sorted(folder.glob("*.jsonl")):
         try:
-            raw, _ = _read(path)
+            events = read_events(path, WANTED)
         except SessionError as exc:
             print(f"s2q: warning: skipped {exc}", file=sys.stderr)
             continue
         role, shown = None, {}
-        for line in raw.split(b"\n"):
-            kind = event_type(line)
-            if kind not in WANTED:
-                continue
-            event = _parse(line)
-            if not isinstance(event, dict):
-                continue
+        for kind, event in events:
             where = f"{path.name} at {clock(number(event.get('start')))}"
             if kind == b"session_start":
                 role = event.get("role")

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.events import ALERT_TYPES, UNKNOWN
-from pipeline.report.record import SessionError, _parse, _read, number, settled_alerts
+from pipeline.report.record import SessionError, number, read_events, settled_alerts
 from pipeline.retrieval import DEFAULT_ROLE
 
 WANTED = tuple(t.encode() for t in ("session_start", *ALERT_TYPES, "withdrawn", "transcript"))  # what is parsed
-PREFIX = b'{"type": "'
 NO_INTERVIEWER = "(not given)"
 
 
@@ -52,31 +51,17 @@ class Team:
         return dict(sorted(groups.items(), key=lambda kv: (kv[0] == NO_INTERVIEWER, kv[0].lower())))
 
 
-def event_type(line: bytes) -> bytes | None:
-    """The `type` of a recorded line from its first bytes (every line starts `{"type": "...`)."""
-    if not line.startswith(PREFIX):
-        return None
-    end = line.find(b'"', len(PREFIX))
-    return line[len(PREFIX):end] if end > 0 else None
-
-
 def read_interview(path: Path, team: Team) -> Interview | None:
     """One record's last session, from the event types the summary needs; None when unreadable."""
     try:
-        raw, _ = _read(path)
+        events = read_events(path, WANTED)  # a line cut by a crash: the report notes it, the summary skips it
     except SessionError as exc:
         team.unreadable.append((path.name, str(exc)))
         return None
     interview = Interview(path.name)
     seen = False
     alerts: list[dict] = []  # alerts, questions asked and withdrawals, settled once the session is read
-    for line in raw.split(b"\n"):
-        kind = event_type(line)
-        if kind not in WANTED:
-            continue
-        event = _parse(line)
-        if not isinstance(event, dict):
-            continue  # a line cut by a crash: the report notes it, the summary skips it
+    for kind, event in events:
         if kind == b"session_start":
             interview = Interview(path.name, interviewer=event.get("interviewer") or NO_INTERVIEWER,
                                   role=event.get("role"))

@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from pipeline.errors import S2QError
 from pipeline.events import ALERT_TYPES, AlertType
@@ -34,6 +34,7 @@ UNTAGGED = "untagged"  # the id of the events recorded before sessions had ids
 # How every recorded line begins (`json.dumps(Event.to_dict())`): a line that starts so but
 # does not parse is a cut line (a crash mid-write), anything else that does not parse is no record.
 EVENT_START = b'{"type"'
+TYPE_PREFIX = b'{"type": "'  # the same, with the type's value starting right after it
 
 
 def number(value: Any) -> float:
@@ -130,7 +131,7 @@ def load_session(path: str | Path, session_id: str | None = None) -> Session:
 def load_record(path: str | Path) -> list[Session]:
     """Every session of a record, in file order; skips cut lines, refuses anything else that is not an event."""
     path = Path(path)
-    raw, mtime = _read(path)
+    raw, mtime = read_bytes(path)
     numbered = [(i + 1, line) for i, line in enumerate(raw.split(b"\n")) if line.strip()]
     if not numbered:
         raise SessionError(f"{path}: the session record is empty")
@@ -138,9 +139,9 @@ def load_record(path: str | Path) -> list[Session]:
     sessions: list[Session] = []
     cut: list[int] = []  # cut lines not yet given to a session
     for line_number, line in numbered:
-        event = _parse(line)
+        event = parse_line(line)
         if not isinstance(event, dict):
-            if event is _NOT_JSON and starts_like_event(line):
+            if event is NOT_JSON and starts_like_event(line):
                 cut.append(line_number)
                 continue
             raise SessionError(f"{path}:{line_number}: not a JSON event: is this a session record "
@@ -199,7 +200,7 @@ def _open_regular(path: Path):
     return os.fdopen(fd, "rb")
 
 
-def _read(path: Path) -> tuple[bytes, datetime]:
+def read_bytes(path: Path) -> tuple[bytes, datetime]:
     """The file's bytes, at most `MAX_RECORD_BYTES`, refusing what is not a regular file."""
     try:
         with _open_regular(path) as f:
@@ -218,18 +219,39 @@ def _read(path: Path) -> tuple[bytes, datetime]:
     return raw, mtime
 
 
-_NOT_JSON = object()  # the line does not parse (as opposed to: JSON, but not an event)
+NOT_JSON = object()  # the line does not parse (as opposed to: JSON, but not an event)
 
 
-def _parse(line: bytes) -> dict[str, Any] | object | None:
-    """The cleaned event; `_NOT_JSON` for a line that does not parse; None for JSON that is no event."""
+def parse_line(line: bytes) -> dict[str, Any] | object | None:
+    """The cleaned event; `NOT_JSON` for a line that does not parse; None for JSON that is no event."""
     try:
         value = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return _NOT_JSON
+        return NOT_JSON
     if isinstance(value, dict) and isinstance(value.get("type"), str):
         return _clean(value)
     return None
+
+
+def event_type(line: bytes) -> bytes | None:
+    """The `type` of a recorded line from its first bytes (every line starts `{"type": "...`)."""
+    if not line.startswith(TYPE_PREFIX):
+        return None
+    end = line.find(b'"', len(TYPE_PREFIX))
+    return line[len(TYPE_PREFIX):end] if end > 0 else None
+
+
+def read_events(path: Path, wanted: Collection[bytes]) -> list[tuple[bytes, dict[str, Any]]]:
+    """(type, cleaned event) of every event of the `wanted` types, in file order; other lines are
+    never parsed (a batch reads thousands of records) and cut lines are skipped. `SessionError`
+    for what is not a readable record."""
+    raw, _ = read_bytes(path)
+    found = []
+    for line in raw.split(b"\n"):
+        kind = event_type(line)
+        if kind in wanted and isinstance(event := parse_line(line), dict):
+            found.append((kind, event))
+    return found
 
 
 # -- cleaning: each field the report reads gets the type the renderer expects, or is dropped ----
