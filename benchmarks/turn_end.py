@@ -1,6 +1,6 @@
 """End of turn, text rules vs the end-of-turn model, on the same audio in one run (issue 25).
 
-    python -m benchmarks.turn_end [--pauses 0.4,0.8] [--langs en,it] [--voices piper-joe,...] [--out DIR]
+    python -m benchmarks.turn_end [--pauses 0.4,0.8] [--langs en,it] [--voices piper-joe,...] [--text-ms N] [--out DIR]
 
 The turn-end set (benchmarks/data/turn_end/, made into audio by `benchmarks.turn_end_set`): complete
 turns, and unfinished sentences with a pause inside, spoken by espeak-ng, Piper, Kokoro and Festival
@@ -17,7 +17,8 @@ voices in English, espeak-ng and Festival in Italian. Each clip goes through the
 Scored per mode: false cuts (a turn ended while the speaker still had words to say: in the pause of an
 unfinished sentence, or elsewhere inside a line), the wait from the last word to the turn's end
 (`end`), and to its final text (`text`: what the guess's transcription had left, else a decode), and
-the model's time per call. Writes DIR/turn_end.json and DIR/turn_end.md (default benchmarks/results/turn_end).
+the model's time per call. Writes DIR/turn_end.json and .md (default benchmarks/results/turn_end);
+with `--text-ms N`, DIR/turn_end-textNms.*.
 """
 
 from __future__ import annotations
@@ -73,9 +74,12 @@ class ClipResult:
 
 
 class Transcribers:
-    """One transcriber per language; guesses decoded once per audio (both modes hear the same guesses)."""
+    """One transcriber per language; guesses decoded once per audio (both modes hear the same guesses).
+    `text_ms`: the text counts as ready this long after its audio instead of the measured decode time
+    (0: a machine fast enough that text never waits, the most cuts the text rule can make)."""
 
-    def __init__(self) -> None:
+    def __init__(self, text_ms: float | None = None) -> None:
+        self.text_ms = text_ms
         self._by_lang: dict = {}
         self._decoded: dict[tuple[str, int], tuple[str, float]] = {}
 
@@ -91,7 +95,8 @@ class Transcribers:
             transcriber.reset()
             transcript = transcriber.transcribe(replace(utterance))
             self._decoded[key] = (transcript.text, transcript.utterance.timeline.ms("asr_start", "asr_done") / 1000)
-        return self._decoded[key]
+        text, asr_s = self._decoded[key]
+        return text, asr_s if self.text_ms is None else self.text_ms / 1000
 
 
 def run_clip(clip: Clip, mode: str, judge: TimedJudge | None, asr: Transcribers) -> ClipResult:
@@ -102,7 +107,7 @@ def run_clip(clip: Clip, mode: str, judge: TimedJudge | None, asr: Transcribers)
     key = f"{clip.line.id}|{clip.voice}|{clip.pause_s}"
     frame = SAMPLE_RATE * options.frame_ms // 1000
     guesses: dict[tuple[int, int], tuple[float, float]] = {}  # (id, samples) -> (audio time offered, asr s)
-    finals: list[tuple[float, float]] = []  # (time emitted, text ready), audio clock + the judge's time
+    finals: list[tuple[float, float, float]] = []  # (audio time, time emitted, text ready); + the judge's time
     due: tuple[int, int, float] | None = None
     calls_before = len(judge.calls) if judge else 0
     feeding = [calls_before]  # judge calls before the frame being fed
@@ -119,7 +124,7 @@ def run_clip(clip: Clip, mode: str, judge: TimedJudge | None, asr: Transcribers)
         emitted = max(at, heard_at[0])
         guess = guesses.get((u.id, len(u.audio)))
         ready = max(emitted, guess[0] + guess[1]) if guess else emitted + asr_s
-        finals.append((emitted, ready))
+        finals.append((at, emitted, ready))
 
     for start in range(0, len(clip.audio), frame):
         at = (start + frame) / SAMPLE_RATE
@@ -134,9 +139,9 @@ def run_clip(clip: Clip, mode: str, judge: TimedJudge | None, asr: Transcribers)
                 handle(u, at)
     for u in seg.flush():
         handle(u, len(clip.audio) / SAMPLE_RATE)
-    early = [t for t, _ in finals if t < clip.speech_end_s]  # the turn ended before the speaker was done
-    in_pause = not clip.line.complete and any(clip.pause_at_s <= t < clip.resume_s for t in early)
-    last = [(t - clip.speech_end_s, ready - clip.speech_end_s) for t, ready in finals if t >= clip.speech_end_s]
+    early = [at for at, _, _ in finals if at < clip.speech_end_s]  # the turn ended before the speaker was done
+    in_pause = not clip.line.complete and any(clip.pause_at_s <= at < clip.resume_s for at in early)
+    last = [(t - clip.speech_end_s, ready - clip.speech_end_s) for at, t, ready in finals if at >= clip.speech_end_s]
     end_ms, text_ms = (last[0][0] * 1000, last[0][1] * 1000) if last else (None, None)
     return ClipResult(mode, clip.line.id, clip.line.lang, clip.voice, clip.line.complete, clip.pause_s, in_pause,
                       len(early) > int(in_pause), end_ms, text_ms,
@@ -167,7 +172,9 @@ def summary(results: list[ClipResult]) -> dict:
 def markdown(report: dict) -> str:
     lines = [f"# Turn-end set: rules vs model ({report['date']})", "",
              f"{report['clips']} clips ({', '.join(report['voices'])}); pauses inside unfinished sentences: "
-             f"{', '.join(str(p) + ' s' for p in report['pauses'])}. Load average {report['load']} on "
+             f"{', '.join(str(p) + ' s' for p in report['pauses'])}. Guess text ready "
+             f"{'as measured' if report['text_ms'] is None else str(report['text_ms']) + ' ms'} after its audio. "
+             f"Load average {report['load']} on "
              f"{os.cpu_count()} cores (shared machine: the waits include the model's time under that load).", "",
              "| mode | lang | false cuts in the pause | by pause | other cuts | complete ended early | "
              "end wait mean / p50 / p95 ms | text wait mean / p95 ms |", "|---|---|---|---|---|---|---|---|"]
@@ -196,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pauses", default="0.4,0.8", help="pause lengths inside unfinished sentences, seconds")
     parser.add_argument("--langs", default="en,it")
     parser.add_argument("--voices", default="", help="comma-separated voice labels (default: all installed)")
+    parser.add_argument("--text-ms", type=float, default=None,
+                        help="count each guess's text as ready this many ms after its audio (default: measured; "
+                             "0: the most cuts a fast machine's text rule makes)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     from pipeline.errors import S2QError
@@ -206,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     pauses = tuple(float(p) for p in args.pauses.split(","))
     made, skipped = clips(pauses, [v for v in args.voices.split(",") if v], tuple(args.langs.split(",")))
-    asr, results = Transcribers(), []
+    asr, results = Transcribers(args.text_ms), []
     for mode, options in MODES.items():
         judge = TimedJudge(turn_judge(options)) if options.mode == "model" else None
         started = time.perf_counter()
@@ -215,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     load = round((load0 + os.getloadavg()[0]) / 2, 2)
     langs = sorted({r.lang for r in results})
     report = {
-        "date": time.strftime("%Y-%m-%d"), "load": load, "cpus": os.cpu_count(), "pauses": list(pauses),
+        "date": time.strftime("%Y-%m-%d"), "text_ms": args.text_ms, "load": load, "cpus": os.cpu_count(), "pauses": list(pauses),
         "clips": len(made), "voices": sorted({c.voice for c in made}), "skipped": skipped,
         "modes": {mode: {lang: summary([r for r in results if r.mode == mode and r.lang == lang])
                          for lang in langs + ["all"] if lang != "all" or len(langs) > 1}
@@ -230,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         report["modes"][mode]["all"] = summary([r for r in results if r.mode == mode])
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "turn_end.json").write_text(json.dumps(report, indent=1))
-    (args.out / "turn_end.md").write_text(markdown(report))
+    stem = "turn_end" if args.text_ms is None else f"turn_end-text{args.text_ms:g}ms"
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))
+    (args.out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))
     return 0
 
