@@ -98,25 +98,28 @@ def attribution(events: list[dict], turns: list[dict]) -> dict:
     """Words right / wrong / unknown (settled labels), each transcript scored against the turn it
     overlaps most; `live_right` / `live_wrong`: the same with the labels as first shown."""
     score = _score(settled(events), turns)
-    live = _score(first_labels(events), turns)
+    live = _score(first_labels(events), turns, live=True)
     revisions = sum(1 for e in events if e["type"] == "transcript" and e.get("revision"))
     return {**score, "live_right": live["right"], "live_wrong": live["wrong"], "revisions": revisions}
 
 
-def _verdict(said: str, truth: str) -> str:
-    """`extra` (a panel's third voice) is right as any label other than the two roles."""
-    if said == "unknown":
+def _verdict(said: str, truth: str, live: bool = False) -> str:
+    """`extra` (a panel's third voice) is right as any label other than the two roles. As first
+    shown (`live`), a voice told apart but not named yet (`speaker-N`) on a role's turn is not
+    wrong but not named either: `unknown` (settled, it is wrong: the role never came)."""
+    if said == "unknown" or (live and truth != "extra" and said.startswith("speaker-")):
         return "unknown"
     if truth == "extra":
         return "right" if said not in ("interviewer", "candidate") else "wrong"
     return "right" if said == truth else "wrong"
 
 
-def _score(transcripts: list[dict], turns: list[dict], weight=lambda e: len(e["text"].split())) -> dict:
+def _score(transcripts: list[dict], turns: list[dict], weight=lambda e: len(e["text"].split()),
+           live: bool = False) -> dict:
     counts = Counter()
     for e in transcripts:
         turn = max(turns, key=lambda t: min(t["end"], e["end"]) - max(t["start"], e["start"]))
-        counts[_verdict(e["speaker"], turn["speaker"])] += weight(e)
+        counts[_verdict(e["speaker"], turn["speaker"], live)] += weight(e)
     total = max(sum(counts.values()), 1)
     return {"words": round(sum(counts.values()), 1), **{k: round(counts[k] / total, 4) for k in ("right", "wrong", "unknown")}}
 
@@ -164,7 +167,7 @@ def voice_only(audio: np.ndarray, turns: list[dict], labeler=None) -> dict:
     first: dict = {}
     for e in shown:
         first.setdefault(e["utterance_id"], e)
-    score, live = _score(list(last.values()), turns, seconds), _score(list(first.values()), turns, seconds)
+    score, live = _score(list(last.values()), turns, seconds), _score(list(first.values()), turns, seconds, live=True)
     return {**score, "live_right": live["right"], "live_wrong": live["wrong"],
             "revisions": len(shown) - len(first), "splits": len(first) - len(utterances),
             "split_ms": splitter.timings_ms, "embed_ms": embed_ms}
