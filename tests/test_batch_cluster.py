@@ -139,8 +139,15 @@ def _job_logs(head: dict) -> set[str]:
 def test_batch_on_a_running_cluster_joins_it_and_leaves_nothing(ray_head, tmp_path, workdir, tts, cli_env):
     """`--ray` alone reads RAY_ADDRESS (a `ray://` address needs `ray[client]`, which the `cluster` extra lacks)."""
     clip = write_wav(workdir / "cluster-answer.wav", compose([silence(0.4), SENTENCE_C, silence(0.8)], tts).audio)
-    driver_tmp, out = tmp_path / "driver-tmp", tmp_path / "out"
-    driver_tmp.mkdir()
+    out = tmp_path / "out"
+    driver_tmp = Path(tempfile.mkdtemp(prefix="s2q-drv-", dir="/tmp"))  # short: a cluster started here would fit
+    try:
+        _join_and_check(ray_head, clip, out, driver_tmp, cli_env, tmp_path)
+    finally:
+        shutil.rmtree(driver_tmp, ignore_errors=True)
+
+
+def _join_and_check(ray_head: dict, clip: Path, out: Path, driver_tmp: Path, cli_env: dict, cwd: Path) -> None:
     # Ray on Linux swaps a loopback address for the host's outward one (found by connecting to 8.8.8.8), where this
     # head does not listen; RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 keeps 127.0.0.1 (as on macOS and Windows).
     env = dict(cli_env, **ray_head["auth"], PYTHONPATH=str(ROOT), TMPDIR=str(driver_tmp),
@@ -148,7 +155,7 @@ def test_batch_on_a_running_cluster_joins_it_and_leaves_nothing(ray_head, tmp_pa
     env["RAY_ADDRESS"] = f"127.0.0.1:{ray_head['gcs']}"
     before = _job_logs(ray_head)
     proc = subprocess.run([sys.executable, "-m", "pipeline", "batch", str(clip), "--out", str(out), "--workers", "1",
-                           "--ray"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180)
+                           "--ray"], capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert _job_logs(ray_head) - before, "the batch did not run on the cluster it was pointed at"
     said = [json.loads(line) for line in (out / "cluster-answer.jsonl").read_text().splitlines()]

@@ -108,7 +108,8 @@ def test_interviewer_questions_map_to_their_competency(events):
     for turn in technical:
         competency = turn["labels"][0].split(":", 1)[1]
         hits += any(competency in q["competencies"] for q in during(turn, asked))
-    assert hits / len(technical) >= 0.8
+    # Measured 2026-12-06: 9 of 9 (the runs above, AVX-512, AVX2, AVX); allowed: one of the nine missed.
+    assert len(technical) == 9 and hits >= len(technical) - 1, f"{hits} of {len(technical)}"
 
 
 def test_report_of_the_demo_record_shows_each_alert_and_stage_with_its_time(events, record, tmp_path):
