@@ -317,6 +317,10 @@ def test_heldout_set_targets_with_the_banks_thresholds(matcher, bank):
 
     rf, co, qu = report["red_flags"], report["compliance"], report["questions"]
     assert rf["none_support"] > 0 and co["false_alarm_support"] > 0 and qu["support"] > 0
+    # Measured 2026-12-06 (`python -m benchmarks.matcher_eval`, its "heldout" block): red-flag macro-F1 0.883,
+    # 0 of 10 clean answers flagged, compliance 8 of 8 with 0 of 15 lawful lines alerting, competency 11 of 11.
+    # The limits are the product's targets (matcher_eval.TARGETS): F1 0.03 under the measurement (about one row of
+    # this 58-row set); elsewhere one row more fails them. Test set v2, larger: tests/test_heldout_matcher.py.
     assert rf["macro_f1"] >= 0.85, rf
     assert rf["false_alarms_on_none"] <= 0.05, rf
     assert co["recall"] >= 0.95, co
