@@ -11,8 +11,8 @@ bounded. Partial transcripts of speech still going on are made only when the
 worker has nothing final to do. When a speaker pauses, the segmenter offers the
 utterance as it will be if the pause lasts (`speculative`); the worker
 transcribes it during the rest of the pause (`Speculation`), and when the
-utterance is declared over with the same audio the text is already there; when
-that text is a complete sentence the turn ends there, before the hangover
+utterance is declared over with the same audio the text is already there and the final goes out at
+once from the capture thread (`Intake.claim`); a complete sentence ends the turn before the hangover
 (`pipeline/audio/end_of_turn.py`). When no final waits and nobody speaks, a second-pass
 thread, with a model of its own that computes at idle priority, decodes recent finals again, better, and emits
 what changed as revisions (`pipeline/audio/second_pass.py`); that is the first work shed under
@@ -38,6 +38,7 @@ from pipeline.audio.sources import AudioSource
 from pipeline.audio.transcriber import Transcriber
 from pipeline.engine_options import EngineOptions
 from pipeline.errors import S2QError
+from pipeline.intake import Intake
 from pipeline.events import (
     UNKNOWN,
     EndOfInput,
@@ -52,7 +53,7 @@ from pipeline.events import (
     Utterance,
     WorkerDone,
 )
-from pipeline.memory import Finals, Guess, PiecedTurns, Speculation
+from pipeline.memory import Finals, Guess, OpenPartials, PiecedTurns, Speculation
 from pipeline.steps import SpeakerLabeler, Step, Steerable, UtteranceSplitter
 
 
@@ -75,7 +76,6 @@ class Engine:
         self.splitter = splitter
         self.opts = options or EngineOptions()
         self._ids = itertools.count()
-        self._utterances: queue.Queue[Utterance | EndOfInput] = queue.Queue(maxsize=self.opts.max_pending)
         self._partials: dict[str, Utterance] = {}  # latest snapshot per speaker
         self._speculative: dict[str, Utterance] = {}  # latest guess per speaker
         self._slot_lock, self._id_lock = threading.Lock(), threading.Lock()
@@ -89,12 +89,17 @@ class Engine:
                             self.opts.backpressure) else None)
         self._revising: threading.Thread | None = None  # the second pass's own thread, live
         self._out: queue.Queue[Event | Transcript | SourceDone | WorkerDone | StepFailed] = queue.Queue()
+        self._intake = Intake(self.opts.max_pending, self._out.put)  # finals waiting for the worker
         self._stop = threading.Event()
         self._actions = ActionGate(self._out)  # interviewer actions, taken until the stream is over
         self._finish_by: float | None = None
-        self.shed_count = 0
         self.finals, self.pieced_turns = Finals(), PiecedTurns()
+        self.open_partials = OpenPartials()  # partial lines waiting for their final (main thread)
         self.failures: list[S2QError] = []  # sources that failed; raised once everything they gave is out
+
+    @property
+    def shed_count(self) -> int:
+        return self._intake.shed_count
 
     @property
     def speculation_hits(self) -> int:
@@ -113,10 +118,7 @@ class Engine:
         self._stop.set()
         for source in self.sources:
             source.stop()
-        try:
-            self._utterances.put_nowait(EndOfInput())  # wake the worker
-        except queue.Full:
-            pass
+        self._intake.end(wait=False)  # wake the worker
 
     def finish(self) -> None:
         """Stops listening but keeps what was heard: the speech in progress is cut, transcribed
@@ -171,7 +173,21 @@ class Engine:
         if self.splitter is not None and utterance.speaker == UNKNOWN:
             parts = self.splitter.split(utterance, self._next_id)
         for part in parts:
-            self._submit(part)
+            if not self._send_guessed(part):
+                self._intake.put(part, wait=self.opts.backpressure or self.finishing, stopped=self._stop.is_set)
+
+    def _send_guessed(self, utterance: Utterance) -> bool:
+        """A final guessed during the pause (a speculation hit) goes out now, not after the worker's
+        decoding of someone else's speech; only with nothing of this speaker ahead of it (their lines
+        stay in order), and not with `auto` language (a final settles it, on the worker's model)."""
+        if (self.opts.backpressure or self.transcriber.languages is not None
+                or (guess := self._intake.claim(utterance, self.speculation.take)) is None):
+            return False
+        try:
+            self._finish_final(self._guessed(utterance, guess))
+        finally:
+            self._intake.done(utterance)
+        return True
 
     def _maybe_partial(self, seg: Segmenter, last_partial: dict[str, float]) -> None:
         now = time.monotonic()
@@ -184,37 +200,6 @@ class Engine:
         with self._slot_lock:
             self._partials[seg.speaker] = snapshot
 
-    def _submit(self, utterance: Utterance) -> None:
-        if self.opts.backpressure or self.finishing:
-            while not self._stop.is_set():
-                try:
-                    self._utterances.put(utterance, timeout=0.2)
-                    return
-                except queue.Full:
-                    continue
-            return
-        try:
-            self._utterances.put_nowait(utterance)
-        except queue.Full:
-            try:
-                shed = self._utterances.get_nowait()
-            except queue.Empty:
-                shed = None
-            self._utterances.put_nowait(utterance)
-            if isinstance(shed, Utterance):
-                self._report_shed(shed, "transcriber behind real time")
-
-    def _report_shed(self, shed: Utterance, why: str) -> None:
-        self.shed_count += 1
-        self._out.put(
-            StatusEvent(
-                state="shedding",
-                message=f"{why}: skipped {shed.speaker} speech {shed.start:.1f}-{shed.end:.1f}s",
-                details={"shed_utterance": shed.id, "speaker": shed.speaker, "start": round(shed.start, 3),
-                         "end": round(shed.end, 3), "shed_total": self.shed_count},
-            )
-        )
-
     # -- ASR worker -------------------------------------------------------------
 
     def _asr_worker(self) -> None:
@@ -222,7 +207,7 @@ class Engine:
             while not self._stop.is_set():
                 idle_work = (self.opts.speculate or self.opts.partial_every_s or self.second_pass) and not self.finishing
                 try:
-                    utterance = self._utterances.get(timeout=0.02 if idle_work else None)
+                    utterance = self._intake.get(timeout=0.02 if idle_work else None)
                 except queue.Empty:
                     self._idle_work()
                     continue
@@ -230,15 +215,15 @@ class Engine:
                     self._last_revisions()
                     return
                 waited = time.monotonic() - utterance.timeline.stamps.get("speech_end", time.monotonic())
-                if not self.opts.backpressure and not self.finishing and waited > self.opts.max_lag_s:
-                    self._report_shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
-                    continue
-                transcript = self._transcribe_final(utterance)
-                self._maybe_end_turn(transcript)  # a long turn's last piece may end it
-                for out in self.pieced_turns.assemble(transcript):  # a pieced turn: so far, or whole at its end
-                    self._out.put(out.transcript)  # out first: a revision never overtakes its final
-                    if self.second_pass is not None:
-                        self.second_pass.offer(out.transcript, out.pieces)
+                try:
+                    if not self.opts.backpressure and not self.finishing and waited > self.opts.max_lag_s:
+                        self._intake.shed(utterance, f"speech waited {waited:.0f} s for the transcriber")
+                        continue
+                    guess = self.speculation.take(utterance)
+                    self._finish_final(self._guessed(utterance, guess) if guess else
+                                       self.transcriber.transcribe(utterance))
+                finally:
+                    self._intake.done(utterance)
         except BaseException as exc:
             self._out.put(StepFailed(exc))
         finally:
@@ -254,10 +239,19 @@ class Engine:
                 self._revise()  # a replay nobody waits for: revisions between finals, on this thread
             return
         transcript = self.transcriber.transcribe(utterance)
-        if utterance.speculative:
-            self.speculation.remember(utterance, Guess(transcript.text))
+        self._out.put(self.pieced_turns.so_far(transcript))  # after a piece: the turn so far, the turn's id
+        if utterance.speculative:  # out before its final can be: a hit goes out as soon as it is remembered
+            asr_ms = utterance.timeline.ms("asr_start", "asr_done")
+            self.speculation.remember(utterance, Guess(transcript.text, asr_ms))
             self._maybe_end_turn(transcript)
-        self._out.put(transcript)
+
+    def _finish_final(self, transcript: Transcript) -> None:
+        """A final's text is known (decoded, or guessed during the pause): out, and to the second pass."""
+        self._maybe_end_turn(transcript)  # a long turn's last piece may end it
+        for out in self.pieced_turns.assemble(transcript):  # a pieced turn: so far, or whole at its end
+            self._out.put(out.transcript)  # out first: a revision never overtakes its final
+            if self.second_pass is not None:
+                self.second_pass.offer(out.transcript, out.pieces)
 
     def _maybe_end_turn(self, transcript: Transcript) -> None:
         """A complete sentence ends the turn at once if the speaker says nothing more (the capture
@@ -283,19 +277,19 @@ class Engine:
     def _second_pass_worker(self) -> None:
         """Revisions are a bonus: if they fail (no memory for a second model), the session goes on."""
         try:
-            self.second_pass.run(self._out.put, lambda: not self._speaking and self._utterances.empty())
+            self.second_pass.run(self._out.put, lambda: not self._speaking and self._intake.empty())
         except Exception as exc:
             self.second_pass.close()
             self._out.put(StatusEvent(state="second_pass_off", message=f"revisions stopped: {exc}"))
 
-    def _transcribe_final(self, utterance: Utterance) -> Transcript:
-        guess = self.speculation.take(utterance)
-        if guess is None:
-            return self.transcriber.transcribe(utterance)
+    def _guessed(self, utterance: Utterance, guess: Guess) -> Transcript:
+        """A final whose text was decoded during the pause. Its `latency_ms.guessed` is that
+        decoding's time (so a bench tells hits apart); `queue` is what it waited since."""
         utterance.timeline.stamp("asr_start")
         self.transcriber.remember(utterance, guess.text)  # the speaker's context, as if decoded now
         _, detected = self.transcriber.language_of(utterance)  # `auto`: a final settles the speaker's language
         utterance.timeline.stamp("asr_done")
+        utterance.timeline.extra_ms["guessed"] = guess.asr_ms if guess.asr_ms is not None else 0.0
         return Transcript(utterance=utterance, text=guess.text, detected_language=detected)
 
     # -- main thread --------------------------------------------------------
@@ -319,16 +313,18 @@ class Engine:
             while True:
                 item = self._next_item()
                 if item is None:
+                    yield from self.open_partials.close_all()
                     yield StatusEvent(state="cut", message="stopped before the last speech was transcribed",
                                       details={"waited_s": self.opts.finish_timeout_s})
                     return
                 if isinstance(item, SourceDone):
                     live_sources -= 1
                     if live_sources == 0:
-                        self._utterances.put(EndOfInput())  # after whatever is still queued
+                        self._intake.end()  # after whatever is still queued
                 elif isinstance(item, WorkerDone):
                     for turn in self.pieced_turns.close_all():  # the input ended inside a pieced turn
                         yield from self._after_asr(turn)
+                    yield from self.open_partials.close_all()
                     for action in self._actions.close():
                         yield from self._steer(action)
                     if self.failures:
@@ -372,9 +368,13 @@ class Engine:
                 self.finish()
 
     def _after_asr(self, transcript: Transcript) -> Iterator[Event]:
+        u = transcript.utterance
+        if u.final:  # its partial line ends here, and any line of the speaker no final is coming for
+            yield from self.open_partials.ended(u, u.speaker, bool(transcript.text))
+        elif not transcript.text or not self.open_partials.admit(transcript):
+            return  # nothing heard yet, or speech a final already holds
         if not transcript.text:
             return
-        u = transcript.utterance
         labelled = u.speaker == UNKNOWN and u.final and self.labeler is not None
         if labelled:
             u.speaker = self.labeler.label_speaker(transcript)

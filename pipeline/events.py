@@ -123,6 +123,20 @@ class TranscriptEvent(Event):
 
 
 @dataclass
+class RetractedEvent(Event):
+    """A partial line whose utterance gets no final: its speech was dropped (no words in the end:
+    silence, laughter, the other side's voice), shed under load, cut at the end of the session.
+    Clients remove the line with this `utterance_id`; every partial's id ends in a final or this."""
+
+    type: ClassVar[str] = "retracted"
+    utterance_id: int
+    speaker: str
+    start: float
+    end: float
+    reason: str  # no_words | no_final (see docs/events.md)
+
+
+@dataclass
 class SessionStartEvent(Event):
     """First in every session: one record file may hold several (`--record` appends), and the
     report tells them apart by this event."""

@@ -1,6 +1,6 @@
 """What the engine remembers between utterances: speculative guesses made during a pause, the
-last final transcript of each utterance (what a revision builds on), and the pieces of a long turn
-(the one place they are assembled)."""
+last final transcript of each utterance (what a revision builds on), the pieces of a long turn
+(the one place they are assembled), and the partial lines still waiting for their final."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pipeline.events import UNKNOWN, Speaker, Transcript, Utterance
+from pipeline.events import UNKNOWN, RetractedEvent, Speaker, Transcript, Utterance
 
 
 def in_pieces(u: Utterance, turn_open: bool) -> bool:
@@ -37,17 +37,20 @@ class Speculation:
 
     def __init__(self, keep_last: int = 8) -> None:
         self.keep_last = keep_last
+        self._lock = threading.Lock()  # the ASR worker remembers, a capture thread takes (a hit goes out at once)
         self._guesses: dict[tuple[int, int], Guess] = {}
         self.hits = 0
 
     def remember(self, utterance: Utterance, guess: Guess) -> None:
-        self._guesses = {k: v for k, v in self._guesses.items() if k[0] >= utterance.id - self.keep_last}
-        self._guesses[(utterance.id, len(utterance.audio))] = guess
+        with self._lock:
+            self._guesses = {k: v for k, v in self._guesses.items() if k[0] >= utterance.id - self.keep_last}
+            self._guesses[(utterance.id, len(utterance.audio))] = guess
 
     def take(self, utterance: Utterance) -> Guess | None:
-        guess = self._guesses.pop((utterance.id, len(utterance.audio)), None)
-        if guess is not None:
-            self.hits += 1
+        with self._lock:
+            guess = self._guesses.pop((utterance.id, len(utterance.audio)), None)
+            if guess is not None:
+                self.hits += 1
         return guess
 
 
@@ -148,6 +151,19 @@ class PiecedTurns:
                 return cut + [AssembledTurn(Transcript(so_far, text))]
             return cut + [self._join(self._open.pop(u.speaker), text)]
 
+    def so_far(self, transcript: Transcript) -> Transcript:
+        """A partial or speculative transcript of what a speaker says after a piece of their open
+        turn, as the turn so far (the turn's id, its pieces' text before it): a partial line never
+        carries an id that no final will end. Anything else comes back as it is."""
+        u = transcript.utterance
+        with self._lock:
+            pieces = self._open.get(u.speaker)
+            if not pieces or abs(u.start - pieces[-1].utterance.end) > 0.05:
+                return transcript
+            first = pieces[0].utterance
+            text = spoken(self._texts.get(first.id, []) + [transcript.text])
+        return Transcript(replace(u, id=first.id, start=first.start, final=False), text)
+
     def close_all(self) -> list[Transcript]:
         """Every turn still open (the input ended after a piece), as finals."""
         with self._lock:
@@ -174,3 +190,41 @@ class PiecedTurns:
         u = replace(last, id=first.id, start=first.start, audio=audio, timeline=said.timeline,
                     eou_delay=said.eou_delay if said is last else last.eou_delay, continues=False)
         return AssembledTurn(Transcript(utterance=u, text=text), tuple(pieces))
+
+
+class OpenPartials:
+    """Utterance ids shown as partial lines that no final has ended yet. Each must end, in a final
+    with its id or in a `RetractedEvent`: a client keeps one line per id (docs/events.md)."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, tuple[Speaker, float, float]] = {}  # id -> (speaker heard as, start, end)
+        self._heard_to: dict[Speaker, float] = {}  # speaker -> audio time their last final ended
+
+    def admit(self, transcript: Transcript) -> bool:
+        """A partial to show, unless a final already covers its speech (a final whose text was
+        guessed goes out before the worker's partial of the same speech)."""
+        u = transcript.utterance
+        if u.start < self._heard_to.get(u.speaker, float("-inf")) - 0.05:
+            return False
+        self._open[u.id] = (u.speaker, u.start, u.end)
+        return True
+
+    def ended(self, u: Utterance, heard_as: Speaker, has_text: bool) -> list[RetractedEvent]:
+        """A final of `u` from `heard_as` (the speaker before any voice label): with text it ends
+        its own line; without, the line is retracted. Any other line of the same speaker still
+        open got no final (its speech dropped, shed, or joined to another) and is retracted: one
+        speaker's speech is transcribed in order, so nothing earlier of theirs is coming."""
+        self._heard_to[heard_as] = max(self._heard_to.get(heard_as, u.end), u.end)
+        out = [] if has_text or u.id not in self._open else [self._retract(u.id, "no_words")]
+        self._open.pop(u.id, None)
+        return out + [self._retract(uid, "no_final") for uid, (speaker, _, _) in list(self._open.items())
+                      if speaker == heard_as]
+
+    def close_all(self) -> list[RetractedEvent]:
+        """The session is over: every line still open gets no final."""
+        return [self._retract(uid, "no_final") for uid in list(self._open)]
+
+    def _retract(self, uid: int, reason: str) -> RetractedEvent:
+        speaker, start, end = self._open.pop(uid)
+        return RetractedEvent(utterance_id=uid, speaker=speaker, start=round(start, 3), end=round(end, 3),
+                              reason=reason)

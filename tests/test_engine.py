@@ -17,6 +17,8 @@ from pipeline.events import StatusEvent, Transcript, TranscriptEvent
 class SlowTranscriber:
     """Stands in for Whisper when the point is time, not text: every utterance takes `seconds`."""
 
+    languages = None  # one language, fixed (not `auto`)
+
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 

@@ -24,6 +24,7 @@ from pipeline.events import (
     Event,
     QuestionAskedEvent,
     RedFlagEvent,
+    RetractedEvent,
     StatusEvent,
     SuggestionEvent,
     TranscriptEvent,
@@ -108,7 +109,7 @@ class LiveView:
         self.console = console or Console(highlight=False)
         self.role, self.source = role, source
         self.lines: deque[TranscriptEvent] = deque(maxlen=50)
-        self.partial: dict[str, TranscriptEvent] = {}
+        self.partial: dict[int, TranscriptEvent] = {}  # utterance id -> its partial line, until a final or retraction
         self.suggestions: list[dict] = []
         self.alerts: dict[str, Event] = {}  # key -> the alert as it stands (provisional, then confirmed)
         self.coverage: CoverageEvent | None = None
@@ -128,10 +129,13 @@ class LiveView:
                 self.lines = deque((event if e.utterance_id == event.utterance_id else e for e in self.lines),
                                    maxlen=self.lines.maxlen)
             elif event.final:
-                self.partial.pop(event.speaker, None)
+                self.partial.pop(event.utterance_id, None)
                 self.lines.append(event)
-            else:
-                self.partial[event.speaker] = event
+            else:  # one line per utterance id (docs/events.md); a speaker's newer partial replaces the older
+                self.partial = {uid: e for uid, e in self.partial.items() if e.speaker != event.speaker}
+                self.partial[event.utterance_id] = event
+        elif isinstance(event, RetractedEvent):
+            self.partial.pop(event.utterance_id, None)
         elif isinstance(event, SuggestionEvent):
             self.suggestions = event.items
             if event.latency_ms.get("total") is not None:

@@ -65,6 +65,14 @@
     const box = $("transcript");  // follow the conversation unless the reader scrolled back
     if (box.scrollHeight - box.scrollTop - box.clientHeight < 250) box.scrollTop = box.scrollHeight;
   }
+  // A partial line whose speech got no final (docs/events.md, `retracted`): it leaves the screen.
+  function retract(e) {
+    const li = state.lines.get(e.utterance_id);
+    if (!li || !li.classList.contains("partial")) return;
+    li.remove();
+    state.lines.delete(e.utterance_id);
+    window.s2q.lines = state.lines.size;
+  }
   function insertByTime(li, start) {
     const list = $("transcript");
     li.dataset.start = start.toFixed(3);
@@ -219,6 +227,7 @@
         break;
       case "question_asked": tag(e, "", "bank question"); break;
       case "withdrawn": state.alerts.delete(e.key); untag(e.key); break;
+      case "retracted": retract(e); break;
       case "interviewer_action": action(e); break;
       case "status":
         if (e.state === "ready") setPill("state", state.live ? "listening" : "recorded", state.live ? "live" : "stopped");
