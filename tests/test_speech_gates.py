@@ -11,7 +11,8 @@ from pipeline.events import Utterance
 
 
 def test_laughter_and_sound_tags_are_sounds_and_words_are_not():
-    for text in ("Hahahahaha", "Heh, heh, hah, hah.", "Ah, ah, ah!", "LAUGHTER", "[Music]", "(laughs)", "Mm-hmm.", "EH"):
+    for text in ("Hahahahaha", "Heh, heh, hah, hah.", "Ah, ah, ah!", "LAUGHTER", "[Music]", "(laughs)", "Mm-hmm.",
+                 "EH"):
         assert is_sound(text), text
     for text in ("Hi.", "Oh, I see.", "He said no.", "Hello", "Ha ha, that was my first model."):
         assert not is_sound(text), text

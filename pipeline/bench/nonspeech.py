@@ -109,7 +109,8 @@ def synthesized(bleed_speech: list[np.ndarray] = ()) -> list[NonSpeechClip]:
     rng = np.random.default_rng(25)
     clips = [NonSpeechClip("silence", "digital silence 3 s", np.zeros(3 * SAMPLE_RATE, np.float32))]
     for dbfs in (-50, -40, -30, -20):
-        clips.append(NonSpeechClip("noise", f"white noise {dbfs} dBFS", _level(rng.standard_normal(4 * SAMPLE_RATE), dbfs)))
+        white = _level(rng.standard_normal(4 * SAMPLE_RATE), dbfs)
+        clips.append(NonSpeechClip("noise", f"white noise {dbfs} dBFS", white))
         clips.append(NonSpeechClip("noise", f"pink noise {dbfs} dBFS", _level(_pink(4 * SAMPLE_RATE, rng), dbfs)))
     for i, dbfs in enumerate((-35, -28, -22)):
         clips.append(NonSpeechClip("breath", f"breath {i} {dbfs} dBFS",
