@@ -7,16 +7,25 @@ the second pass costs the live view (a final waiting behind a revision) shows si
 
     python -m pipeline.bench.paced         # or `s2q bench --paced`
     python -m pipeline.bench.paced --end-of-turn rules,model   # today's text rules vs the end-of-turn model
+    python -m pipeline.bench.paced --audio CALL.wav --channels interviewer,candidate --json out.json
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Sequence
+
 from pipeline.bench.latency import percentiles
 from pipeline.demo import DEMO
 
+DEMO_SPEAKERS = ("interviewer", "candidate")  # the demo's left and right channels
 
-def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "model") -> dict:
-    """One real-time replay of the demo (`s2q replay` of it): end of speech -> first final text, and -> suggestion."""
+
+def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "model", audio: Path = DEMO,
+              speakers: Sequence[str] = DEMO_SPEAKERS) -> dict:
+    """One real-time replay of `audio` (`s2q replay` of it): end of speech -> first final text, and
+    -> suggestion; the queue wait of each first final, those guessed during the pause (speculation
+    hits, `latency_ms.guessed`) apart from those decoded after it."""
     from pipeline.audio.end_of_turn import EndOfTurnOptions
     from pipeline.audio.second_pass import SecondPassOptions
     from pipeline.audio.sources import FileSource
@@ -26,36 +35,44 @@ def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "m
 
     config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass),
                            end_of_turn=EndOfTurnOptions(mode=end_of_turn))
-    engine = engine_for(config, "paced", [FileSource(DEMO, ["interviewer", "candidate"], realtime=True)],
-                        transcriber, step)
+    engine = engine_for(config, "paced", [FileSource(audio, list(speakers), realtime=True)], transcriber, step)
     totals, end_of_speech, shed, revisions = [], [], 0, 0
+    queue_wait: dict[str, list[float]] = {"guessed": [], "decoded": []}
     for event in engine.events():
         if isinstance(event, SuggestionEvent):
             totals.append(event.latency_ms["total"])
         elif isinstance(event, TranscriptEvent) and event.final:
             if event.revision:
                 revisions += 1
-            elif event.latency_ms.get("end_of_speech") is not None:
+                continue
+            if event.latency_ms.get("end_of_speech") is not None:
                 end_of_speech.append(event.latency_ms["end_of_speech"])
+            if event.latency_ms.get("queue") is not None:
+                queue_wait["guessed" if "guessed" in event.latency_ms else "decoded"].append(event.latency_ms["queue"])
         elif isinstance(event, StatusEvent) and event.state == "shedding":
             shed += 1
     return {"end_of_speech": percentiles(end_of_speech), "total": percentiles(totals),
+            "queue_guessed": percentiles(queue_wait["guessed"]), "queue_decoded": percentiles(queue_wait["decoded"]),
             "shed_utterances": shed, "revisions": revisions}
 
 
-def paced_side_by_side(transcriber, step, end_of_turn: str = "model") -> dict:
-    """The demo paced twice in one run: second pass off, then on."""
-    return {"second_pass_off": paced_run(transcriber, step.fresh(), False, end_of_turn),
-            "second_pass_on": paced_run(transcriber, step.fresh(), True, end_of_turn)}
+def paced_side_by_side(transcriber, step, end_of_turn: str = "model", audio: Path = DEMO,
+                       speakers: Sequence[str] = DEMO_SPEAKERS) -> dict:
+    """The file paced twice in one run: second pass off, then on."""
+    return {"second_pass_off": paced_run(transcriber, step.fresh(), False, end_of_turn, audio, speakers),
+            "second_pass_on": paced_run(transcriber, step.fresh(), True, end_of_turn, audio, speakers)}
 
 
-def lines(paced: dict) -> list[str]:
+def lines(paced: dict, name: str = "demo") -> list[str]:
     """One line per replay, for the terminal and the Markdown results."""
     out = []
-    for name, p in paced.items():
+    for replay, p in paced.items():
         e, t = p["end_of_speech"], p["total"]
-        out.append(f"paced demo, {name.replace('_', ' ')}: end of speech -> final p50 {e['p50_ms']} / "
+        g, d = p.get("queue_guessed", {}), p.get("queue_decoded", {})
+        out.append(f"paced {name}, {replay.replace('_', ' ')}: end of speech -> final p50 {e['p50_ms']} / "
                    f"p95 {e['p95_ms']} ms; -> suggestion p50 {t['p50_ms']} / p95 {t['p95_ms']} ms; "
+                   f"queue wait of {g.get('n', 0)} speculation hits p95 {g.get('p95_ms')} ms, of "
+                   f"{d.get('n', 0)} decoded finals p95 {d.get('p95_ms')} ms; "
                    f"revisions {p['revisions']}, shed {p['shed_utterances']}")
     return out
 
@@ -63,12 +80,16 @@ def lines(paced: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
+    import os
 
     from pipeline.audio.transcriber import Transcriber
     from pipeline.interview import build_interview_step
 
-    parser = argparse.ArgumentParser(description="the demo at real-time pace through the engine")
+    parser = argparse.ArgumentParser(description="the demo (or a file) at real-time pace through the engine")
     parser.add_argument("--end-of-turn", default="model", help="comma-separated: model, rules (one run each)")
+    parser.add_argument("--audio", type=Path, default=DEMO, help="a two-channel interview (default: the demo)")
+    parser.add_argument("--channels", default=",".join(DEMO_SPEAKERS), help="the speaker of each channel")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
     from pipeline.audio.end_of_turn import TURN_END_MODES
 
@@ -77,11 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     transcriber = Transcriber()
     transcriber.warm_up()
     step = build_interview_step()
+    results = {"audio": str(args.audio), "load_1min_before": round(os.getloadavg()[0], 2)}
     for mode in args.end_of_turn.split(","):
-        result = paced_side_by_side(transcriber, step, mode)
-        print(f"end of turn: {mode}")
-        print("\n".join(lines(result)))
+        result = results[mode] = paced_side_by_side(transcriber, step, mode, args.audio, args.channels.split(","))
+        print(f"end of turn: {mode} (load {os.getloadavg()[0]:.2f})")
+        print("\n".join(lines(result, args.audio.stem)))
         print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results | {"load_1min_after": round(os.getloadavg()[0], 2)}, indent=2) + "\n")
     return 0
 
 
