@@ -128,3 +128,39 @@ def test_without_the_model_file_the_rules_decide(tts, transcriber, tmp_path, mon
 ])
 def test_the_text_reading_in_english_and_italian(text, expected):
     assert reading(text) == expected
+
+
+class FixedJudge:
+    """A judge that always gives the same answer (the segmenter's rule, apart from the model)."""
+
+    pause_ms, hold_ms, window_s = 200, 1000, 8.0
+
+    def __init__(self, answer: bool) -> None:
+        self.answer, self.asked = answer, 0
+
+    def __call__(self, audio: np.ndarray) -> bool:
+        self.asked += 1
+        return self.answer
+
+
+@pytest.mark.parametrize("heard_end, text, turns_expected", [
+    (False, "unfinished", 1),  # both say the speaker goes on: held past the 800 ms pause
+    (False, "open", 2),  # the text may be the end: the hangover, as before
+    (True, "unfinished", 2),  # the model heard the end: the hangover, the text alone does not end it
+])
+def test_the_hold_needs_the_model_and_the_text(tts, heard_end, text, turns_expected):
+    speech = compose([silence(0.5), "We tried gradient boosting", silence(0.8), "and it was slow.", silence(1.5)], tts)
+    judge = FixedJudge(heard_end)
+    seg = Segmenter("candidate", speculate=True, turn_end=judge)
+    finals, offered = [], None
+    for i in range(0, len(speech.audio), seg.frame_len):
+        if offered is not None:
+            seg.end_early(offered.id, len(offered.audio), text)
+            offered = None
+        for u in seg.feed(speech.audio[i:i + seg.frame_len]):
+            if u.speculative:
+                offered = u
+            else:
+                finals.append(u)
+    finals += list(seg.flush())
+    assert judge.asked >= 2 and len(finals) == turns_expected

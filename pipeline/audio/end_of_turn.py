@@ -9,11 +9,12 @@ joins the same utterance.
 
 That is the `rules` mode, and the fallback. In `model` mode (the default) the end-of-turn model
 (pipeline/audio/turn_end_model.py) also hears each pause, in the segmenter: when it hears the end,
-a short closed text ("That's all.", "Sì.") ends the turn too, and as soon as the pause is the
-model's 200 ms; when it hears a speaker who goes on, the turn is held longer (`hold_ms`). The
-model alone does not end a turn: on the turn-end set it heard the end in 7 of 16 pauses inside
-unfinished sentences (benchmarks/results/turn_end/), where the text rule cut none. When its file
-is missing, `turn_judge` gives None and the rules decide. `benchmarks/turn_end.py` measures both.
+a short or unpunctuated text ("That's all.", "3 years") ends the turn too, as soon as the pause is
+the model's 200 ms; when it hears a speaker who goes on and the text is unfinished too, the turn is
+held longer (`hold_ms`). The model alone does not end a turn: on synthetic voices it heard the end
+in many pauses inside unfinished sentences (ending turns on it alone cut 7 of 16 pauses of 400 ms
+where the text rule cut none, espeak and Piper). When its file is missing, `turn_judge` gives None
+and the rules decide. `benchmarks/turn_end.py` measures the modes side by side.
 """
 
 from __future__ import annotations
@@ -101,11 +102,12 @@ def end_point(utterance: Utterance, text: str, options: EndOfTurnOptions | None 
 
     A speculative guess that is a complete sentence ends the turn with the guess's audio; a piece
     of a long turn, committed at a pause, that is a complete sentence ends it with nothing after
-    the piece (otherwise the silent rest would wait out a whole hangover). In `model` mode an
-    `open` text is offered too: the segmenter ends the turn on it if the model heard the end."""
+    the piece (otherwise the silent rest would wait out a whole hangover). In `model` mode every
+    reading is offered: `open` ends the turn if the model heard the end, `unfinished` holds it
+    longer if the model heard a speaker who goes on (`Segmenter.end_early`)."""
     opts = options or EndOfTurnOptions()
     said = reading(text, opts)
-    if not opts.enabled or said == "unfinished" or (said == "open" and opts.mode != "model"):
+    if not opts.enabled or (said != "complete" and opts.mode != "model"):
         return None
     if utterance.speculative:
         return utterance.id, len(utterance.audio), said

@@ -5,8 +5,8 @@ few frames are voiced (keeping a pre-roll so the first syllable is not cut),
 closes it after a hangover of silence, drops blips shorter than a minimum, and
 splits a monologue that runs past the maximum length at its quietest pause.
 With a turn-end judge (the end-of-turn model, pipeline/audio/turn_end_model.py) it asks,
-after a short pause, whether the turn is over: no holds the turn at least `hold_ms`; yes lets
-a transcript that is not clearly unfinished end it (`end_early`), not only a complete sentence.
+after a short pause, whether the turn is over: no, with an unfinished text, holds the turn at least
+`hold_ms`; yes lets a text that may be the end close it (`end_early`), not only a complete sentence.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ class SegmenterOptions:
 
 class TurnJudge(Protocol):
     """Says whether a turn is over from its audio (the last `window_s` seconds, ending in a pause
-    of `pause_ms`); asked once per pause. After a no, the turn waits at least `hold_ms` of silence;
-    after a yes, a transcript that merely may be the end (`end_early(..., "open")`) ends it."""
+    of `pause_ms`); asked once per pause. After a no, and an unfinished text, the turn waits at least
+    `hold_ms` of silence; after a yes, a text that merely may be the end (`end_early(..., "open")`) ends it."""
 
     pause_ms: int
     hold_ms: int
@@ -144,6 +144,7 @@ class Segmenter:
         self._heard: collections.deque[np.ndarray] = collections.deque(
             maxlen=max(1, int(turn_end.window_s * 1000 / ms)) if turn_end else 1)
         self._heard_end: bool | None = None  # the judge's word on this pause (None: not asked)
+        self._text_goes_on = False  # this pause's text is unfinished (`end_early`)
 
         self._pending = np.zeros(0, np.float32)
         self._position = 0  # samples consumed, = start of the next frame
@@ -197,7 +198,9 @@ class Segmenter:
         guess. With the id of the last piece of a long turn (committed at a pause) and 0 samples,
         the turn ends with nothing after that piece. An `open` text (may be the end, may not:
         "That's all.") ends the turn only if the judge heard this pause as the end; then the turn
-        ends once the pause is as long as the judge's, not `end_pause_ms`."""
+        ends once the pause is as long as the judge's, not `end_pause_ms`. An `unfinished` text
+        ("and then") ends nothing; if the judge also heard a speaker who goes on, the turn is held
+        `hold_ms` instead of the hangover."""
         if reading == "open" and not self._heard_end:
             return None
         if self._turn_open and utterance_id == self._last_piece:
@@ -205,6 +208,9 @@ class Segmenter:
         keep = n_samples // self.frame_len
         if (not self.in_speech or self._utterance_id != utterance_id or keep > len(self._frames)
                 or any(self._voiced[keep:])):
+            return None
+        if reading == "unfinished":
+            self._text_goes_on = True
             return None
         self._end_keep = keep
         return self._end_if_due()
@@ -218,7 +224,7 @@ class Segmenter:
 
     def _reset(self) -> None:
         """No utterance in progress."""
-        self.in_speech = self._turn_open = False
+        self.in_speech = self._turn_open = self._text_goes_on = False
         self._heard_end = None
         self._frames, self._voiced = [], []
         self._end_keep = None
@@ -255,7 +261,7 @@ class Segmenter:
         self._silent_run = 0 if voiced else self._silent_run + 1
         if voiced:
             self._end_keep = None  # the speaker went on: not the end of the turn
-            self._heard_end = None
+            self._heard_end, self._text_goes_on = None, False
         elif (utterance := self._end_if_due()) is not None:
             yield utterance
             return
@@ -264,7 +270,8 @@ class Segmenter:
         # Near the maximum a shorter pause ends the utterance, keeping a shorter tail.
         keep_tail = self._split_tail if near_max else self._tail
         hangover = self._short_hangover if sum(self._voiced) < self._short_voiced else self._hangover
-        hangover = max(hangover, self._hold) if self._heard_end is False else hangover
+        # Both the judge and the text say the speaker goes on: hold the turn longer than the hangover.
+        hangover = max(hangover, self._hold) if self._heard_end is False and self._text_goes_on else hangover
         if self.speculate and self._silent_run == keep_tail and self._silent_run < hangover:
             guess = self._close(length - self._silent_run + keep_tail)
             if guess is not None:

@@ -44,10 +44,10 @@ class TurnEndModelOptions:
       path: the ONNX file; empty: the one `make install` puts under pipeline/assets/turn_end/.
       threshold: a probability above this is a finished turn (the model's own cut, 0.5).
       ask_after_ms: the pause after which the model is asked (pipecat asks after a 200 ms VAD stop).
-      hold_ms: after the model says the turn goes on, it ends only after this much silence, or the
-        segmenter's hangover if longer (0: the hangover). 1,000 kept 6 more of 32 sentences with an
-        800 ms pause whole than the 600 ms hangover on the turn-end set, with no longer mean wait;
-        the cost is that wait when the model is wrong and the text does not end the turn.
+      hold_ms: when the model says the turn goes on and its text is unfinished too ("and then"),
+        it ends only after this much silence, or the segmenter's hangover if longer (0: the
+        hangover), so a sentence paused longer than the hangover stays one turn
+        (benchmarks/results/turn_end/).
       window_s: the model hears the last this many seconds of the turn (it was trained on 8).
       threads: ONNX Runtime threads; one, as the model shares the CPU with Whisper.
     """
