@@ -22,6 +22,7 @@ from conftest import SENTENCE_A, SENTENCE_C, normalise_text, wer
 ROOT = Path(__file__).resolve().parents[1]
 ONNX = ROOT / "pipeline" / "assets" / "minilm" / "model.onnx"
 VOICE_ONNX = ROOT / "pipeline" / "assets" / "voices" / "ge2e.onnx"
+TURN_END_ONNX = ROOT / "pipeline" / "assets" / "turn_end" / "smart-turn-v3.2-cpu.onnx"  # `make onnx` takes it from a wheel
 NOBODY = "nobody"
 
 
@@ -127,7 +128,7 @@ def test_make_demo_path_as_non_root_without_sudo(wheelhouse, shared_dir, stereo_
         if (ROOT / name).is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, copy / name)
-    for built in (ONNX, VOICE_ONNX):
+    for built in (ONNX, VOICE_ONNX, TURN_END_ONNX):
         shutil.copytree(built.parent, copy / built.relative_to(ROOT).parent)
         (copy / built.relative_to(ROOT)).touch()  # newer than its exporter: make does not rebuild it
     clip = shutil.copy(stereo_dialog[0], copy / "clip.wav")
