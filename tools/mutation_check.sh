@@ -68,6 +68,8 @@ run "quality: the ML red-flag threshold a little higher (0.75 -> 0.78)" pipeline
     'red_flag: 0\.75' 'red_flag: 0.78' tests/test_heldout_matcher.py
 run "quality: the backend red-flag threshold higher (0.75 -> 0.80)" pipeline/question_bank/backend-engineer/role.yaml \
     'red_flag: 0\.75' 'red_flag: 0.80' tests/test_heldout_matcher.py
+run "quality: utterances cut every 3 s (16 of 604 demo words wrong, inside the old 5%)" pipeline/audio/segmenter.py \
+    'max_utterance_s: float = 25\.0' 'max_utterance_s: float = 3.0' tests/test_demo_e2e.py -k word_errors
 run "ray: the driver starts a cluster of its own instead of joining RAY_ADDRESS's" pipeline/batch/cluster.py \
     'ray\.init\(address=None if address == "auto" else address,' 'ray.init(address="local",' \
     tests/test_batch_cluster.py -k running_cluster
