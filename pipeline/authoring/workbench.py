@@ -38,13 +38,15 @@ class Workbench:
         from pipeline.retrieval.embedder import role_embedder
         from pipeline.retrieval.index import BankIndex
         from pipeline.retrieval.matcher import Matcher
+        from pipeline.retrieval.stance_probe import stance_reader
 
         self.directory = Path(directory)
         self.bank = load_bank(directory=self.directory)
         self.embedder = role_embedder(self.bank.role, embedder).load()
         self.index = BankIndex.build(self.bank, self.embedder, cache_dir)
-        # Red flags as the live matcher reads them: through the verifier unless the role does without it.
-        self.matcher = Matcher(self.index, self.embedder, verify=self.bank.role.verify_red_flags)
+        # Red flags as the live matcher reads them (build_interview_step): the role's stance reader, if any.
+        reader = stance_reader(self.bank.role, self.embedder)
+        self.matcher = Matcher(self.index, self.embedder, verifier=reader, verify=reader is not None)
         self.phrases: dict[str, list[Phrase]] = {side: ix.phrases for side, ix in self.index.sides.items()}
 
     @property

@@ -285,12 +285,11 @@ def build_interview_step(role: str = DEFAULT_ROLE, bank_root=None, cache_dir=Non
     from pipeline.retrieval.embedder import role_embedder
     from pipeline.retrieval.index import BankIndex
     from pipeline.retrieval.matcher import Matcher
-    from pipeline.retrieval.verifier import Verifier
+    from pipeline.retrieval.stance_probe import stance_reader
 
     bank = load_bank(role, bank_root)
     embedder = role_embedder(bank.role).load()
     index = BankIndex.build(bank, embedder, cache_dir)
     advisor = Advisor(bank, topics=AnswerTopics(index, embedder), plan=StagePlan.load(role_dir(role, bank_root)))
-    verify = bank.role.verify_red_flags  # the verifier is English-trained: a role may do without it
-    verifier = Verifier().load() if verify else None
-    return InterviewStep(Matcher(index, embedder, verifier=verifier, verify=verify), advisor)
+    verifier = stance_reader(bank.role, embedder)  # the verifier, the stance probe, or none
+    return InterviewStep(Matcher(index, embedder, verifier=verifier, verify=verifier is not None), advisor)

