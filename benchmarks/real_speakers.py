@@ -16,7 +16,8 @@ voice speaks 1.2 s at the very start), so the solo speech of two people (referen
 talking, stretches of 1.6 s or more) is also cut into turns of 2.5-6 s and interleaved, with a
 pause (0.8 s) and without (0.15 s, turns merge into one utterance), scored the same way.
 
-Each variant (voice model and options, see `VARIANTS`) runs over all files and mixes in one run.
+Each variant (voice model and options, see `VARIANTS`) runs over all files and mixes in one run;
+`engine` runs the whole engine instead (`s2q replay --fast --jsonl --no-advice`, with Whisper).
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class Variant:
       note: what differs from the shipped defaults.
     """
 
-    build: Callable[[], tuple]
-    note: str = ""
+    build: Callable[[], tuple] | None
+    note: str = ""  # build None: `s2q replay FILE --fast --jsonl --no-advice`, the whole engine with Whisper
 
 
 def shipped() -> tuple:
@@ -81,6 +82,8 @@ def tuned(split: dict | None = None, **speaker) -> Callable[[], tuple]:
 
 VARIANTS: dict[str, Variant] = {
     "shipped": Variant(shipped, "the defaults (raw split 0.30, at most 3 voices)"),
+    "engine": Variant(None, "the defaults through `s2q replay --fast --jsonl --no-advice` (utterances "
+                            "Whisper finds no words in are never shown)"),
     "cap-4": Variant(tuned({}, max_voices=4), "at most 4 voices"),
     "cap-2": Variant(tuned({}, max_voices=2), "at most 2 voices"),
     "raw-0.20": Variant(tuned({}, raw_split=0.20), "raw split 0.20"),
@@ -187,6 +190,31 @@ def cases(files: list[str], truth: dict, mixes: bool) -> list[tuple[str, np.ndar
     return out
 
 
+def replayed(audio: np.ndarray) -> Run:
+    """The whole engine on the audio (`s2q replay --fast --jsonl --no-advice`): what it showed."""
+    import subprocess
+    import tempfile
+
+    from benchmarks.speakers import write_wav
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "meeting.wav"
+        write_wav(path, audio)
+        out = subprocess.run([sys.executable, "-m", "pipeline", "replay", str(path), "--fast", "--jsonl", "--no-advice"],
+                             check=True, capture_output=True, text=True).stdout
+    run = Run()
+    for e in (json.loads(line) for line in out.splitlines() if line.strip()):
+        if e["type"] == "transcript" and e["final"]:
+            run.shown.append({"id": e["utterance_id"], "speaker": e["speaker"], "start": e["start"], "end": e["end"]})
+            if not e.get("revision"):
+                run.utterances += 1
+                spent = e["latency_ms"].get("split", 0.0)
+                run.split_ms += [spent] if spent else []
+                run.label_ms.append(e["latency_ms"].get("voice", 0.0))
+                run.voice_ms.append(spent + run.label_ms[-1])
+    return run
+
+
 def score(reference, run: Run) -> dict:
     settled, first = run.segments(True), run.segments(False)
     live = attribution(reference, first)
@@ -212,8 +240,7 @@ def run_variant(name: str, cases: list, truth: dict) -> dict:
     variant = VARIANTS[name]
     per_file, split_ms, label_ms, voice_ms = {}, [], [], []
     for f, audio, reference in cases:
-        labeler, splitter = variant.build()
-        result = online(audio, labeler, splitter)
+        result = online(audio, *variant.build()) if variant.build is not None else replayed(audio)
         per_file[f] = {"speakers": len({s for _, _, s in reference}), **score(reference, result)}
         split_ms += result.split_ms
         label_ms += result.label_ms
