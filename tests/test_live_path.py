@@ -2,7 +2,7 @@
 through the real engine (speculation, partials, pieced turns, early end of turn, the second pass
 on its own thread), real Whisper and the real interview step.
 
-The clip (about 22 s): the interviewer asks a forbidden question with a long tail (espeak), while
+The clip (about 22 s): the interviewer asks a forbidden question in one long breath (espeak), while
 the candidate laughs on their own channel (synthesized laughter); a pause; the candidate's long
 answer from the demo (Piper's voice, 11 s: committed in pieces). The second pass is the real one
 behind a hold: its first revision waits until a later final has gone out (so a ready final is
@@ -24,7 +24,7 @@ from pipeline.bench.nonspeech import synthesized
 from pipeline.demo import DEMO
 from pipeline.events import ComplianceEvent, RetractedEvent, TranscriptEvent
 
-QUESTION = "How old are you? I ask because our team plans the schedule around families, and we like to know everyone."
+QUESTION = "How old are you now, since our team likes to plan the whole schedule around everyone's age and family life."
 ANSWER_S = (51.0, 62.4)  # the demo's accuracy-only answer
 LAUGH_AT = 1.0  # s: the candidate laughs while the question is asked
 
@@ -102,7 +102,8 @@ def transcripts(events) -> list[TranscriptEvent]:
 def test_a_forbidden_question_warns_while_asked_and_is_confirmed(run):
     events, _, _ = run
     age = [e for e in events if isinstance(e, ComplianceEvent) and e.id == "age"]
-    assert age and age[0].provisional, [(e.provisional, e.quote) for e in age]
+    assert age and age[0].provisional, ([(e.provisional, e.quote) for e in age],
+                                        [(e.final, e.text) for e in transcripts(events) if e.speaker == "interviewer"])
     assert not age[-1].provisional and age[-1].key == age[0].key  # the same alert, confirmed in place
     first_final = next(e for e in transcripts(events) if e.final and e.speaker == "interviewer")
     assert events.index(age[0]) < events.index(first_final)  # warned before the question's final line
@@ -156,3 +157,32 @@ def test_the_terminal_view_keeps_no_partial_line_after_the_session(run):
     lines = {e.utterance_id: e.text for e in view.lines}
     revised = {e.utterance_id: e.text for e in transcripts(events) if e.final}  # the last of each
     assert lines == revised
+
+
+def test_the_web_panel_keeps_no_partial_line_after_the_session(run, tmp_path):
+    """The run's record served by `s2q serve` and played in Chromium: one line per final, as revised."""
+    import json
+
+    from playwright import sync_api
+    from test_web import CHROMIUM, CHROMIUM_ARGS, Served, page_state, wait_for
+
+    events, _, _ = run
+    (tmp_path / "live.jsonl").write_text("".join(json.dumps(e.to_dict()) + "\n" for e in events))
+    served = Served("serve", str(tmp_path), "--no-browser")
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(served.url)
+            page.click("a[href^='/s/live.jsonl/?']")  # its panel (the folder's name may say "panel" too)
+            wait_for(page, "() => document.body.dataset.ended === 'true'")
+            lines = page_state(page)["lines"]
+            browser.close()
+        assert errors == []
+    finally:
+        assert served.stop() == 0
+    assert [line for line in lines if line["partial"]] == []
+    finals = {e.utterance_id: e.text for e in transcripts(events) if e.final}  # the last of each
+    assert {int(line["utterance"]): line["text"] for line in lines} == finals
