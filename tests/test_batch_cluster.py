@@ -69,7 +69,7 @@ def test_ray_actor_uses_the_drivers_index_and_leaves_nothing(tmp_path, workdir, 
     assert wer(SENTENCE_C, text) <= 0.15, text
 
 
-# -- a cluster started apart from s2q, joined through RAY_ADDRESS ---------------------------------------
+# -- a cluster started apart from s2q, joined through RAY_ADDRESS and ray:// ----------------------------
 
 
 def _free_port() -> int:
@@ -88,7 +88,7 @@ def ray_head(tmp_path_factory, cli_env):
 
     base = tmp_path_factory.mktemp("ray-head")
     head = {"temp": Path(tempfile.mkdtemp(prefix="s2q-rh-", dir="/tmp")), "tmp": base / "tmp", "cache": base / "cache",
-            "gcs": _free_port()}
+            "gcs": _free_port(), "client": _free_port()}
     head["tmp"].mkdir()
     head["cache"].mkdir()
     token = base / "auth_token"  # Ray's token authentication, with a token of its own (not the user's ~/.ray)
@@ -96,7 +96,7 @@ def ray_head(tmp_path_factory, cli_env):
     head["auth"] = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
     env = dict(cli_env, **LOCAL_ONLY, **head["auth"], RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(ROOT),
                TMPDIR=str(head["tmp"]), XDG_CACHE_HOME=str(head["cache"]))
-    ports = [f"--port={head['gcs']}", f"--dashboard-port={_free_port()}",
+    ports = [f"--port={head['gcs']}", f"--ray-client-server-port={head['client']}", f"--dashboard-port={_free_port()}",
              f"--dashboard-agent-listen-port={_free_port()}"]
     proc = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
                              "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--disable-usage-stats",
@@ -136,26 +136,31 @@ def _job_logs(head: dict) -> set[str]:
     return {p.name for p in (head["temp"] / "session_latest" / "logs").glob("worker-*")}
 
 
-def test_batch_on_a_running_cluster_joins_it_and_leaves_nothing(ray_head, tmp_path, workdir, tts, cli_env):
-    """`--ray` alone reads RAY_ADDRESS (a `ray://` address needs `ray[client]`, which the `cluster` extra lacks)."""
+@pytest.mark.parametrize("how", ["RAY_ADDRESS", "ray://"])
+def test_batch_on_a_running_cluster_joins_it_and_leaves_nothing(ray_head, how, tmp_path, workdir, tts, cli_env):
+    """`--ray` alone reads RAY_ADDRESS; `--ray ray://HOST:PORT` goes through Ray Client (README's remote cluster)."""
     clip = write_wav(workdir / "cluster-answer.wav", compose([silence(0.4), SENTENCE_C, silence(0.8)], tts).audio)
     out = tmp_path / "out"
     driver_tmp = Path(tempfile.mkdtemp(prefix="s2q-drv-", dir="/tmp"))  # short: a cluster started here would fit
     try:
-        _join_and_check(ray_head, clip, out, driver_tmp, cli_env, tmp_path)
+        _join_and_check(ray_head, how, clip, out, driver_tmp, cli_env, tmp_path)
     finally:
         shutil.rmtree(driver_tmp, ignore_errors=True)
 
 
-def _join_and_check(ray_head: dict, clip: Path, out: Path, driver_tmp: Path, cli_env: dict, cwd: Path) -> None:
+def _join_and_check(ray_head: dict, how: str, clip: Path, out: Path, driver_tmp: Path, cli_env: dict,
+                    cwd: Path) -> None:
     # Ray on Linux swaps a loopback address for the host's outward one (found by connecting to 8.8.8.8), where this
     # head does not listen; RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 keeps 127.0.0.1 (as on macOS and Windows).
     env = dict(cli_env, **ray_head["auth"], PYTHONPATH=str(ROOT), TMPDIR=str(driver_tmp),
                RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
-    env["RAY_ADDRESS"] = f"127.0.0.1:{ray_head['gcs']}"
+    if how == "RAY_ADDRESS":
+        env["RAY_ADDRESS"], address = f"127.0.0.1:{ray_head['gcs']}", []
+    else:
+        address = [f"ray://127.0.0.1:{ray_head['client']}"]
     before = _job_logs(ray_head)
     proc = subprocess.run([sys.executable, "-m", "pipeline", "batch", str(clip), "--out", str(out), "--workers", "1",
-                           "--ray"], capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
+                           "--ray", *address], capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert _job_logs(ray_head) - before, "the batch did not run on the cluster it was pointed at"
     said = [json.loads(line) for line in (out / "cluster-answer.jsonl").read_text().splitlines()]
