@@ -123,5 +123,7 @@ def test_spoken_bench_hears_first_pass_and_revision(transcriber, tmp_path, monke
     revised = spoken.hear(audio, transcriber)
     first_only = spoken.hear(audio, transcriber, second_pass=SecondPassOptions(enabled=False))
     assert first_only.first == first_only.settled == revised.first
+    # Measured 2026-12-06 (espeak-ng en-us, no noise): first pass 1 of 11 words wrong ("I" dropped), revised 0;
+    # allowed: 2 words of 11 (0.25), the first pass's slip twice.
     assert wer(SENTENCE, " ".join(revised.first)) <= 0.25, revised.first
     assert wer(SENTENCE, " ".join(revised.settled)) <= 0.25, revised.settled
