@@ -75,16 +75,17 @@ Reading = Literal["complete", "open", "unfinished"]
 
 def reading(text: str, options: EndOfTurnOptions | None = None) -> Reading:
     """What the text says of the turn. `complete`: a question or sentence (ends with ? . or !, not on
-    a word that continues, long enough). `unfinished`: nothing, a trailing comma or ellipsis, or a
-    word that continues ("and then", "che"). `open`: maybe the end: short ("That's all.") or without
-    a closing mark (Whisper leaves short answers such as "3 years" unpunctuated)."""
+    a word that continues, long enough). `unfinished`: nothing, a trailing comma or ellipsis, a word
+    that continues ("and then", "che"), or a longer text without a closing mark (Whisper closes the
+    sentences it heard finished: "So my role there was mostly" is a fragment). `open`: maybe the
+    end: short, closed ("That's all.") or not (Whisper leaves short answers such as "3 years" bare)."""
     opts = options or EndOfTurnOptions()
     text = text.strip()
     words = re.findall(r"[\w']+", text.lower())  # any alphabet: "perché", "città"
     if not words or words[-1] in DANGLING or text.endswith(("...", "\u2026", ",", ";", ":", "-", "\u2014")):
         return "unfinished"
     if text[-1] not in ".?!":
-        return "open"
+        return "open" if len(words) < opts.min_words else "unfinished"
     if text.endswith("?"):
         return "complete" if len(words) >= 2 else "open"
     if len(words) <= 2 and all(w in SHORT_ANSWERS for w in words):
