@@ -28,6 +28,9 @@ import pytest
 from conftest import SENTENCE_C, compose, silence, wer, write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
+# SENTENCE_C's 7 words through a batch worker: measured 0-1 wrong ("build" for "built", tests/test_batch.py);
+# allowed: 2, one word of margin.
+WRONG_WORDS_ALLOWED = 2
 ACTOR = """
 import json, os, pickle, sys
 from pathlib import Path
@@ -66,7 +69,7 @@ def test_ray_actor_uses_the_drivers_index_and_leaves_nothing(tmp_path, workdir, 
     said = [json.loads(line) for line in result["record"].splitlines()]
     lines = {e["utterance_id"]: e["text"] for e in said if e["type"] == "transcript" and e["final"]}  # revised in place
     text = " ".join(lines.values())
-    assert wer(SENTENCE_C, text) <= 0.15, text
+    assert round(wer(SENTENCE_C, text) * len(SENTENCE_C.split())) <= WRONG_WORDS_ALLOWED, text
 
 
 # -- a cluster started apart from s2q, joined through RAY_ADDRESS and ray:// ----------------------------
@@ -165,7 +168,7 @@ def _join_and_check(ray_head: dict, how: str, clip: Path, out: Path, driver_tmp:
     assert _job_logs(ray_head) - before, "the batch did not run on the cluster it was pointed at"
     said = [json.loads(line) for line in (out / "cluster-answer.jsonl").read_text().splitlines()]
     lines = {e["utterance_id"]: e["text"] for e in said if e["type"] == "transcript" and e["final"]}
-    assert wer(SENTENCE_C, " ".join(lines.values())) <= 0.15, lines
+    assert round(wer(SENTENCE_C, " ".join(lines.values())) * len(SENTENCE_C.split())) <= WRONG_WORDS_ALLOWED, lines
     assert list(ray_head["tmp"].glob("s2q-actor-*")) == [], "an actor left its unpacked bank and index"
     assert not (ray_head["cache"] / "s2q" / "index").exists(), "an actor built the index in its own cache"
     assert list(driver_tmp.iterdir()) == [], "the driver started a cluster of its own or left files"
