@@ -96,7 +96,7 @@ $(TEST_STAMP): $(STAMP)
 
 # A wheel with the models, the bank and the demo: pipx install dist/speech_to_question-*.whl
 dist: $(ONNX) $(VOICE_ONNX) $(TURN_END_ONNX)
-	rm -rf dist
+	rm -rf dist build/lib  # build/lib would ship modules since moved out of the package
 	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 bench: install

@@ -190,7 +190,7 @@ def ws_latencies(words, utterances) -> tuple[list[float], int]:
 
 
 def inputs_of(sets: list[str], limit: int):
-    from pipeline.bench.run import default_inputs
+    from pipeline.bench.inputs import default_inputs
 
     inputs, note = default_inputs(real_speech="real_speech" in sets)
     if note:

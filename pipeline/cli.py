@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", parents=[_bank_parent("question bank role, for names and questions never asked")],
                        help="the team view across a batch's records")
-    p.set_defaults(handler="pipeline.batch.summary:handle_summary")
+    p.set_defaults(handler="pipeline.batch.summary_command:handle_summary")
     p.add_argument("folder", type=Path, help="the batch's --out folder (or any folder of session records)")
     p.add_argument("-o", "--output", type=Path, help="summary.md or summary.html (default: Markdown on stdout)")
 

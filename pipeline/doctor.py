@@ -41,7 +41,7 @@ def check_whisper() -> tuple[str, str, str]:
 
 
 def check_embedder() -> tuple[str, str, str]:
-    from pipeline.retrieval.embedder import BUNDLED
+    from pipeline.retrieval.embedder import BUNDLED  # lazy: keeps pydantic off start-up
 
     onnx = BUNDLED / "model.onnx"
     if onnx.exists() and (BUNDLED / "tokenizer.json").exists():
@@ -79,7 +79,7 @@ def check_turn_end() -> tuple[str, str, str]:
 
 
 def check_bank() -> tuple[str, str, str]:
-    from pipeline.retrieval.bank import BANK_ROOT, list_roles
+    from pipeline.retrieval.bank import BANK_ROOT, list_roles  # lazy: keeps pydantic off start-up
 
     roles = list_roles(BANK_ROOT) if BANK_ROOT.is_dir() else []
     if roles:

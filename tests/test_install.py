@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,23 @@ def wheelhouse(shared_dir) -> tuple[Path, Path]:
     """(the s2q wheel, a folder with it and every run-time dependency as wheels, plus setuptools)."""
     assert ONNX.exists() and VOICE_ONNX.exists(), "the bundled embedder or voice graph is missing: run `make onnx`"
     house = shared_dir / "wheels"
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)  # setuptools would ship modules since moved away
     _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", house, ROOT])
     wheel = next(house.glob("speech_to_question-*.whl"))
     _sh([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house, wheel, "setuptools>=68", "wheel"])
     for path in [house, *house.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return wheel, house
+
+
+def test_the_wheel_holds_the_product_not_the_research_harnesses(wheelhouse):
+    """Research harnesses live in the repository's `benchmarks` package; `s2q bench` stays in the wheel."""
+    names = set(zipfile.ZipFile(wheelhouse[0]).namelist())
+    assert "pipeline/bench/run.py" in names and "pipeline/cli.py" in names
+    assert not [n for n in names if n.startswith("benchmarks/")]
+    moved = ["bench/understand", "bench/matcher_eval", "bench/spoken", "bench/voiced_set", "bench/tts",
+             "bench/tune_embedder", "bench/decision_methods", "retrieval/finetune"]
+    assert not [m for m in moved if f"pipeline/{m}.py" in names]
 
 
 def _offline_pip_env(house: Path, home: Path) -> dict[str, str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from pipeline.audio.sources import list_input_devices, list_pulse_sources
+
 
 def handle_devices(args) -> int:
-    from pipeline.audio.sources import list_input_devices, list_pulse_sources
-
     devices = list_input_devices()
     if not devices:
         print("s2q: error: no audio input devices found (see README: getting the call's audio)", file=sys.stderr)

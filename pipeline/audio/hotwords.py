@@ -27,7 +27,7 @@ COMMON = frozenset(
 
 def role_hotwords(role: str, bank_root: Path | None = None, limit: int = 40) -> str:
     """Up to `limit` terms of the role's bank, most shared first, as one hotwords string."""
-    from pipeline.retrieval.bank import load_bank
+    from pipeline.retrieval.bank import load_bank  # lazy: keeps pydantic off start-up
 
     bank = load_bank(role, bank_root)
     counts: collections.Counter[str] = collections.Counter()

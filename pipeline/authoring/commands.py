@@ -19,14 +19,18 @@ from pipeline.authoring.new import new_entry, template_markers
 from pipeline.authoring.search import search
 from pipeline.authoring.stats import stats
 from pipeline.authoring.workbench import role_dirs
+from pipeline.batch.mine import handle_mine
 from pipeline.errors import S2QError
-from pipeline.retrieval.bank import BankError, check_bank, list_roles
+from pipeline.interview import build_interview_step
+from pipeline.outfile import write_text
+from pipeline.retrieval.bank import BankError, check_bank, list_roles, load_bank
+from pipeline.retrieval.embedder import role_embedder
+from pipeline.retrieval.index import BankIndex
+from pipeline.retrieval.schema import json_schema
 
 
 def handle_match(args) -> int:
     """`s2q match`: what the listener matches for a sentence, or for each line of stdin."""
-    from pipeline.interview import build_interview_step
-
     step = build_interview_step(args.role, args.bank)
     lines = [args.text] if args.text else sys.stdin
     return match_lines(step.matcher, args.speaker, lines, args.jsonl)
@@ -44,7 +48,6 @@ def handle_bank(args) -> int:
     if command == "new":
         return new_entry(args.kind, args.bank, args.role, args.id, args.stage)
     if command == "mine":  # batch records in, suggestions out: lives with the batch
-        from pipeline.batch.mine import handle_mine
 
         return handle_mine(args)
     dirs = role_dirs(args.bank, args.role)
@@ -96,9 +99,6 @@ def validate(dirs: Iterable[Path], out: IO[str] | None = None) -> int:
 def build(dirs: Iterable[Path], cache_dir: Path | None = None, out: IO[str] | None = None) -> int:
     """Validates, then embeds and indexes. An invalid bank never touches the cache."""
     out = out or sys.stdout
-    from pipeline.retrieval.bank import load_bank
-    from pipeline.retrieval.embedder import role_embedder
-    from pipeline.retrieval.index import BankIndex
 
     banks = [load_bank(directory=directory) for directory in dirs]  # all valid before any cache work
     embedder = None
@@ -112,16 +112,10 @@ def build(dirs: Iterable[Path], cache_dir: Path | None = None, out: IO[str] | No
 
 
 def export_schema(path: Path | None, out: IO[str] | None = None) -> int:
-    from pipeline.retrieval.schema import json_schema
-
     out = out or sys.stdout
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if path:
-        from pipeline.outfile import (
-            write_text,  # a missing folder or full disk: one line, not a traceback
-        )
-
         write_text(path, text)
         print(f"wrote {path}", file=out)
     else:

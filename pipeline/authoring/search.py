@@ -14,6 +14,7 @@ from typing import IO
 
 from pipeline.authoring.workbench import Workbench, describe, quote, workbenches
 from pipeline.events import UNKNOWN
+from pipeline.retrieval.matcher import rejection
 from pipeline.retrieval.phrases import Phrase
 from pipeline.retrieval.schema import hits_of
 from pipeline.retrieval.text import clean_speech
@@ -46,8 +47,6 @@ def search_text(wb: Workbench, text: str, speaker: str, top: int = 3, question: 
 
     `question`: what the text answers, which the red-flag verifier reads with it.
     """
-    from pipeline.retrieval.matcher import rejection
-
     phrases = wb.phrases["interviewer"]
     results = []
     units = wb.matcher.candidates(text, speaker, top, question)

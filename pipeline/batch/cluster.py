@@ -50,9 +50,9 @@ def import_ray(local: bool = False):
 
 def pack_banks(config: SessionConfig, roles: list[str]) -> dict[str, dict[str, bytes]]:
     """Per role, its bank folder's files (`bank/...`) and its built index's files (`index/...`)."""
-    from pipeline.retrieval.bank import load_bank, role_dir
-    from pipeline.retrieval.embedder import role_embedder
-    from pipeline.retrieval.index import BankIndex, default_cache_dir
+    from pipeline.retrieval.bank import load_bank, role_dir  # lazy: keeps pydantic off start-up
+    from pipeline.retrieval.embedder import role_embedder  # lazy: keeps pydantic off start-up
+    from pipeline.retrieval.index import BankIndex, default_cache_dir  # lazy: keeps pydantic off start-up
 
     embedder = None
     packed = {}

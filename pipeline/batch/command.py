@@ -19,6 +19,9 @@ from pipeline.batch.jobs import (
     prepare_out,
     save_outcome,
 )
+from pipeline.audio.transcriber import TranscriberOptions
+from pipeline.batch.cluster import ray_backend
+from pipeline.batch.worker import init_pool_worker, run_pool_job, threads_per_worker
 from pipeline.errors import S2QError
 from pipeline.session.config import SessionConfig
 
@@ -27,8 +30,6 @@ Backend = Callable[[list[Job]], Iterator[Outcome]]
 
 
 def handle_batch(args) -> int:
-    from pipeline.audio.transcriber import TranscriberOptions
-
     if args.workers is not None and args.workers < 1:
         raise S2QError("--workers must be 1 or more")
     jobs = plan(list(args.inputs), args.manifest, args.role, args.channels)
@@ -38,8 +39,6 @@ def handle_batch(args) -> int:
                                                           compute_type=args.compute_type, beam_size=args.beam_size,
                                                           language=args.language))
     if args.ray:
-        from pipeline.batch.cluster import ray_backend
-
         backend = ray_backend(args.ray, config, jobs, args.workers)
     else:
         backend = pool_backend(config, args.workers or os.cpu_count() or 1)
@@ -48,7 +47,7 @@ def handle_batch(args) -> int:
 
 def check_banks(jobs: list[Job], bank_root: Path | None) -> None:
     """Every role the jobs need must load before any model does: a bank error is one line, now."""
-    from pipeline.retrieval.bank import load_bank
+    from pipeline.retrieval.bank import load_bank  # lazy: keeps pydantic off start-up
 
     for role in dict.fromkeys(j.role for j in jobs):
         load_bank(role, bank_root)
@@ -58,8 +57,6 @@ def pool_backend(config: SessionConfig, workers: int, threads: int | None = None
     """Local: a process pool, one Worker (models loaded once) per process, workers x threads <= cores
     (`threads`: fixed per worker instead, for the benchmark's scaling curve)."""
     from dataclasses import replace
-
-    from pipeline.batch.worker import init_pool_worker, run_pool_job, threads_per_worker
 
     def run(jobs: list[Job]) -> Iterator[Outcome]:
         import multiprocessing

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from pipeline.errors import S2QError
 from pipeline.events import UNKNOWN
+from pipeline.interview import build_interview_step
 from pipeline.report.record import SessionError, number, read_events
 from pipeline.retrieval import DEFAULT_ROLE
+from pipeline.retrieval.matcher import rejection
 from pipeline.sinks.labels import clock
 
 NEAR = 0.15  # how far under its threshold a score may be and still count as "close"
@@ -80,8 +82,6 @@ def read_records(folder: Path) -> tuple[list[tuple[str | None, str, str, str]], 
 
 def near_misses(matcher, speaker: str, text: str, where: str, entry: str | None = None) -> list[NearMiss]:
     """The matcher's own candidates for each sentence, kept when refused by its rule yet close."""
-    from pipeline.retrieval.matcher import rejection
-
     found = []
     for unit in matcher.candidates(text, speaker, top=3):
         for c in unit.candidates:
@@ -96,8 +96,6 @@ def near_misses(matcher, speaker: str, text: str, where: str, entry: str | None 
 
 def mine(folder: Path, bank_root: Path | None, role: str | None, entry: str | None, top: int,
          out=None) -> int:
-    from pipeline.interview import build_interview_step
-
     out = out or sys.stdout
     said, dismissed = read_records(folder)
     dismissed = [d for d in dismissed if entry is None or d.flag == entry]

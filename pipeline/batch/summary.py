@@ -8,7 +8,6 @@ Rendering (Markdown, HTML, plots) is in `summary_render.py`.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from pipeline.events import ALERT_TYPES, UNKNOWN
 from pipeline.report.record import SessionError, number, read_events, settled_alerts
 from pipeline.retrieval import DEFAULT_ROLE
+from pipeline.retrieval.bank import BankError, list_roles, load_bank
 
 WANTED = tuple(t.encode() for t in ("session_start", *ALERT_TYPES, "withdrawn", "transcript"))  # what is parsed
 NO_INTERVIEWER = "(not given)"
@@ -105,29 +105,8 @@ def collect(folder: Path) -> Team:
     return team
 
 
-def handle_summary(args) -> int:
-    from pipeline.batch.summary_render import render, write_summary
-
-    team = collect(args.folder)
-    banks = load_banks(team, args.role, args.bank)
-    output = args.output
-    if output is not None and output.suffix.lower() not in (".md", ".html", ".htm"):
-        raise SessionError(f"{output}: the summary is written as .md or .html")
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    text, images = render(team, banks, output)
-    if output is None:
-        sys.stdout.write(text)
-        return 0
-    write_summary(output, text, images)
-    print(f"wrote {output}" + (f" and {len(images)} plots next to it" if images else ""))
-    return 0
-
-
 def load_banks(team: Team, role: str | None, bank_root: Path | None) -> dict:
     """The bank of each role the records name (for names and questions never asked); unknown roles skipped."""
-    from pipeline.retrieval.bank import BankError, list_roles, load_bank
-
     known = set(list_roles(bank_root))  # a record's role is only a name to look up, never a path
     roles = dict.fromkeys([i.role for i in team.interviews if i.role] or [role or DEFAULT_ROLE])
     banks = {}

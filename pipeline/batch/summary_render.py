@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.batch.summary import NO_INTERVIEWER, Interview, Team
 from pipeline.events import UNKNOWN
+from pipeline.report.command import write_report
 from pipeline.report.markdown import md, percentages, plural
 from pipeline.sinks.labels import SPEAKER_LABEL, clock
 
@@ -223,8 +224,6 @@ def _html(kind: str, block: tuple) -> str:
 
 def write_summary(output: Path, text: str, images: dict[Path, str]) -> None:
     """Private (0600) like the reports it summarises."""
-    from pipeline.report.command import write_report
-
     write_report(output, text)
     for png in images:
         png.chmod(0o600)

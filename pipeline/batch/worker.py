@@ -14,9 +14,15 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipeline.audio.sources import FileSource
+from pipeline.audio.transcriber import Transcriber
 from pipeline.batch.jobs import Job, Outcome
+from pipeline.errors import S2QError
 from pipeline.events import UNKNOWN, SessionStartEvent
+from pipeline.session.build import engine_for, voice_labeler
 from pipeline.session.config import SessionConfig
+from pipeline.session.run import run_session
+from pipeline.sinks import JsonlSink
 
 
 @dataclass
@@ -53,8 +59,6 @@ class Worker:
     """Holds one Transcriber and, per role, one interview step (index and embedder loaded once)."""
 
     def __init__(self, config: SessionConfig, index_cache: Path | None = None) -> None:
-        from pipeline.audio.transcriber import Transcriber
-
         self.config = config
         self.index_cache = index_cache
         self._steps: dict[tuple[str, str | None], object] = {}
@@ -66,7 +70,7 @@ class Worker:
 
     def step(self, role: str):
         """This role's interview step, loaded on first use; a fresh advisor for every interview."""
-        from pipeline.interview import build_interview_step
+        from pipeline.interview import build_interview_step  # lazy: keeps pydantic off start-up
 
         key = (role, str(self.config.bank_root) if self.config.bank_root else None)
         if key not in self._steps:
@@ -76,16 +80,12 @@ class Worker:
     def voices(self, step):
         """For a mixed file: a fresh voice labeler (the voice model loaded once); None when the
         voice model is not installed (the step names speakers, as `replay` does)."""
-        from pipeline.session.build import voice_labeler
-
         if self._voices is None:
             self._voices = voice_labeler(step) or False
         return self._voices.fresh(step) if self._voices else None
 
     def process(self, job: Job) -> Outcome:
         """The record and report for one file, or its error as one line: never raises for a bad file."""
-        from pipeline.errors import S2QError
-
         t0 = time.perf_counter()
         try:
             outcome = self._process(job)
@@ -98,11 +98,7 @@ class Worker:
         return outcome
 
     def _process(self, job: Job) -> Outcome:
-        from pipeline.audio.sources import FileSource
-        from pipeline.report import load_session, render_report
-        from pipeline.session.build import engine_for
-        from pipeline.session.run import run_session
-        from pipeline.sinks import JsonlSink
+        from pipeline.report import load_session, render_report  # lazy: keeps pydantic off start-up
 
         step = self.step(job.role)
         config = replace(self.config, role=job.role, channels=list(job.channels))

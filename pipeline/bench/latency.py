@@ -22,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.audio.end_of_turn import EndOfTurnOptions, turn_judge
+from pipeline.audio.end_of_turn import EndOfTurnOptions, end_point, turn_judge
 from pipeline.audio.second_pass import SecondPass, SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions, SpeakerSegmenters
-from pipeline.audio.sources import FileSource
+from pipeline.audio.sources import AudioChunk, FileSource
+from pipeline.events import SuggestionEvent, Transcript
+from pipeline.memory import Guess, PiecedTurns, Speculation
 
 # end_of_speech: from the last voiced frame to the final text (segmenter's delay + what ASR had left).
 # understand: embed + search + verify, what the matcher costs an utterance (issue 24's budget: p95 <= 60 ms).
@@ -67,8 +69,6 @@ def utterances_of(path: Path, speakers: list[str], options: SegmenterOptions | N
 
 def segment_file(path: Path, speakers: list[str], options: SegmenterOptions | None = None, speculate: bool = False):
     """(utterance, audio time it was emitted at) for every utterance and, with `speculate`, speculative guess."""
-    from pipeline.audio.sources import AudioChunk
-
     source = FileSource(path, speakers=speakers, realtime=False)
     segmenters = SpeakerSegmenters(options, speculate=speculate)
     out = []
@@ -138,8 +138,6 @@ def measure(inputs: list[tuple[Path, list[str]]], transcriber, step, speculate: 
 def _feed(path: Path, speakers: list[str], options: SegmenterOptions, speculate: bool, file: "_FileRun",
           judge=None) -> float:
     """The file through the segmenters chunk by chunk, then a second of silence per speaker."""
-    from pipeline.audio.sources import AudioChunk
-
     source = FileSource(path, speakers=speakers, realtime=False)
     segmenters = SpeakerSegmenters(options, speculate=speculate, turn_end=judge)
     chunks = iter(source)
@@ -170,8 +168,6 @@ class _FileRun:
     """One file's utterances as the engine's worker would handle them, timed on the audio clock."""
 
     def __init__(self, run, source, transcriber, step, voices, end_of_turn, second) -> None:
-        from pipeline.memory import PiecedTurns, Speculation
-
         self.run, self.source, self.transcriber, self.step, self.voices = run, source, transcriber, step, voices
         self.end_of_turn, self.second = end_of_turn, second
         self.speculation = Speculation()
@@ -192,9 +188,6 @@ class _FileRun:
                 self.utterance(u, chunk.end)
 
     def utterance(self, u, at: float) -> None:
-        from pipeline.events import SuggestionEvent, Transcript
-        from pipeline.memory import Guess
-
         if u.speculative:
             transcript = self.transcriber.transcribe(u)
             asr_ms = u.timeline.ms("asr_start", "asr_done")
@@ -259,8 +252,6 @@ class _FileRun:
 
     def _maybe_end_turn(self, transcript, ready_at: float) -> None:
         """As the engine does: a complete sentence ends the turn when its text is ready (audio clock)."""
-        from pipeline.audio.end_of_turn import end_point
-
         u = transcript.utterance
         if self.end_of_turn is not None and (end := end_point(u, transcript.text, self.end_of_turn)):
             self.end_at[u.speaker] = (end[0], end[1], ready_at, end[2])

@@ -21,10 +21,16 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.end_of_turn import EndOfTurnOptions
+from pipeline.audio.hotwords import role_hotwords
 from pipeline.audio.second_pass import SecondPassOptions
 from pipeline.audio.segmenter import SegmenterOptions
+from pipeline.audio.sources import decode_file
+from pipeline.audio.transcriber import Transcriber
 from pipeline.bench.latency import Hearing, measure, percentiles
+from pipeline.bench.realspeech import load_real_speech_set
+from pipeline.bench.inputs import Input, default_inputs, parse_inputs
 from pipeline.bench.wer import wer
+from pipeline.retrieval import DEFAULT_ROLE
 
 CACHE = Path.home() / ".cache" / "s2q" / "longturn"
 LONG_TURN_S = 60.0
@@ -62,9 +68,6 @@ def levers(hotwords: str, only: list[str] | None = None) -> dict[str, Hearing]:
 def long_turn(min_s: float = LONG_TURN_S) -> tuple[Path, str]:
     """About a minute of one real speaker without a long pause: Asterisk prompts, silences trimmed,
     joined with 0.25-0.4 s pauses. Cached as WAV with its reference text."""
-    from pipeline.audio.sources import decode_file
-    from pipeline.bench.realspeech import load_real_speech_set
-
     wav, txt = CACHE / "long-turn.wav", CACHE / "long-turn.txt"
     if wav.exists() and txt.exists():
         return wav, txt.read_text()
@@ -98,8 +101,6 @@ def long_turn(min_s: float = LONG_TURN_S) -> tuple[Path, str]:
 
 def compare(inputs, transcriber, hotwords: str, console, only: list[str] | None = None) -> dict:
     """Every lever over `inputs` (bench `Input`s), plus plain whole-clip beam 1 / beam 5."""
-    from pipeline.audio.sources import decode_file
-
     groups = sorted({x.group for x in inputs})
     plain: dict[str, dict[str, list[str]]] = {g: {"ref": [], "beam1": [], "beam5": []} for g in groups}
     for x in inputs:
@@ -160,11 +161,6 @@ def run_levers(args, real_speech_clips: int = 15) -> int:
     import json
 
     from rich.console import Console
-
-    from pipeline.audio.hotwords import role_hotwords
-    from pipeline.audio.transcriber import Transcriber
-    from pipeline.bench.run import Input, default_inputs, parse_inputs
-    from pipeline.retrieval import DEFAULT_ROLE
 
     console = Console(highlight=False)
     if args.audio:

@@ -15,8 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from pipeline.audio.end_of_turn import TURN_END_MODES, EndOfTurnOptions
+from pipeline.audio.second_pass import SecondPassOptions
+from pipeline.audio.sources import FileSource
+from pipeline.audio.transcriber import Transcriber
 from pipeline.bench.latency import percentiles
 from pipeline.demo import DEMO
+from pipeline.events import StatusEvent, SuggestionEvent, TranscriptEvent
+from pipeline.session.build import engine_for
+from pipeline.session.config import SessionConfig
 
 DEMO_SPEAKERS = ("interviewer", "candidate")  # the demo's left and right channels
 
@@ -26,13 +33,6 @@ def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "m
     """One real-time replay of `audio` (`s2q replay` of it): end of speech -> first final text, and
     -> suggestion; the queue wait of each first final, those guessed during the pause (speculation
     hits, `latency_ms.guessed`) apart from those decoded after it."""
-    from pipeline.audio.end_of_turn import EndOfTurnOptions
-    from pipeline.audio.second_pass import SecondPassOptions
-    from pipeline.audio.sources import FileSource
-    from pipeline.events import StatusEvent, SuggestionEvent, TranscriptEvent
-    from pipeline.session.build import engine_for
-    from pipeline.session.config import SessionConfig
-
     config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass),
                            end_of_turn=EndOfTurnOptions(mode=end_of_turn))
     engine = engine_for(config, "paced", [FileSource(audio, list(speakers), realtime=True)], transcriber, step)
@@ -82,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import os
 
-    from pipeline.audio.transcriber import Transcriber
-    from pipeline.interview import build_interview_step
+    from pipeline.interview import build_interview_step  # lazy: keeps pydantic off start-up
 
     parser = argparse.ArgumentParser(description="the demo (or a file) at real-time pace through the engine")
     parser.add_argument("--end-of-turn", default="model", help="comma-separated: model, rules (one run each)")
@@ -91,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", default=",".join(DEMO_SPEAKERS), help="the speaker of each channel")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
-    from pipeline.audio.end_of_turn import TURN_END_MODES
 
     if unknown := set(args.end_of_turn.split(",")) - set(TURN_END_MODES):
         parser.error(f"unknown end-of-turn mode {', '.join(sorted(unknown))} (one of {', '.join(TURN_END_MODES)})")

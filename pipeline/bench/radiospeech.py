@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.bench import DATA
-from pipeline.bench.realspeech import RealClip, audio_duration
+from pipeline.bench.realspeech import RealClip, audio_duration, transcribe_clips
+from pipeline.bench.wer import wer
 
 APT_PACKAGE = "codec2-examples"
 ROOT = Path("/usr/share/codec2")
@@ -64,9 +65,6 @@ def load_radio_speech_set(root: Path = ROOT) -> list[RealClip]:
 
 
 def main() -> int:
-    from pipeline.bench.realspeech import transcribe_clips
-    from pipeline.bench.wer import wer
-
     try:
         clips = load_radio_speech_set()
     except RuntimeError as e:

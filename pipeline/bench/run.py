@@ -20,8 +20,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.second_pass import SecondPassOptions
+from pipeline.audio.sources import decode_file
+from pipeline.audio.transcriber import Transcriber, TranscriberOptions
+from pipeline.audio.voices import VoiceEncoder
 from pipeline.bench import BENCHMARKS
+from pipeline.bench.inputs import Input, default_inputs, parse_inputs
 from pipeline.bench.latency import (
     STEPS,
     Hearing,
@@ -30,11 +35,12 @@ from pipeline.bench.latency import (
     peak_rss_mb,
     plain_transcribe,
     step_table,
+    utterances_of,
 )
+from pipeline.bench.levers import run_levers
 from pipeline.bench.paced import lines as paced_lines
 from pipeline.bench.paced import paced_side_by_side
 from pipeline.bench.wer import wer
-from pipeline.demo import DEMO
 from pipeline.retrieval import DEFAULT_ROLE
 
 DEFAULT_BUDGET = BENCHMARKS / "budget.toml"
@@ -68,49 +74,9 @@ class BenchOptions:
     role: str = DEFAULT_ROLE
 
 
-@dataclass
-class Input:
-    path: Path
-    speakers: list[str]
-    reference: str | None  # what was said, for WER
-    group: str  # demo | real_speech | file
-
-
-def default_inputs(real_speech: bool) -> tuple[list[Input], str | None]:
-    script = json.loads(DEMO.with_suffix(".json").read_text())
-    inputs = [Input(DEMO, ["interviewer", "candidate"], " ".join(t["text"] for t in script["turns"]), "demo")]
-    notes = []
-    from pipeline.bench.radiospeech import load_radio_speech_set
-
-    try:  # small (under 3 min of audio): always measured when installed
-        inputs += [Input(c.path, ["candidate"], c.text, "radio_speech") for c in load_radio_speech_set()]
-    except RuntimeError as exc:
-        notes.append(f"radio-speech set skipped: {exc}")
-    if real_speech:
-        from pipeline.bench.realspeech import load_real_speech_set
-
-        try:
-            inputs += [Input(c.path, ["candidate"], c.text, "real_speech") for c in load_real_speech_set()]
-        except RuntimeError as exc:
-            notes.append(f"real-speech set skipped: {exc}")
-    return inputs, "; ".join(notes) or None
-
-
-def parse_inputs(specs: list[str]) -> list[Input]:
-    out = []
-    for spec in specs:
-        path, _, channels = spec.partition(":")
-        speakers = channels.split(",") if channels else ["unknown"]
-        txt = Path(path).with_suffix(".txt")
-        out.append(Input(Path(path), speakers, txt.read_text() if txt.exists() else None, "file"))
-    return out
-
-
 def cold_start_s(samples: int = 3) -> float:
     """Command start to ready for audio: a fresh `s2q replay` process until its `ready` event."""
     import numpy as np
-
-    from pipeline.audio import SAMPLE_RATE
 
     clip = Path(os.environ.get("TMPDIR", "/tmp")) / f"s2q-bench-silence-{os.getpid()}.wav"
     import wave
@@ -150,9 +116,6 @@ def machine() -> dict:
 
 def side_by_side(run: LatencyRun, inputs: list[Input], model, transcriber) -> dict:
     """Our ASR path vs plain transcribe() on the same utterances, and plain on whole files; WER per group."""
-    from pipeline.audio.sources import decode_file
-    from pipeline.bench.latency import utterances_of
-
     ours_s = plain_s = 0.0
     language = None if transcriber.opts.language == "auto" else transcriber.opts.language
     groups: dict[str, dict[str, list[str]]] = {}
@@ -216,9 +179,7 @@ def check_budget(result: dict, budget: dict) -> list[str]:
 def run_bench(opts: BenchOptions, console=None) -> int:
     from rich.console import Console
 
-    from pipeline.audio.transcriber import Transcriber
-    from pipeline.audio.voices import VoiceEncoder
-    from pipeline.interview import build_interview_step
+    from pipeline.interview import build_interview_step  # lazy: keeps pydantic off start-up
 
     console = console or Console(highlight=False)
     budget = tomllib.loads(Path(opts.budget).read_text()) if Path(opts.budget).exists() else {}
@@ -227,7 +188,6 @@ def run_bench(opts: BenchOptions, console=None) -> int:
         console.print(f"[yellow]{note}[/yellow]")
     console.print("measuring cold start…")
     cold = cold_start_s()
-    from pipeline.audio.transcriber import TranscriberOptions
 
     transcriber = Transcriber(TranscriberOptions(language=opts.language))
     transcriber.warm_up()
@@ -379,8 +339,6 @@ def _plot(run: LatencyRun, path: Path, console) -> None:
 
 def handle_bench(args) -> int:
     if getattr(args, "levers", False):
-        from pipeline.bench.levers import run_levers
-
         return run_levers(args)
     return run_bench(BenchOptions(
         audio=args.audio, real_speech=not args.no_real_speech, runs=args.runs, paced=args.paced,

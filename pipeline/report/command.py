@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 
 from pipeline.errors import S2QError
+from pipeline.report import load_session, render_report
+from pipeline.report.html import render_html
+from pipeline.report.record import is_record
+from pipeline.retrieval.bank import load_bank
 
 
 class ReportOutputError(S2QError):
@@ -15,16 +19,11 @@ class ReportOutputError(S2QError):
 
 
 def handle_report(args) -> int:
-    from pipeline.report import load_session, render_report
-    from pipeline.retrieval.bank import load_bank
-
     session = load_session(args.record, args.session_id)
     if args.output:
         check_output(args.output, args.record)
     bank = load_bank(args.role, args.bank)
     if args.html:
-        from pipeline.report.html import render_html
-
         text = render_html(session, bank)
     else:
         text = render_report(session, bank)
@@ -38,8 +37,6 @@ def handle_report(args) -> int:
 
 def check_output(output: Path, record: Path) -> None:
     """Never overwrite a record: not the one being reported (by any path to it), nor any other."""
-    from pipeline.report.record import is_record
-
     if output.is_dir():
         raise ReportOutputError(f"{output}: is a folder: give a file name for the report, e.g. -o report.md")
     if output.exists():

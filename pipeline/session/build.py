@@ -7,10 +7,14 @@ from __future__ import annotations
 import sys
 from typing import Literal, Sequence
 
+from pipeline.audio.language import mismatch
 from pipeline.audio.sources import AudioSource
+from pipeline.audio.transcriber import Transcriber
+from pipeline.audio.voice_split import build_voice_splitter
 from pipeline.engine import Engine, EngineOptions
 from pipeline.errors import S2QError
 from pipeline.events import UNKNOWN
+from pipeline.models import resolve_model
 from pipeline.session.config import SessionConfig
 
 Mode = Literal["live", "paced", "fast"]
@@ -40,8 +44,6 @@ def engine_for(config: SessionConfig, mode: Mode, sources: Sequence[AudioSource]
     a voice labeler for a mixed source (None: the step names speakers from their words)."""
     labeler, splitter = step, None
     if voices is not None:
-        from pipeline.audio.voice_split import build_voice_splitter
-
         labeler, splitter = voices, build_voice_splitter(voices)
     return Engine(sources, transcriber, steps=[step] if step else [], options=engine_options(config, mode),
                   labeler=labeler, splitter=splitter)
@@ -55,10 +57,7 @@ def build_engine(sources: Sequence[AudioSource], config: SessionConfig, mode: Mo
     (`speaker-1`, `speaker-2`...) and names them with the interview step's text evidence; without
     advice there is no evidence to name them by, so they stay `speaker-N`.
     """
-    from pipeline.audio.language import mismatch
-    from pipeline.audio.transcriber import Transcriber
-    from pipeline.interview import build_interview_step
-    from pipeline.models import resolve_model
+    from pipeline.interview import build_interview_step  # lazy: keeps pydantic off start-up
 
     step = build_interview_step(config.role, config.bank_root) if config.advise else None
     if step is not None and (note := mismatch(step.bank.role.id, step.bank.role.language,
@@ -77,7 +76,7 @@ def voice_labeler(step):
     """Voices clustered and named (on in the default install; `step` None: told apart, never named);
     None without the voice graph (after a note): speakers then come from what they say alone."""
     try:
-        from pipeline.interview.speakers import build_voice_labeler
+        from pipeline.interview.speakers import build_voice_labeler  # lazy: keeps pydantic off start-up
 
         return build_voice_labeler(step)
     except (ImportError, S2QError) as exc:

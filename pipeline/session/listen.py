@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from pipeline.audio.recorder import WavTee
+from pipeline.audio.sources import MicrophoneSource
 from pipeline.errors import DeviceError
 from pipeline.session.build import build_engine
 from pipeline.session.config import PARTIAL_EVERY_S, ListenConfig, SessionConfig
@@ -20,9 +22,6 @@ CONSENT_REMINDER = (
 
 def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None,
            announce: Callable[[str], None] = print) -> int:
-    from pipeline.audio.recorder import WavTee
-    from pipeline.audio.sources import MicrophoneSource
-
     session = config.session
     sources = []
     if config.mic is not None:
@@ -51,7 +50,7 @@ def listen(config: ListenConfig, terminal_factory: TerminalFactory | None = None
 
 
 def handle_listen(args) -> int:
-    from pipeline.sinks.terminal import terminal_view
+    from pipeline.sinks.terminal import terminal_view  # lazy: keeps rich off start-up
 
     partial_every_s = 0.0 if args.no_partials else PARTIAL_EVERY_S
     config = ListenConfig(mic=args.mic, call=args.call, input=args.input, save_audio=args.save_audio,

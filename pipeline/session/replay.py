@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from pipeline.audio.sources import FileSource
 from pipeline.session.build import build_engine
 from pipeline.session.config import ReplayConfig, SessionConfig
 from pipeline.session.run import TerminalFactory, open_record, session_start, view_sinks
@@ -17,8 +18,6 @@ def _stderr(line: str) -> None:
 
 def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None,
            announce: Callable[[str], None] = _stderr) -> int:
-    from pipeline.audio.sources import FileSource
-
     session = config.session
     source = FileSource(config.path, speakers=session.channels, realtime=not config.fast)
     record = open_record(session.output)
@@ -29,7 +28,7 @@ def replay(config: ReplayConfig, terminal_factory: TerminalFactory | None = None
 
 
 def handle_replay(args) -> int:
-    from pipeline.sinks.terminal import terminal_view
+    from pipeline.sinks.terminal import terminal_view  # lazy: keeps rich off start-up
 
     config = ReplayConfig(path=args.file, fast=args.fast,
                           session=SessionConfig.from_args(args, advise=not args.no_advice))

@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Callable, Sequence
 
+from pipeline.errors import S2QError
 from pipeline.events import Event, InterviewerActionEvent, SessionStartEvent
 from pipeline.session.config import SessionConfig, WebOptions
+from pipeline.session.run import run_session
 from pipeline.sinks import Sink
+from pipeline.sinks.web import WebSink
+from pipeline.sinks.web.server import WebServer
 
 
 class Fanout:
@@ -53,8 +57,7 @@ class _SessionOver:
 
 def bank_names(config: SessionConfig) -> dict[str, dict[str, str]]:
     """Stage and competency names for the page; ids alone if the bank cannot be read."""
-    from pipeline.errors import S2QError
-    from pipeline.retrieval.bank import load_bank
+    from pipeline.retrieval.bank import load_bank  # lazy: keeps pydantic off start-up
 
     try:
         bank = load_bank(config.role, config.bank_root)
@@ -69,9 +72,7 @@ class WebPanel:
 
     def __init__(self, options: WebOptions, title: str, config: SessionConfig,
                  announce: Callable[[str], None]) -> None:
-        from pipeline.sinks.web import WebSink
-        from pipeline.sinks.web.app import Panel, live_app
-        from pipeline.sinks.web.server import WebServer
+        from pipeline.sinks.web.app import Panel, live_app  # lazy: keeps starlette off start-up
 
         self.options, self.announce = options, announce
         self.sink = WebSink()
@@ -97,8 +98,6 @@ class WebPanel:
     def run(self, engine_factory: Callable[[], object], sinks: Sequence[Sink], start: SessionStartEvent) -> int:
         """The session into `sinks` and the page; afterwards the page stays until Ctrl-C
         (unless `exit_when_done`), and the record stays open for its clicks."""
-        from pipeline.session.run import run_session
-
         self._fanout = Fanout([*sinks, self.sink])
         try:
             engine = engine_factory()  # the models load while the page already shows the session
@@ -119,8 +118,6 @@ class WebPanel:
 def run_with_panel(config: SessionConfig, title: str, engine_factory: Callable[[], object],
                    sinks: Sequence[Sink], start: SessionStartEvent, announce: Callable[[str], None]) -> int:
     """With `--web` the session runs beside the panel; without it, as before."""
-    from pipeline.session.run import run_session
-
     if config.output.web is None:
         return run_session(engine_factory(), sinks, start)
     return WebPanel(config.output.web, title, config, announce).run(engine_factory, sinks, start)

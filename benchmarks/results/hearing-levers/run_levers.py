@@ -5,7 +5,7 @@ from rich.console import Console
 from pipeline.audio.hotwords import role_hotwords
 from pipeline.audio.transcriber import Transcriber
 from pipeline.bench.levers import compare, long_turn, markdown
-from pipeline.bench.run import Input, default_inputs
+from pipeline.bench.inputs import Input, default_inputs
 out, groups, only = Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3].split(",")
 inputs, _ = default_inputs("real_speech" in groups)  # the Asterisk set only when asked for
 inputs = [x for x in inputs if x.group in groups]

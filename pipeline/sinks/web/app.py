@@ -198,7 +198,7 @@ def panel_routes(prefix: str, panel_of: Callable[[Request], Panel]) -> list[Rout
         return JSONResponse({"ok": True})
 
     async def report(request: Request) -> Response:
-        from pipeline.report.html import REPORT_CSS
+        from pipeline.report.html import REPORT_CSS  # lazy: keeps pydantic off start-up
 
         panel = panel_of(request)
         if panel.report is None:

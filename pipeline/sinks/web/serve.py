@@ -10,8 +10,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline.errors import S2QError
-from pipeline.sinks.web.app import Panel
+from pipeline.sinks import sessions_folder
+from pipeline.sinks.web.app import Panel, past_app
 from pipeline.sinks.web.log import EventLog
+from pipeline.sinks.web.server import WebServer
 
 
 class SessionFolder:
@@ -26,8 +28,8 @@ class SessionFolder:
 
     def load(self, path: Path) -> Panel | str:
         """The session's panel, or why it cannot be shown."""
-        from pipeline.report import load_session
-        from pipeline.report.html import render_html
+        from pipeline.report import load_session  # lazy: keeps pydantic off start-up
+        from pipeline.report.html import render_html  # lazy: keeps pydantic off start-up
 
         stat = path.stat()
         version = (stat.st_size, stat.st_mtime_ns)
@@ -85,10 +87,7 @@ class SessionFolder:
 
 
 def handle_serve(args) -> int:
-    from pipeline.retrieval.bank import load_bank
-    from pipeline.sinks import sessions_folder
-    from pipeline.sinks.web.app import past_app
-    from pipeline.sinks.web.server import WebServer
+    from pipeline.retrieval.bank import load_bank  # lazy: keeps pydantic off start-up
 
     folder = args.folder or sessions_folder()
     if not folder.is_dir():
