@@ -30,7 +30,7 @@ LEVERS = {
     "beam3": {"beam_size": 3},
     "noprompt": {"context_chars": 0},
     # the speech gates before issue 25 (no unsure-words, sound-words or bleed gate): what the new gates cost real speech
-    "gates-before": {"gates": SpeechGates(min_avg_logprob=float("-inf"), sound_words=False, bleed_db=0.0)},
+    "gates-before": {"gates": SpeechGates.before_issue_25()},
 }
 
 

@@ -65,6 +65,12 @@ class SpeechGates:
     bleed_db: float = 15.0
     level_memory: int = 8
 
+    @classmethod
+    def before_issue_25(cls) -> SpeechGates:
+        """Whisper's own rule and the caption and filler guards only (no unsure-words, sound-words
+        or bleed gate): the gates as they were, for side-by-side measurements."""
+        return cls(min_avg_logprob=float("-inf"), sound_words=False, bleed_db=0.0)
+
     def segment_reason(self, text: str, no_speech_prob: float, avg_logprob: float) -> str | None:
         """Why a decoded segment is not speech, or None (it is kept)."""
         if no_speech_prob > self.no_speech_threshold and avg_logprob < self.log_prob_threshold:

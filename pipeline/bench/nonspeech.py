@@ -11,6 +11,7 @@ Each clip goes through the live path's segmenter and first pass (`Transcriber.tr
 gates of `SpeechGates`); every final with text is a hallucinated line. Target: none.
 
     python -m pipeline.bench.nonspeech            # lines per kind, and the text of each
+    python -m pipeline.bench.nonspeech --gates-before   # the same with the gates as they were
 """
 
 from __future__ import annotations
@@ -227,13 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import os
 
-    from pipeline.audio.transcriber import Transcriber
+    from pipeline.audio.speech_gates import SpeechGates
+    from pipeline.audio.transcriber import Transcriber, TranscriberOptions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--gates-before", action="store_true", help="the speech gates before issue 25")
     args = parser.parse_args(argv)
     clips = nonspeech_set(espeak)
-    transcriber = Transcriber()
+    transcriber = Transcriber(TranscriberOptions(gates=SpeechGates.before_issue_25()) if args.gates_before else None)
     lines = lines_on(clips, transcriber)
     kinds = sorted({c.kind for c in clips})
     per_kind = {k: {"clips": sum(c.kind == k for c in clips), "lines": sum(c.kind == k for c, _ in lines)}
