@@ -8,7 +8,7 @@ second pass), scored by WER against the references, beside plain faster-whisper 
 calls (ve9qrp, cq_ref, vk5qi: real conversational speech, one side of a call) and its read
 sentences (the demo's first pass is in `s2q bench`).
 
-    python benchmarks/first_pass.py [--levers beam1,beam2,beam3,noprompt,gates-before] [--json PATH]
+    python benchmarks/first_pass.py [--levers beam1,beam2,beam3,noprompt,gates-before,commit10,nocommit] [--json PATH]
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ LEVERS = {
     # the speech gates before issue 25 (no unsure-words, sound-words or bleed gate): what the new gates cost real speech
     "gates-before": {"gates": SpeechGates.before_issue_25()},
 }
+SEGMENTER_LEVERS = {  # how a long turn is committed in pieces while spoken (`SegmenterOptions.commit_after_s`)
+    "commit10": {"commit_after_s": 10.0},
+    "nocommit": {"commit_after_s": 0.0},
+}
 
 
 def _cpu() -> float:
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.bench.wer import wer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levers", default=",".join(LEVERS))
+    parser.add_argument("--levers", default=",".join([*LEVERS, *SEGMENTER_LEVERS]))
     parser.add_argument("--groups", default="radio, spontaneous;radio, read", help="semicolon-separated")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -70,9 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             row[label] = {"wer": round(100 * wer(refs, texts), 2),
                           "cpu_s_per_audio_s": round((_cpu() - cpu0) / row["audio_s"], 3)}
         for lever in args.levers.split(","):
-            t = Transcriber(replace(base.opts, **LEVERS[lever])) if LEVERS[lever] else base
+            t = Transcriber(replace(base.opts, **LEVERS[lever])) if LEVERS.get(lever) else base
+            hearing = Hearing(second_pass=None)
+            if lever in SEGMENTER_LEVERS:
+                hearing = replace(hearing, segmenter=replace(hearing.segmenter, **SEGMENTER_LEVERS[lever]))
             started, cpu0 = time.perf_counter(), _cpu()
-            run = measure([(c.path, ["candidate"]) for c in group], t, None, hearing=Hearing(second_pass=None))
+            run = measure([(c.path, ["candidate"]) for c in group], t, None, hearing=hearing)
             texts = [" ".join(text for _, _, text in sorted(run.transcripts[str(c.path)])) for c in group]
             row[f"first pass {lever}"] = {"wer": round(100 * wer(refs, texts), 2),
                                           "cpu_s_per_audio_s": round((_cpu() - cpu0) / row["audio_s"], 3),
