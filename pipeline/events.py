@@ -16,6 +16,17 @@ UNKNOWN = "unknown"  # a mixed source's speaker until its voice is named
 SPEAKERS: tuple[str, ...] = ("interviewer", "candidate", UNKNOWN)
 # One of SPEAKERS, or `speaker-N` for an extra voice told apart on a mixed source (pipeline/interview/speakers.py).
 Speaker = str
+VOICE_PREFIX = "speaker-"
+
+
+def voice_name(number: int) -> str:
+    """A voice told apart but not named yet: `speaker-2`."""
+    return f"{VOICE_PREFIX}{number}"
+
+
+def is_unnamed(speaker: str) -> bool:
+    """`unknown`, or a voice told apart but not named: either role until it is named."""
+    return speaker == UNKNOWN or speaker.startswith(VOICE_PREFIX)
 
 
 @dataclass

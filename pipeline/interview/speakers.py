@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pipeline.audio.linkage import voice_groups
 from pipeline.audio.voices import VoiceEncoder, unit
-from pipeline.events import UNKNOWN, Speaker, SpeakerRevision, Transcript
+from pipeline.events import UNKNOWN, Speaker, SpeakerRevision, Transcript, voice_name
 from pipeline.steps import SpeakerLabeler
 
 
@@ -219,7 +219,7 @@ class VoiceLabeler:
             if candidate is not None and interviewer is not None and c.lean("candidate") > 0:
                 names[c.number] = "candidate"  # one person heard as two voices (a radio voice did that)
             elif c.seconds >= self.opts.min_shown_s:  # no role yet, or a panel's third voice: apart all the same
-                names[c.number] = f"speaker-{c.number}"
+                names[c.number] = voice_name(c.number)
         return names
 
 

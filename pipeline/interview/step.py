@@ -35,6 +35,7 @@ from pipeline.events import (
     Utterance,
     WithdrawnEvent,
     alert_key,
+    is_unnamed,
     latency_of,
 )
 from pipeline.retrieval import DEFAULT_ROLE
@@ -48,7 +49,7 @@ def for_speaker(result: MatchResult, speaker: str) -> MatchResult:
     """The hits that count for who said it: an interviewer asks questions (lawful or not), a
     candidate raises red flags; an `unknown` speaker, or a voice told apart but not named
     (`speaker-2`: either role, or a panel's third person), is taken as both until settled."""
-    unnamed = speaker == UNKNOWN or speaker.startswith("speaker-")
+    unnamed = is_unnamed(speaker)
     interviewer = unnamed or speaker.startswith("interviewer")
     candidate = unnamed or speaker == "candidate"
     return MatchResult(speaker=speaker, text=result.text, timings_ms=result.timings_ms,

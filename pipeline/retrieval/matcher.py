@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.events import UNKNOWN
+from pipeline.events import is_unnamed
 from pipeline.retrieval.embedder import Embedder
 from pipeline.retrieval.index import AlertClassifier, BankIndex
 from pipeline.retrieval.phrases import SIDES
@@ -152,7 +152,7 @@ class Matcher:
         units = [Unit(u) for u in split_sentences(text)]
         if not units:
             return []
-        sides = SIDES if speaker == UNKNOWN else (speaker,)
+        sides = SIDES if is_unnamed(speaker) else (speaker,)
         exchange = bool(question and self.verifier and "candidate" in sides and "red_flag" in self.index.classifiers)
         t0 = time.perf_counter()
         vectors = self.embedder.encode([clean_speech(u.text) for u in units]  # and the question with the answer

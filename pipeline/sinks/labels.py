@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.events import UNKNOWN
+from pipeline.events import UNKNOWN, is_unnamed
 
 SPEAKER_LABEL = {"interviewer": "Interviewer", "candidate": "Candidate", UNKNOWN: "Speaker"}
 
@@ -15,7 +15,7 @@ def speaker_label(speaker: Any) -> str:
     text = str(speaker or UNKNOWN)
     if text in SPEAKER_LABEL:
         return SPEAKER_LABEL[text]
-    return text.replace("-", " ", 1).capitalize() if text.startswith("speaker-") else text
+    return text.replace("-", " ", 1).capitalize() if is_unnamed(text) else text
 
 
 def clock(seconds: Any) -> str:
