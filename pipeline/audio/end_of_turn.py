@@ -9,8 +9,8 @@ joins the same utterance.
 
 That is the `rules` mode, and the fallback. In `model` mode (the default) the end-of-turn model
 (pipeline/audio/turn_end_model.py) also hears each pause, in the segmenter: when it hears the end,
-a short or unpunctuated text ("That's all.", "3 years") ends the turn too, as soon as the pause is
-the model's 200 ms; when it hears a speaker who goes on and the text is unfinished too, the turn is
+a short or unpunctuated text ("That's all.", "3 years") ends the turn too, when the pause is
+`end_pause_ms` long as for a complete sentence; when it hears a speaker who goes on and the text is unfinished too, the turn is
 held longer (`hold_ms`). The model alone does not end a turn: on synthetic voices it heard the end
 in many pauses inside unfinished sentences (ending turns on it alone cut 7 of 16 pauses of 400 ms
 where the text rule cut none, espeak and Piper). When its file is missing, `turn_judge` gives None

@@ -197,8 +197,8 @@ class Segmenter:
         the hangover. Nothing happens if the utterance is already over or voice came after the
         guess. With the id of the last piece of a long turn (committed at a pause) and 0 samples,
         the turn ends with nothing after that piece. An `open` text (may be the end, may not:
-        "That's all.") ends the turn only if the judge heard this pause as the end; then the turn
-        ends once the pause is as long as the judge's, not `end_pause_ms`. An `unfinished` text
+        "That's all.") ends the turn only if the judge heard this pause as the end (at `end_pause_ms`
+        too: ending at the judge's 200 ms cut sentences at commas). An `unfinished` text
         ("and then") ends nothing; if the judge also heard a speaker who goes on, the turn is held
         `hold_ms` instead of the hangover."""
         if reading == "open" and not self._heard_end:
@@ -216,7 +216,7 @@ class Segmenter:
         return self._end_if_due()
 
     def _end_if_due(self) -> Utterance | None:
-        if self._end_keep is None or self._silent_run < (self._ask_at if self._heard_end else self._end_pause):
+        if self._end_keep is None or self._silent_run < self._end_pause:
             return None
         utterance = self._close(self._end_keep, force=self._turn_open)
         self._reset()
