@@ -177,9 +177,8 @@ class Engine:
                 self._intake.put(part, wait=self.opts.backpressure or self.finishing, stopped=self._stop.is_set)
 
     def _send_guessed(self, utterance: Utterance) -> bool:
-        """A final guessed during the pause (a speculation hit) goes out now, not after the worker's
-        decoding of someone else's speech; only with nothing of this speaker ahead of it (their lines
-        stay in order), and not with `auto` language (a final settles it, on the worker's model)."""
+        """A final guessed during the pause goes out now, not after the worker's other decoding; only with
+        nothing of its speaker ahead (lines stay in order), not with `auto` language (the worker settles it)."""
         if (self.opts.backpressure or self.transcriber.languages is not None
                 or (guess := self._intake.claim(utterance, self.speculation.take)) is None):
             return False
@@ -283,13 +282,12 @@ class Engine:
             self._out.put(StatusEvent(state="second_pass_off", message=f"revisions stopped: {exc}"))
 
     def _guessed(self, utterance: Utterance, guess: Guess) -> Transcript:
-        """A final whose text was decoded during the pause. Its `latency_ms.guessed` is that
-        decoding's time (so a bench tells hits apart); `queue` is what it waited since."""
+        """A final whose text was decoded during the pause (`latency_ms.guessed`, `held`: `Guess.stamp`)."""
         utterance.timeline.stamp("asr_start")
         self.transcriber.remember(utterance, guess.text)  # the speaker's context, as if decoded now
         _, detected = self.transcriber.language_of(utterance)  # `auto`: a final settles the speaker's language
         utterance.timeline.stamp("asr_done")
-        utterance.timeline.extra_ms["guessed"] = guess.asr_ms if guess.asr_ms is not None else 0.0
+        guess.stamp(utterance.timeline)
         return Transcript(utterance=utterance, text=guess.text, detected_language=detected)
 
     # -- main thread --------------------------------------------------------

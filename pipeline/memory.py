@@ -5,11 +5,12 @@ last final transcript of each utterance (what a revision builds on), the pieces 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipeline.events import UNKNOWN, RetractedEvent, Speaker, Transcript, Utterance
+from pipeline.events import UNKNOWN, RetractedEvent, Speaker, Timeline, Transcript, Utterance
 
 
 def in_pieces(u: Utterance, turn_open: bool) -> bool:
@@ -30,6 +31,15 @@ class Guess:
     text: str
     asr_ms: float | None = None
     audio_at: float = 0.0  # audio time at which the guess was offered (the benchmark's clock)
+    ready_at: float = field(default_factory=time.monotonic)  # when its text was known (live clock)
+
+    def stamp(self, timeline: Timeline) -> None:
+        """On its final's timeline, as `latency_ms`: `guessed`, the decoding's ms during the pause;
+        `held`, the ms from the moment the final was declared and this text known (both) to the
+        final's text going out (`asr_start`): what a ready line waited."""
+        timeline.extra_ms["guessed"] = self.asr_ms if self.asr_ms is not None else 0.0
+        ready = max(self.ready_at, timeline.stamps.get("speech_end", self.ready_at))
+        timeline.extra_ms["held"] = round(max(0.0, timeline.stamps["asr_start"] - ready) * 1000, 1)
 
 
 class Speculation:

@@ -32,12 +32,13 @@ def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "m
               speakers: Sequence[str] = DEMO_SPEAKERS) -> dict:
     """One real-time replay of `audio` (`s2q replay` of it): end of speech -> first final text, and
     -> suggestion; the queue wait of each first final, those guessed during the pause (speculation
-    hits, `latency_ms.guessed`) apart from those decoded after it."""
+    hits, `latency_ms.guessed`) apart from those decoded after it, and what a hit waited once its
+    text was known (`latency_ms.held`)."""
     config = SessionConfig(second_pass=SecondPassOptions(enabled=second_pass),
                            end_of_turn=EndOfTurnOptions(mode=end_of_turn))
     engine = engine_for(config, "paced", [FileSource(audio, list(speakers), realtime=True)], transcriber, step)
     totals, end_of_speech, shed, revisions = [], [], 0, 0
-    queue_wait: dict[str, list[float]] = {"guessed": [], "decoded": []}
+    queue_wait: dict[str, list[float]] = {"guessed": [], "decoded": [], "held": []}
     for event in engine.events():
         if isinstance(event, SuggestionEvent):
             totals.append(event.latency_ms["total"])
@@ -49,10 +50,13 @@ def paced_run(transcriber, step, second_pass: bool = True, end_of_turn: str = "m
                 end_of_speech.append(event.latency_ms["end_of_speech"])
             if event.latency_ms.get("queue") is not None:
                 queue_wait["guessed" if "guessed" in event.latency_ms else "decoded"].append(event.latency_ms["queue"])
+            if event.latency_ms.get("held") is not None:
+                queue_wait["held"].append(event.latency_ms["held"])
         elif isinstance(event, StatusEvent) and event.state == "shedding":
             shed += 1
     return {"end_of_speech": percentiles(end_of_speech), "total": percentiles(totals),
             "queue_guessed": percentiles(queue_wait["guessed"]), "queue_decoded": percentiles(queue_wait["decoded"]),
+            "held_guessed": percentiles(queue_wait["held"]),
             "shed_utterances": shed, "revisions": revisions}
 
 
@@ -68,10 +72,11 @@ def lines(paced: dict, name: str = "demo") -> list[str]:
     out = []
     for replay, p in paced.items():
         e, t = p["end_of_speech"], p["total"]
-        g, d = p.get("queue_guessed", {}), p.get("queue_decoded", {})
+        g, d, h = p.get("queue_guessed", {}), p.get("queue_decoded", {}), p.get("held_guessed", {})
         out.append(f"paced {name}, {replay.replace('_', ' ')}: end of speech -> final p50 {e['p50_ms']} / "
                    f"p95 {e['p95_ms']} ms; -> suggestion p50 {t['p50_ms']} / p95 {t['p95_ms']} ms; "
-                   f"queue wait of {g.get('n', 0)} speculation hits p95 {g.get('p95_ms')} ms, of "
+                   f"queue wait of {g.get('n', 0)} speculation hits p95 {g.get('p95_ms')} ms (held once "
+                   f"their text was known p95 {h.get('p95_ms')} ms), of "
                    f"{d.get('n', 0)} decoded finals p95 {d.get('p95_ms')} ms; "
                    f"revisions {p['revisions']}, shed {p['shed_utterances']}")
     return out
