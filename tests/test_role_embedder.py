@@ -21,7 +21,8 @@ def e5():
 
 def test_roles_name_their_embedder(e5):
     italian, english = load_bank("ml-engineer-it"), load_bank("ml-engineer")
-    assert (italian.role.embedder, italian.role.language, italian.role.verify_red_flags) == (E5, "it", False)
+    assert (italian.role.embedder, italian.role.language, italian.role.verify_red_flags) == (E5, "it", True)
+    assert (italian.role.stance_reader, english.role.stance_reader) == ("probe", "verifier")
     assert english.role.embedder == DEFAULT_EMBEDDER and english.role.verify_red_flags
     assert isinstance(role_embedder(english.role), Embedder)
     assert role_embedder(italian.role, e5) is e5  # the one asked for is reused

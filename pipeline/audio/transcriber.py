@@ -195,7 +195,7 @@ class Transcriber:
                 continue
             if seg.compression_ratio > gates.compression_ratio_threshold:
                 text = collapse_repeats(text)
-            if (why := gates.segment_reason(text, seg.no_speech_prob, seg.avg_logprob)) is not None:
+            if (why := gates.segment_reason(text, seg.no_speech_prob, seg.avg_logprob, language)) is not None:
                 reasons.append(why)
                 continue
             kept.append(text)
