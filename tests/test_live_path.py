@@ -20,7 +20,7 @@ from conftest import compose, silence, write_wav
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.sources import FileSource, decode_file
-from pipeline.bench.nonspeech import synthesized
+from benchmarks.nonspeech import synthesized
 from pipeline.demo import DEMO
 from pipeline.events import ComplianceEvent, RetractedEvent, TranscriptEvent
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
 from pipeline.audio.speech_gates import SpeakerLevels, SpeechGates, is_sound, voice_level_dbfs
-from pipeline.bench.nonspeech import lines_on, synthesized
+from benchmarks.nonspeech import lines_on, synthesized
 from pipeline.events import Utterance
 
 

@@ -4,7 +4,7 @@ Whisper writes text for whatever it is given: silence ("Thank you."), noise, lau
 good.", "Hahaha", "LAUGHTER"), a cough ("EH"), and the other side's voice leaking into this side's
 microphone (cross-talk bleed, heard and transcribed word for word). Each gate here stops one of
 them; `Transcriber` applies them to every decode, first pass and second.
-Measured with `python -m pipeline.bench.nonspeech` (benchmarks/README.md, "Non-speech").
+Measured with `python -m benchmarks.nonspeech` (benchmarks/README.md, "Non-speech").
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ laughter (`recorded_laughter`), when present.
 Each clip goes through the live path's segmenter and first pass (`Transcriber.transcribe`, the
 gates of `SpeechGates`); every final with text is a hallucinated line. Target: none.
 
-    python -m pipeline.bench.nonspeech            # lines per kind, and the text of each
-    python -m pipeline.bench.nonspeech --gates-before   # the same with the gates as they were
+    python -m benchmarks.nonspeech            # lines per kind, and the text of each
+    python -m benchmarks.nonspeech --gates-before   # the same with the gates as they were
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE
-from pipeline.bench import ROOT
+from benchmarks import HERE
 
-MEETINGS = ROOT.parent / "shared" / "data" / "real-meetings"
+MEETINGS = HERE.parents[1] / "shared" / "data" / "real-meetings"
 MIN_GAP_S = 2.5  # a stretch between turns this long is taken as a clip of room sound
 
 
