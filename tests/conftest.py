@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import wave
@@ -18,6 +19,15 @@ from typing import Callable
 
 import numpy as np
 import pytest
+
+
+def pytest_configure(config):
+    """`make test` started as a background job (nohup, a runner without job control) inherits SIGINT
+    ignored, and so would every s2q the tests start: their Ctrl-C tests would then see an s2q that
+    cannot be interrupted. Python's own handler here makes children start with SIGINT at its default."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
