@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from conftest import compose, silence
+from conftest import compose, silence, wer
 
 from pipeline.audio.end_of_turn import EndOfTurnOptions, end_point, reading, turn_judge
 from pipeline.audio.log_mel import fit_window, log_mel
@@ -82,7 +82,10 @@ def test_a_complete_question_ends_early(tts, transcriber, model):
     heard = turns(speech.audio, transcriber, model)
     assert len(heard) == 1
     assert heard[0].eou_delay < HANGOVER_S - 0.2
-    assert "walk me through the last model" in transcriber.transcribe(heard[0]).text.lower()
+    # the whole question in that one turn: its words, not an exact wording (a fresh machine heard
+    # "my last model, you ship?", one word of ten off)
+    said = "Could you walk me through the last model you shipped?"
+    assert wer(said, transcriber.transcribe(heard[0]).text) <= 0.3
 
 
 def test_an_unfinished_sentence_with_a_pause_stays_one_turn(transcriber, model, tmp_path, monkeypatch):
