@@ -125,6 +125,11 @@ def hear(args) -> dict:
     return result
 
 
+def reached_by(ascending: list[float], target: float) -> float:
+    """The lowest score that at most `target` of these (sorted) counter-phrase scores reach."""
+    return ascending[min(len(ascending) - 1, int(np.ceil((1 - target) * len(ascending))))]
+
+
 def bank_question_threshold(matcher, bank, target: float = 0.05) -> float:
     """From the bank alone: the lowest question similarity that at most `target` of the bank's own
     interviewer counter-phrases (neutral lines, compliance examples and near misses, questions'
@@ -136,7 +141,7 @@ def bank_question_threshold(matcher, bank, target: float = 0.05) -> float:
         others += q.negative_examples
     best = sorted(max((c.score for c in cands if c.kind == "question"), default=0.0)
                   for t in others for _, cands in matcher.scores(t, "interviewer"))
-    return float(best[min(len(best) - 1, int(np.ceil((1 - target) * len(best))))])
+    return float(reached_by(best, target))
 
 
 def bank_alert_threshold(index, kind: str, target: float, folds: int = 5) -> tuple[float, float]:
@@ -160,8 +165,7 @@ def bank_alert_threshold(index, kind: str, target: float, folds: int = 5) -> tup
                 own.append(float(row[model.classes.index(phrases[i].entry_id)]))
             else:
                 other.append(p)
-    other.sort()
-    threshold = other[min(len(other) - 1, int(np.ceil((1 - target) * len(other))))]
+    threshold = reached_by(sorted(other), target)
     return round(threshold, 3), round(float(np.mean(np.array(own) >= threshold)), 3)
 
 
@@ -183,8 +187,7 @@ def bank_stance_threshold(index, matcher, target: float = 0.03) -> tuple[float, 
             own.append(best.score if best and best.id == p.entry_id else 0.0)
         else:
             other.append(best.score if best else 0.0)
-    other.sort()
-    threshold = other[min(len(other) - 1, int(np.ceil((1 - target) * len(other))))]
+    threshold = reached_by(sorted(other), target)
     return round(threshold, 3), round(float(np.mean(np.array(own) > threshold)), 3)
 
 

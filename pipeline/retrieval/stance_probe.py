@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import ModelNotFoundError
+from pipeline.retrieval.index import AlertClassifier
 from pipeline.retrieval.text import clean_speech
 
 BUNDLED = Path(__file__).resolve().parents[1] / "assets" / "stance_probe"
@@ -52,12 +53,11 @@ class StanceProbe:
     def __init__(self, embedder, folder: Path = BUNDLED) -> None:
         self.embedder = embedder
         self.path = probe_path(embedder.name, folder)
-        self._coef: np.ndarray | None = None
-        self._intercept: np.ndarray | None = None
+        self._model: AlertClassifier | None = None  # the same linear model the bank's classifiers are
         self._flag = 0
 
     def load(self) -> "StanceProbe":
-        if self._coef is not None:
+        if self._model is not None:
             return self
         if not self.path.exists():
             raise ModelNotFoundError(f"no stance probe for the embedder {self.embedder.name!r} ({self.path}): "
@@ -66,9 +66,8 @@ class StanceProbe:
             if str(data["embedder_key"]) != self.embedder.key:
                 raise ModelNotFoundError(f"{self.path} was fitted on another version of {self.embedder.name!r}: "
                                          "run `python training/verifier/stance_probe.py` again")
-            classes = [str(c) for c in data["classes"]]
-            self._coef, self._intercept = data["coef"].astype(np.float32), data["intercept"].astype(np.float32)
-        self._flag = classes.index(FLAG)
+            self._model = AlertClassifier([str(c) for c in data["classes"]], data["coef"], data["intercept"])
+        self._flag = self._model.classes.index(FLAG)
         return self
 
     def scores(self, triples: list[tuple[str, str | None, str]]) -> np.ndarray:
@@ -77,8 +76,5 @@ class StanceProbe:
         self.load()
         texts = [probe_text(q, a) for _, q, a in triples]
         unique = list(dict.fromkeys(texts))
-        logits = self.embedder.encode(unique) @ self._coef.T + self._intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        probs = dict(zip(unique, (e[:, self._flag] / e.sum(axis=1)).astype(np.float32)))
+        probs = dict(zip(unique, self._model.probabilities(self.embedder.encode(unique))[:, self._flag]))
         return np.array([probs[t] for t in texts], np.float32)

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))  # a build script run from a checkout, as train.py
 
 from pipeline.retrieval import logreg  # noqa: E402
 from pipeline.retrieval.embedder import embedder_for  # noqa: E402
+from pipeline.retrieval.index import AlertClassifier  # noqa: E402
 from pipeline.retrieval.stance_probe import BUNDLED, FLAG, probe_path, probe_text  # noqa: E402
 from train import read_rows, split  # noqa: E402  (this folder's verifier training script)
 
@@ -56,12 +57,10 @@ def embed(embedder, texts: list[str]) -> np.ndarray:
     return np.stack([known[t] for t in texts]).astype(np.float32)
 
 
-def flag_probability(model, vectors: np.ndarray) -> np.ndarray:
-    classes, coef, intercept = model
-    logits = vectors @ coef.T + intercept
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e[:, list(classes).index(FLAG)] / e.sum(axis=1)
+def flag_probability(fitted, vectors: np.ndarray) -> np.ndarray:
+    """`logreg.fit`'s (classes, coef, intercept) read as the probe reads it at run time."""
+    model = AlertClassifier(list(fitted[0]), fitted[1], fitted[2])
+    return model.probabilities(vectors)[:, model.classes.index(FLAG)]
 
 
 def recall_at(probs: np.ndarray, labels: np.ndarray, false_alarms: float) -> tuple[float, float]:
